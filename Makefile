@@ -1,0 +1,49 @@
+# Two entry points for a fresh clone: `make demo` and `make test`.
+# Both create .venv and install what they need; nothing else is assumed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP_BASE := $(VENV)/.installed-base
+STAMP_DEV  := $(VENV)/.installed-dev
+
+.PHONY: demo test check lint typecheck fmt clean help
+
+help:
+	@echo "make demo   - build, run locally and benchmark the bundled MNIST function (no TensorFlow)"
+	@echo "make test   - lint and run the whole test suite (installs TensorFlow into .venv)"
+	@echo "make check  - lint, type-check and test (what CI runs)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# The demo needs only the slim runtime set: no TensorFlow.
+$(STAMP_BASE): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(STAMP_DEV): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[tf,dev]'
+	@touch $(STAMP_BASE) $@
+
+demo: $(STAMP_BASE)
+	$(PY) -m lambdalite.examples.demo
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check lambdalite tests examples
+
+typecheck: $(STAMP_DEV)
+	$(VENV)/bin/mypy
+
+test: $(STAMP_DEV) lint
+	$(VENV)/bin/pytest
+
+check: lint typecheck test
+
+fmt: $(STAMP_DEV)
+	$(VENV)/bin/ruff check --fix lambdalite tests examples
+	$(VENV)/bin/ruff format lambdalite tests examples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,75 @@
+"""The ``lambdalite`` command: a thin front over the components.
+
+Each subcommand lives with its component (``lambdalite/<component>/cli.py``) and
+is imported only when it is run, so ``lambdalite --help`` stays fast and
+``lambdalite build`` never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from lambdalite import __version__
+from lambdalite.errors import LambdaliteError
+
+# name -> (module, attribute, one-line help shown by `lambdalite --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train": ("lambdalite.examples.cli", "train", "Train the bundled MNIST example model."),
+    "convert": ("lambdalite.convert.cli", "convert", "Convert a TF/Keras model to TFLite variants."),
+    "evaluate": ("lambdalite.convert.cli", "evaluate", "Evaluate every variant of a manifest."),
+    "build": ("lambdalite.build.cli", "build", "Build a Lambda zip or image for x86_64/arm64."),
+    "template": ("lambdalite.build.cli", "template", "Write a SAM template.yaml for the function."),
+    "deploy": ("lambdalite.build.cli", "deploy", "Deploy with `sam deploy` (or print the commands)."),
+    "local": ("lambdalite.local.cli", "local", "Run functions in a local Lambda environment."),
+    "bench": ("lambdalite.bench.cli", "bench", "Measure size, cold start, latency, memory, cost."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command = getattr(module, target[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table, so --help does not import every component.
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lambdalite")
+def cli() -> None:
+    """TensorFlow model -> small, fast AWS Lambda function, measured before it ships."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="lambdalite", standalone_mode=False)
+    except LambdaliteError as exc:
+        click.secho(f"error: {exc.message}", fg="red", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Errors of the local Lambda environment, with the names Lambda's Invoke API uses."""
+
+from __future__ import annotations
+
+from lambdalite.errors import LocalRuntimeError, UsageError
+
+
+class InvokeAPIError(LocalRuntimeError):
+    """An error the Invoke API answers with an HTTP status and an ``x-amzn-ErrorType``."""
+
+    status = 500
+    aws_type = "ServiceException"
+
+    @property
+    def error_type(self) -> str:
+        return self.aws_type
+
+
+class ResourceNotFound(InvokeAPIError):
+    status = 404
+    aws_type = "ResourceNotFoundException"
+
+
+class TooManyRequests(InvokeAPIError):
+    """Reserved concurrency is exhausted: Lambda throttles a synchronous invoke."""
+
+    status = 429
+    aws_type = "TooManyRequestsException"
+
+
+class RequestTooLarge(InvokeAPIError):
+    status = 413
+    aws_type = "RequestTooLargeException"
+
+
+class InvalidRequestContent(InvokeAPIError):
+    status = 400
+    aws_type = "InvalidRequestContentException"
+
+
+class TemplateError(UsageError):
+    """template.yaml is missing, unreadable, or has no usable function."""

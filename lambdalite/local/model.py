@@ -1,0 +1,96 @@
+"""Typed data shared by the local Lambda environment's engine and its HTTP fronts.
+
+The engine (``engine.py`` and the modules it uses) runs functions; the fronts
+(``invoke_api.py`` for ``start-lambda``, ``http_api.py`` for ``start-api``, the
+``local invoke`` command) only talk to it through ``LocalLambda`` and these types.
+Names follow Lambda's own vocabulary (MemorySize, Timeout, InitDuration ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+InvocationType = Literal["RequestResponse", "Event", "DryRun"]
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """One entry of a function's SAM ``Events``."""
+
+    name: str
+    type: str                      # Api | HttpApi | Schedule | ...
+    path: str | None = None        # Api/HttpApi
+    method: str | None = None      # Api/HttpApi, upper case, "ANY" allowed
+    schedule: str | None = None    # Schedule: rate(...) / cron(...)
+    input: str | None = None       # Schedule: constant JSON input
+    binary_media_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Everything needed to run one function locally (from template.yaml or flags)."""
+
+    name: str                      # logical id in the template
+    handler: str                   # module.function (zip) or ImageConfig.Command[0]
+    code_dir: Path                 # the task root (CodeUri or build output)
+    runtime: str = "python3.12"
+    memory_mb: int = 128
+    timeout_s: float = 3.0
+    architecture: str = "x86_64"
+    package_type: Literal["Zip", "Image"] = "Zip"
+    environment: dict[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    events: tuple[EventSource, ...] = ()
+    unsupported: tuple[str, ...] = ()   # template properties we saw and do not emulate
+
+
+class EnvState(Enum):
+    """Lifecycle of one execution environment."""
+
+    NEW = "new"
+    INITIALIZING = "initializing"   # spawned, has not yet asked for the first event
+    IDLE = "idle"                   # frozen between invocations
+    BUSY = "busy"                   # running an invocation
+    DEFUNCT = "defunct"             # crashed, timed out, OOM or reclaimed
+
+
+@dataclass(frozen=True)
+class Report:
+    """The figures of Lambda's REPORT line, measured, never copied from settings."""
+
+    request_id: str
+    duration_ms: float
+    billed_duration_ms: int
+    memory_size_mb: int
+    max_memory_used_mb: int
+    init_duration_ms: float | None = None   # cold starts only
+
+    def line(self) -> str:
+        parts = [
+            f"REPORT RequestId: {self.request_id}",
+            f"Duration: {self.duration_ms:.2f} ms",
+            f"Billed Duration: {self.billed_duration_ms} ms",
+            f"Memory Size: {self.memory_size_mb} MB",
+            f"Max Memory Used: {self.max_memory_used_mb} MB",
+        ]
+        if self.init_duration_ms is not None:
+            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
+        return "\t".join(parts)
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What one invocation produced, for the Invoke API, the CLI and the benchmark."""
+
+    request_id: str
+    payload: bytes                 # the function's response, or the error JSON
+    function_error: str | None     # "Unhandled" when the function failed (X-Amz-Function-Error)
+    error_type: str | None         # e.g. "Sandbox.Timedout", "Runtime.ImportModuleError"
+    logs: str                      # this invocation's log, START .. REPORT
+    report: Report
+    cold: bool
+    environment_id: str
+    round_trip_ms: float           # as seen by the caller of LocalLambda.invoke

@@ -1,0 +1,89 @@
+"""Platform facts about AWS Lambda, as data tables (not if-chains).
+
+Sources (AWS Lambda developer guide): "Lambda runtimes" (runtime -> OS),
+"Lambda quotas" (sizes, payloads, timeouts), "Configure Lambda function memory"
+(1,769 MB = one vCPU), "AWS Lambda pricing" (us-east-1, checked 2026-11).
+Stdlib only: the function package ships this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str            # Lambda's identifier, e.g. "python3.12"
+    python: str          # "3.12"
+    os: str              # base OS of the managed runtime
+    glibc: tuple[int, int]
+
+    @property
+    def glibc_str(self) -> str:
+        return f"{self.glibc[0]}.{self.glibc[1]}"
+
+    def manylinux_tags(self, arch: Arch) -> list[str]:
+        """Every manylinux platform tag a wheel may carry to load on this runtime, newest first."""
+        major, minor = self.glibc
+        tags = [f"manylinux_{major}_{m}_{arch.wheel_machine}" for m in range(minor, 16, -1)]
+        # Legacy aliases pip still matches on: manylinux2014 == 2_17.
+        tags.append(f"manylinux2014_{arch.wheel_machine}")
+        return tags
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str             # Lambda's Architectures value: "x86_64" | "arm64"
+    wheel_machine: str    # platform tag suffix in wheel names
+    elf_machine: str      # e_machine as pyelftools reports it
+    elf_label: str        # how readelf/humans call it
+    image_tag_suffix: str  # public.ecr.aws/lambda/python:<version><suffix>
+    price_per_gb_second: float  # USD, on-demand, first pricing tier
+
+
+RUNTIMES: dict[str, Runtime] = {
+    "python3.9": Runtime("python3.9", "3.9", "Amazon Linux 2", (2, 26)),
+    "python3.10": Runtime("python3.10", "3.10", "Amazon Linux 2", (2, 26)),
+    "python3.11": Runtime("python3.11", "3.11", "Amazon Linux 2", (2, 26)),
+    "python3.12": Runtime("python3.12", "3.12", "Amazon Linux 2023", (2, 34)),
+    "python3.13": Runtime("python3.13", "3.13", "Amazon Linux 2023", (2, 34)),
+}
+DEFAULT_RUNTIME = "python3.12"
+BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+
+ARCHS: dict[str, Arch] = {
+    "x86_64": Arch("x86_64", "x86_64", "EM_X86_64", "x86-64", "-x86_64", 0.0000166667),
+    "arm64": Arch("arm64", "aarch64", "EM_AARCH64", "AArch64", "-arm64", 0.0000133334),
+}
+
+BASE_IMAGE_REPO = "public.ecr.aws/lambda/python"
+
+# Pricing (USD, us-east-1). Requests are billed per call; duration per GB-second
+# in 1 ms steps. Since 2025-08-01 the INIT phase is billed like invoke duration.
+PRICE_PER_MILLION_REQUESTS = 0.20
+BILLING_GRANULARITY_MS = 1
+
+# Quotas.
+MB = 1024 * 1024
+MEMORY_MIN_MB = 128
+MEMORY_MAX_MB = 10240
+MB_PER_VCPU = 1769            # "at 1,769 MB, a function has the equivalent of one vCPU"
+MAX_VCPUS = 6
+INIT_TIMEOUT_S = 10.0         # on-demand INIT phase limit
+TIMEOUT_MAX_S = 900
+SYNC_PAYLOAD_LIMIT = 6 * MB   # request and response, synchronous invoke
+ASYNC_PAYLOAD_LIMIT = 256 * 1024  # asynchronous invoke (Event) payload limit
+ZIP_DIRECT_UPLOAD_LIMIT = 50 * MB
+ZIP_UNZIPPED_LIMIT = 250 * MB
+IMAGE_SIZE_LIMIT = 10 * 1024 * MB
+
+
+def vcpus_for_memory(memory_mb: int) -> float:
+    """CPU share Lambda gives a function of this memory size (proportional, capped)."""
+    return max(0.0, min(MAX_VCPUS, memory_mb / MB_PER_VCPU))
+
+
+def base_image(runtime: str, arch: str, digest: str | None = None) -> str:
+    rt = RUNTIMES[runtime]
+    ref = f"{BASE_IMAGE_REPO}:{rt.python}{ARCHS[arch].image_tag_suffix}"
+    return f"{ref}@{digest}" if digest else ref
