@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 
@@ -94,3 +94,31 @@ class InvokeResult:
     cold: bool
     environment_id: str
     round_trip_ms: float           # as seen by the caller of LocalLambda.invoke
+
+
+class LambdaEngine(Protocol):
+    """What the fronts (Invoke API, start-api, `local invoke`, bench) need from the engine.
+
+    Implemented by ``lambdalite.local.engine.LocalLambda``.
+    """
+
+    functions: dict[str, FunctionSpec]
+    limits_notice: str   # one line: how memory/CPU limits are enforced on this machine
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: bytes,
+        *,
+        invocation_type: InvocationType = "RequestResponse",
+        client_context: str | None = None,
+        cognito_identity: str | None = None,
+    ) -> InvokeResult:
+        """Run one invocation and wait for it (``Event``: queue it, return at once with an
+        empty payload; ``DryRun``: validate only). Raises ResourceNotFound,
+        TooManyRequests (reserved concurrency exhausted) or RequestTooLarge."""
+        ...
+
+    def close(self) -> None:
+        """Shut every environment down: SIGTERM, then SIGKILL after a grace period."""
+        ...
