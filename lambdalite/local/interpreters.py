@@ -1,0 +1,205 @@
+"""Which Python runs a function locally, and where its runtime client (awslambdaric) comes from.
+
+An execution environment is ``<python> -m awslambdaric HANDLER``. The interpreter should match
+the function's ``Runtime`` (python3.12 -> a Python 3.12); when none is installed we fall back to
+the host's interpreter and say so. awslambdaric has a compiled part (``runtime_client``) built
+per Python version, so an interpreter is only usable if it can import awslambdaric:
+
+* the host interpreter (the one running lambdalite) has it, it is a dependency;
+* another interpreter either has it installed, or finds it in a per-version folder
+  ``$LAMBDALITE_RIC_DIR/python3.X`` (default ``~/.cache/lambdalite/awslambdaric/python3.X``)
+  that the user fills once with ``python3.X -m pip install --target <dir> awslambdaric``.
+
+Nothing is downloaded at run time: we only report the command.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdalite.errors import DependencyError, UsageError
+from lambdalite.platform import RUNTIMES
+
+RIC_DIR_ENV = "LAMBDALITE_RIC_DIR"
+DEFAULT_RIC_DIR = Path.home() / ".cache" / "lambdalite" / "awslambdaric"
+HOST_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+_VERSION_RE = re.compile(r"^3\.\d+$")
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python an execution environment runs, and what it needs on its path."""
+
+    path: str                       # executable
+    version: str                    # "3.12"
+    extra_path: tuple[str, ...] = ()  # folders to put on PYTHONPATH (after the task root)
+    is_host: bool = False
+    warning: str | None = None      # set when the choice does not match the Runtime
+
+    @property
+    def runtime_dir(self) -> str:
+        """What LAMBDA_RUNTIME_DIR points at: the folder holding awslambdaric."""
+        return self.extra_path[0] if self.extra_path else _host_ric_dir()
+
+
+def ric_dir(version: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where a ``pip install --target`` copy of awslambdaric for ``version`` is looked for."""
+    env = os.environ if environ is None else environ
+    base = Path(env[RIC_DIR_ENV]) if env.get(RIC_DIR_ENV) else DEFAULT_RIC_DIR
+    return base / f"python{version}"
+
+
+def ric_install_hint(python: str, version: str, environ: Mapping[str, str] | None = None) -> str:
+    return f"{python} -m pip install --target {ric_dir(version, environ)} awslambdaric"
+
+
+def find_python(version: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """An interpreter for ``version`` ("3.12"): the host's, pyenv's, then ``python3.X`` on PATH."""
+    if not _VERSION_RE.match(version):
+        raise UsageError(f"not a Python version: {version!r} (expected e.g. 3.12)")
+    env = os.environ if environ is None else environ
+    if version == HOST_VERSION:
+        return sys.executable
+    pyenv_root = Path(env.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    versions = pyenv_root / "versions"
+    if versions.is_dir():
+        # Newest patch release first: "3.12.10" sorts after "3.12.9".
+        for folder in sorted(versions.glob(f"{version}.*"), key=_patch_key, reverse=True):
+            exe = folder / "bin" / f"python{version}"
+            if os.access(exe, os.X_OK):
+                return str(exe)
+    for directory in (env.get("PATH") or "").split(os.pathsep):
+        # pyenv shims answer for versions that are not selected and then fail: skip them.
+        if not directory or directory.rstrip("/").endswith("shims"):
+            continue
+        exe = shutil.which(f"python{version}", path=directory)
+        if exe:
+            return exe
+    return None
+
+
+def choose_interpreter(
+    runtime: str,
+    python: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Interpreter:
+    """The interpreter for a function's ``Runtime``; ``python`` (a path or "3.12") overrides.
+
+    An explicit choice that cannot run awslambdaric is an error; an automatic one falls back to
+    the host interpreter with a warning saying how to get the matching one.
+    """
+    if python:
+        return _explicit(python, environ)
+    if runtime not in RUNTIMES:
+        supported = ", ".join(RUNTIMES)
+        raise UsageError(f"Runtime {runtime!r} is not a Python runtime lambdalite runs ({supported})")
+    version = RUNTIMES[runtime].python
+    if version == HOST_VERSION:
+        return _host()
+    exe = find_python(version, environ)
+    if exe is None:
+        return _host(
+            f"{runtime}: no Python {version} found (pyenv or python{version} on PATH); "
+            f"running on the host's Python {HOST_VERSION} instead"
+        )
+    extra = _ric_path(exe, version, environ)
+    if extra is None:
+        return _host(
+            f"{runtime}: {exe} has no awslambdaric; running on the host's Python {HOST_VERSION} "
+            f"instead (to use {version}: {ric_install_hint(exe, version, environ)})"
+        )
+    return Interpreter(exe, version, extra)
+
+
+def _explicit(python: str, environ: Mapping[str, str] | None) -> Interpreter:
+    if _VERSION_RE.match(python):
+        exe = find_python(python, environ)
+        if exe is None:
+            raise DependencyError(f"--python {python}: no Python {python} found; install it "
+                                  f"(e.g. `pyenv install {python}`) or pass a path")
+    else:
+        exe = shutil.which(python) or python
+        if not os.access(exe, os.X_OK):
+            raise DependencyError(f"--python {python}: not an executable")
+    version = _version_of(exe)
+    if version == HOST_VERSION and _same_interpreter(exe, sys.executable):
+        return _host()
+    extra = _ric_path(exe, version, environ)
+    if extra is None:
+        raise DependencyError(
+            f"{exe} (Python {version}) cannot import awslambdaric, the Lambda runtime client; "
+            f"install it once with: {ric_install_hint(exe, version, environ)}"
+        )
+    return Interpreter(exe, version, extra)
+
+
+def _host(warning: str | None = None) -> Interpreter:
+    return Interpreter(sys.executable, HOST_VERSION, (), is_host=True, warning=warning)
+
+
+def _ric_path(exe: str, version: str, environ: Mapping[str, str] | None) -> tuple[str, ...] | None:
+    """Extra PYTHONPATH that makes awslambdaric importable for ``exe``, or None if impossible."""
+    target = ric_dir(version, environ)
+    if (target / "awslambdaric").is_dir() and _can_import_ric(exe, str(target)):
+        return (str(target),)
+    if _can_import_ric(exe, ""):
+        return (_ric_site_dir(exe),)
+    return None
+
+
+@functools.cache
+def _can_import_ric(exe: str, extra: str) -> bool:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": extra}
+    try:
+        done = subprocess.run(
+            [exe, "-c", "import awslambdaric, runtime_client"],
+            env=env, capture_output=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@functools.cache
+def _ric_site_dir(exe: str) -> str:
+    done = subprocess.run(
+        [exe, "-c", "import awslambdaric, os; print(os.path.dirname(os.path.dirname(awslambdaric.__file__)))"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    return done.stdout.strip()
+
+
+@functools.cache
+def _version_of(exe: str) -> str:
+    try:
+        done = subprocess.run(
+            [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DependencyError(f"{exe} does not run as a Python interpreter: {exc}") from exc
+    return done.stdout.strip()
+
+
+@functools.cache
+def _host_ric_dir() -> str:
+    import awslambdaric  # the host always has it: it is a lambdalite dependency
+
+    return str(Path(awslambdaric.__file__).resolve().parent.parent)
+
+
+def _same_interpreter(a: str, b: str) -> bool:
+    # Not realpath: a venv's python is a symlink to the base interpreter, which lacks the venv.
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _patch_key(folder: Path) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in folder.name.split("."))
