@@ -1,0 +1,13 @@
+"""The inference function that runs inside AWS Lambda.
+
+Handler string: ``lambdalite.function.handler.lambda_handler`` (importing that module
+loads the model). Tests and tools build an app from an explicit configuration:
+
+    from lambdalite.function.app import create_app
+    from lambdalite.function.config import FunctionConfig
+    app = create_app(FunctionConfig(model_dir=Path("examples/mnist/model")))
+    app({"image": b64}, None)
+
+This package imports only the standard library, numpy, Pillow, ai_edge_litert (and
+TensorFlow when LAMBDALITE_BACKEND=tf); nothing is imported here on purpose.
+"""

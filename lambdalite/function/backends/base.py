@@ -1,0 +1,49 @@
+"""The Backend protocol and the factory that picks one from the configuration.
+
+A backend takes the float32 batch the manifest's preprocessing makes and returns
+float32 outputs (N, ...) whatever the model's own tensor types are (quantized int8
+models are quantized on the way in and dequantized on the way out).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lambdalite.function.config import FunctionConfig
+    from lambdalite.manifest import Manifest
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """float32 (N, ...) in, float32 (N, ...) out, one row per input, in order."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for the INIT log line (threads, delegate, batching)."""
+        ...
+
+
+def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
+    from lambdalite.errors import ModelError
+    from lambdalite.function.config import BackendName
+
+    if config.backend is BackendName.TF:
+        # Deferred: TensorFlow is imported only when this backend is chosen.
+        from lambdalite.function.backends.tf import TFBackend
+
+        if not manifest.model.tf_model:
+            raise ModelError(
+                "LAMBDALITE_BACKEND=tf but the manifest has no model.tf_model; "
+                "re-run `lambdalite convert` with the TensorFlow model kept, or use litert"
+            )
+        return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads)
+
+    from lambdalite.function.backends.litert import LiteRTBackend
+
+    variant = manifest.variant(config.variant)
+    return LiteRTBackend(config.model_dir / variant.file, config.num_threads)

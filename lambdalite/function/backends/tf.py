@@ -1,0 +1,104 @@
+"""TensorFlow backend: the original SavedModel or Keras model, for comparison with LiteRT.
+
+Imported only when LAMBDALITE_BACKEND=tf: TensorFlow costs seconds of INIT and
+hundreds of MB, which is what the LiteRT variants exist to avoid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lambdalite.errors import ModelError
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+class TFBackend:
+    name = "tf"
+
+    def __init__(self, model_path: Path, num_threads: int) -> None:
+        import tensorflow as tf  # deferred on purpose, see module docstring
+
+        self._tf = tf
+        self.model_path = model_path
+        self.num_threads = num_threads
+        self.threads_applied = _set_threads(tf, num_threads)
+        if not model_path.exists():
+            raise ModelError(f"TensorFlow model {model_path} is missing; rebuild the package")
+        try:
+            if model_path.is_dir():
+                self._call, self.kind = _saved_model(tf, model_path)
+            elif model_path.suffix.lower() in KERAS_SUFFIXES:
+                self._call, self.kind = _keras_model(model_path)
+            else:
+                raise ModelError(
+                    f"{model_path} is neither a SavedModel folder nor a .keras/.h5 file"
+                )
+        except ModelError:
+            raise
+        except Exception as exc:  # TF raises many types for a bad model; all mean "unusable".
+            raise ModelError(f"TensorFlow could not load {model_path}: {exc}") from exc
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self._call(batch), dtype=np.float32)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "model": self.model_path.name,
+            "format": self.kind,
+            "num_threads": self.num_threads,
+            "threads_applied": self.threads_applied,
+            "tensorflow": self._tf.__version__,
+        }
+
+
+def _set_threads(tf: Any, n: int) -> bool:
+    # Only possible before TensorFlow's runtime starts (it may already have in tests).
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        return True
+    except RuntimeError:
+        return False
+
+
+def _saved_model(tf: Any, path: Path) -> tuple[Any, str]:
+    loaded = tf.saved_model.load(str(path))
+    fn = loaded.signatures.get("serving_default")
+    if fn is None:
+        raise ModelError(f"SavedModel {path} has no serving_default signature; export one")
+    _, kwargs = fn.structured_input_signature
+    if len(kwargs) != 1:
+        raise ModelError(f"SavedModel {path} takes {len(kwargs)} inputs; the function serves one")
+    ((name, spec),) = kwargs.items()
+    return _SignatureCall(
+        tf, loaded, fn, name, spec.dtype, sorted(fn.structured_outputs)[0]
+    ), "saved_model"
+
+
+class _SignatureCall:
+    """Holds the loaded SavedModel: its signature functions need it alive."""
+
+    def __init__(self, tf: Any, loaded: Any, fn: Any, name: str, dtype: Any, out_key: str) -> None:
+        self._tf, self._loaded, self._fn = tf, loaded, fn
+        self._name, self._dtype, self._out_key = name, dtype, out_key
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        outputs = self._fn(**{self._name: self._tf.constant(x, dtype=self._dtype)})
+        return outputs[self._out_key].numpy()
+
+
+def _keras_model(path: Path) -> tuple[Any, str]:
+    import keras
+
+    model = keras.models.load_model(str(path), compile=False)
+
+    def call(x: np.ndarray) -> np.ndarray:
+        # model(x) rather than model.predict(x): predict builds a tf.data pipeline per call.
+        return np.asarray(model(x, training=False))
+
+    return call, "keras"

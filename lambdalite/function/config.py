@@ -1,0 +1,114 @@
+"""Function configuration: environment variables -> one frozen dataclass.
+
+``FunctionConfig.from_environ`` takes the environment as a mapping so tests pass
+a dict; the names live in ``lambdalite.envvars``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from lambdalite import envvars
+from lambdalite.errors import UsageError
+from lambdalite.platform import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
+
+DEFAULT_MAX_IMAGES = 16
+# 4096 x 4096: a 48 MB RGB array, well inside a small function's memory. Pillow's
+# own bomb limit (~89 M pixels, ~270 MB as RGB) would exhaust a 512 MB function.
+DEFAULT_MAX_PIXELS = 4096 * 4096
+DEFAULT_NAMESPACE = "lambdalite"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class BackendName(StrEnum):
+    LITERT = "litert"
+    TF = "tf"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    model_dir: Path
+    variant: str | None = None  # None: the manifest's default_variant
+    backend: BackendName = BackendName.LITERT
+    num_threads: int = 1
+    max_images: int = DEFAULT_MAX_IMAGES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_payload_bytes: int = SYNC_PAYLOAD_LIMIT
+    log_level: str = "INFO"
+    metrics_namespace: str = DEFAULT_NAMESPACE
+    function_name: str = "local"
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str],
+        available_cpus: Callable[[], int] | None = None,
+    ) -> FunctionConfig:
+        cpus = (available_cpus or available_cpu_count)()
+        backend_raw = environ.get(envvars.BACKEND, BackendName.LITERT.value).strip().lower()
+        try:
+            backend = BackendName(backend_raw)
+        except ValueError:
+            raise UsageError(
+                f"{envvars.BACKEND}={backend_raw!r} is not a backend; use 'litert' or 'tf'"
+            ) from None
+        level = environ.get(envvars.LOG_LEVEL, "INFO").strip().upper()
+        if level not in LOG_LEVELS:
+            raise UsageError(f"{envvars.LOG_LEVEL}={level!r}: use one of {', '.join(LOG_LEVELS)}")
+        memory = _positive_int(environ, envvars.LAMBDA_MEMORY)
+        threads = _positive_int(environ, envvars.NUM_THREADS)
+        return cls(
+            model_dir=_model_dir(environ),
+            variant=environ.get(envvars.VARIANT) or None,
+            backend=backend,
+            num_threads=threads if threads is not None else default_threads(memory, cpus),
+            max_images=_positive_int(environ, envvars.MAX_IMAGES) or DEFAULT_MAX_IMAGES,
+            max_pixels=_positive_int(environ, envvars.MAX_PIXELS) or DEFAULT_MAX_PIXELS,
+            log_level=level,
+            metrics_namespace=environ.get(envvars.METRICS_NAMESPACE) or DEFAULT_NAMESPACE,
+            function_name=environ.get(envvars.LAMBDA_FUNCTION_NAME) or "local",
+        )
+
+
+def default_threads(memory_mb: int | None, available_cpus: int) -> int:
+    """What the function's memory buys (1 vCPU per 1769 MB), at least 1, at most the CPUs we have.
+
+    Without a memory size (outside Lambda) use every CPU available to this process.
+    """
+    cap = max(1, available_cpus)
+    if memory_mb is None:
+        return cap
+    return max(1, min(cap, round(memory_mb / MB_PER_VCPU)))
+
+
+def available_cpu_count() -> int:
+    # sched_getaffinity honours taskset/cpusets; os.cpu_count() would count the host's CPUs.
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _model_dir(environ: Mapping[str, str]) -> Path:
+    explicit = environ.get(envvars.MODEL_DIR)
+    if explicit:
+        return Path(explicit)
+    task_root = environ.get(envvars.LAMBDA_TASK_ROOT) or os.getcwd()
+    return Path(task_root) / "model"
+
+
+def _positive_int(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise UsageError(f"{name}={raw!r} must be at least 1")
+    return value

@@ -1,0 +1,75 @@
+"""Step 4b, model outputs -> typed predictions (label, optional top k with probabilities)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Ranked:
+    index: int
+    probability: float
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str | None = None
+    top_k: tuple[Ranked, ...] | None = None
+
+
+def effective_labels(labels: Sequence[str] | None) -> list[str] | None:
+    """Labels that only repeat the index ("0", "1", ...) add nothing: treat them as absent.
+
+    This keeps the AWS SAM template's exact answer, ``{"predicted_label": 3}``, for
+    MNIST-style manifests whose labels are the digits themselves.
+    """
+    if not labels:
+        return None
+    if all(str(label) == str(i) for i, label in enumerate(labels)):
+        return None
+    return [str(label) for label in labels]
+
+
+def probabilities(outputs: np.ndarray, activation: str) -> np.ndarray:
+    """Softmax when the model emits logits ("none"); the model's own activation otherwise."""
+    x = outputs.astype(np.float64)
+    if activation != "none":
+        return x
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict_labels(
+    outputs: np.ndarray,
+    *,
+    activation: str,
+    labels: Sequence[str] | None,
+    top_k: int | None,
+) -> list[Prediction]:
+    """One ``Prediction`` per row of ``outputs`` (N, classes), in order."""
+    flat = outputs.reshape(outputs.shape[0], -1)
+    best = flat.argmax(axis=1)
+    probs = probabilities(flat, activation) if top_k else None
+    result = []
+    for row, index in enumerate(best.tolist()):
+        ranked = None
+        if probs is not None and top_k:
+            order = np.argsort(-probs[row], kind="stable")[:top_k]
+            ranked = tuple(
+                Ranked(int(i), round(float(probs[row, i]), 6), _label(labels, int(i)))
+                for i in order
+            )
+        result.append(Prediction(int(index), _label(labels, int(index)), ranked))
+    return result
+
+
+def _label(labels: Sequence[str] | None, index: int) -> str | None:
+    if labels is None or index >= len(labels):
+        return None
+    return labels[index]

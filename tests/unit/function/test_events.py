@@ -1,0 +1,149 @@
+import base64
+import json
+
+import pytest
+
+from lambdalite.function.errors import (
+    EmptyImage,
+    InvalidBase64,
+    InvalidJSON,
+    InvalidRequest,
+    PayloadTooLarge,
+    TooManyImages,
+)
+from lambdalite.function.events import EncodedImage, EventKind, Limits, classify, parse, parse_top_k
+
+LIMITS = Limits(max_images=4, max_payload_bytes=1000)
+PNG = b"\x89PNG\r\n\x1a\n fake"
+B64 = base64.b64encode(PNG).decode()
+
+
+def v1(body, b64=True, query=None):
+    return {
+        "httpMethod": "POST",
+        "body": body,
+        "isBase64Encoded": b64,
+        "queryStringParameters": query,
+    }
+
+
+def v2(body, b64=True, domain="x.execute-api.us-east-1.amazonaws.com", query=None):
+    event = {
+        "version": "2.0",
+        "requestContext": {"http": {"method": "POST"}, "domainName": domain},
+        "body": body,
+        "isBase64Encoded": b64,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    return event
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        (v1(B64), EventKind.API_GATEWAY_V1),
+        (v2(B64), EventKind.HTTP_API_V2),
+        (v2(B64, domain="abc.lambda-url.eu-west-1.on.aws"), EventKind.FUNCTION_URL),
+        ({"source": "aws.events", "detail-type": "Scheduled Event"}, EventKind.SCHEDULED),
+        ({"source": "aws.scheduler", "detail-type": "Scheduled Event"}, EventKind.SCHEDULED),
+        ({"image": B64}, EventKind.DIRECT),
+        ([1, 2], EventKind.DIRECT),
+        (None, EventKind.DIRECT),
+        ({"requestContext": "nope", "body": 1}, EventKind.DIRECT),
+    ],
+)
+def test_classify(event, kind):
+    assert classify(event) is kind
+
+
+def test_sam_template_contract_base64_image_body():
+    req = parse(v1(B64), LIMITS)
+    assert req.images == (EncodedImage(PNG, is_base64=False),)
+    assert not req.batch and not req.warmup and req.top_k is None
+
+
+def test_v1_text_body_is_base64_of_the_image():
+    req = parse(v1(B64, b64=False), LIMITS)
+    assert req.images == (EncodedImage(B64.encode(), is_base64=True),)
+
+
+def test_base64_text_sent_as_binary_is_decoded_twice():
+    twice = base64.b64encode(B64.encode()).decode()
+    assert parse(v2(twice), LIMITS).images == (EncodedImage(B64.encode(), is_base64=True),)
+
+
+@pytest.mark.parametrize("b64", [True, False])
+def test_json_bodies(b64):
+    body = json.dumps({"images": [B64, B64], "top_k": 2})
+    if b64:
+        body = base64.b64encode(body.encode()).decode()
+    req = parse(v2(body, b64=b64), LIMITS)
+    assert req.batch and len(req.images) == 2 and req.top_k == 2
+    assert all(i.is_base64 for i in req.images)
+
+
+def test_top_k_from_query_string_and_json_wins():
+    assert parse(v1(B64, query={"top_k": "3"}), LIMITS).top_k == 3
+    body = json.dumps({"image": B64, "top_k": 1})
+    assert parse(v1(body, b64=False, query={"top_k": "3"}), LIMITS).top_k == 1
+
+
+def test_direct_shapes():
+    assert parse({"image": B64}, LIMITS).images[0].data == B64.encode()
+    assert parse({"body": B64}, LIMITS).images[0].data == B64.encode()
+    req = parse({"images": [B64]}, LIMITS)
+    assert req.batch and len(req.images) == 1
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"warmup": True},
+        {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        v2(json.dumps({"warmup": True}), b64=False),
+    ],
+)
+def test_warmup(event):
+    req = parse(event, LIMITS)
+    assert req.warmup and req.images == ()
+
+
+@pytest.mark.parametrize(
+    ("event", "error"),
+    [
+        (v1(None), EmptyImage),
+        (v1(""), EmptyImage),
+        (v1(12), InvalidRequest),
+        (v1("x" * 1001), PayloadTooLarge),
+        (v1("é"), InvalidBase64),
+        (v1("{not json", b64=False), InvalidJSON),
+        (v1("[1, 2]", b64=False), InvalidRequest),
+        ("a string", InvalidRequest),
+        (None, InvalidRequest),
+        ({}, InvalidRequest),
+        ({"image": B64, "images": [B64]}, InvalidRequest),
+        ({"image": 5}, InvalidRequest),
+        ({"image": "  "}, EmptyImage),
+        ({"images": []}, InvalidRequest),
+        ({"images": "abc"}, InvalidRequest),
+        ({"images": [B64] * 5}, TooManyImages),
+        ({"images": ["a" * 600, "a" * 600]}, PayloadTooLarge),
+        ({"image": B64, "top_k": 0}, InvalidRequest),
+        ({"image": B64, "top_k": True}, InvalidRequest),
+        ({"image": B64, "top_k": "²"}, InvalidRequest),
+        ({"warmup": "yes"}, InvalidRequest),
+    ],
+)
+def test_client_mistakes(event, error):
+    with pytest.raises(error) as info:
+        parse(event, LIMITS)
+    assert info.type is error
+
+
+def test_parse_top_k():
+    assert parse_top_k(" 5 ") == 5
+    assert parse_top_k(1000) == 1000
+    for bad in (1001, -1, 2.5, None, "5a"):
+        with pytest.raises(InvalidRequest):
+            parse_top_k(bad)

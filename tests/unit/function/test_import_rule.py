@@ -1,0 +1,51 @@
+"""lambdalite.function imports only what the Lambda package ships (static check of every module)."""
+
+import ast
+from pathlib import Path
+
+import lambdalite.function
+
+ALLOWED_ROOTS = {"numpy", "PIL", "ai_edge_litert", "__future__"}
+ALLOWED_LAMBDALITE = {
+    "lambdalite",
+    "lambdalite.errors",
+    "lambdalite.manifest",
+    "lambdalite.envvars",
+    "lambdalite.platform",
+}
+# Deferred, and only when LAMBDALITE_BACKEND=tf.
+TF_ONLY = {"tensorflow", "keras"}
+PACKAGE = Path(lambdalite.function.__file__).parent
+
+
+def imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module
+
+
+def allowed(name: str, path: Path) -> bool:
+    root = name.split(".")[0]
+    if name in ALLOWED_LAMBDALITE or name.startswith("lambdalite.function"):
+        return True
+    if root == "lambdalite":
+        return False
+    if root in TF_ONLY:
+        return path.name == "tf.py"
+    import sys
+
+    return root in ALLOWED_ROOTS or root in sys.stdlib_module_names
+
+
+def test_every_module_imports_only_allowed_packages():
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert len(files) > 8
+    bad = [
+        (f.relative_to(PACKAGE).as_posix(), n)
+        for f in files
+        for n in imports(f)
+        if not allowed(n, f)
+    ]
+    assert bad == []
