@@ -1,6 +1,7 @@
 """Build a tiny, trained image classifier and its model folder, like `lambdalite convert` makes.
 
-Run as a script (``python tiny_model.py OUT [--fixed-batch]``) so TensorFlow loads in a
+Run as a script (``python tiny_model.py OUT [OUT_FIXED]``; the second folder gets the
+same weights with a fixed batch dimension of 1) so TensorFlow loads in a
 child process, never in the test process. Class k is a bright horizontal band at rows
 2k+4..2k+6 of a 28x28 grayscale image: learnable in a second, and every variant
 (float32, dynamic, float16, int8) must agree on it.
@@ -43,7 +44,7 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def build(out: Path, fixed_batch: bool) -> None:
+def build(out: Path, fixed_out: Path | None = None) -> None:
     import keras
     import tensorflow as tf
 
@@ -55,11 +56,15 @@ def build(out: Path, fixed_batch: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
     model.export(str(out / "saved_model"), verbose=False)
-    if fixed_batch:
+    _convert(tf, model, x, out, "saved_model")
+    if fixed_out is not None:
         fixed = _model(keras, batch_size=1)
         fixed.set_weights(model.get_weights())
-        model = fixed
+        fixed_out.mkdir(parents=True, exist_ok=True)
+        _convert(tf, fixed, x, fixed_out, None)
 
+
+def _convert(tf, model, x: np.ndarray, out: Path, tf_model: str | None) -> None:
     def converter() -> tf.lite.TFLiteConverter:
         return tf.lite.TFLiteConverter.from_keras_model(model)
 
@@ -91,7 +96,7 @@ def build(out: Path, fixed_batch: bool) -> None:
             tf_version=tf.__version__,
             labels=[str(i) for i in range(CLASSES)],
             output_activation="softmax",
-            tf_model="saved_model",
+            tf_model=tf_model,
         ),
         preprocessing=Preprocessing(color_mode="L", height=28, width=28, scale=1 / 255.0),
         variants=variants,
@@ -137,4 +142,4 @@ def _variant(name: str, path: Path) -> Variant:
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]), fixed_batch="--fixed-batch" in sys.argv)
+    build(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None)
