@@ -1,0 +1,436 @@
+"""One execution environment: a ``python -m awslambdaric HANDLER`` process and its Runtime API.
+
+Lifecycle (``EnvState``), as in Lambda:
+
+    NEW --spawn--> INITIALIZING --first next--> BUSY --response/error--> IDLE (frozen)
+                        |                         |                       |
+                        +-- init error, exit,     +-- timeout, crash,     +-- reclaimed, exit
+                            10 s init limit           out of memory
+                                      \\________________|________________/
+                                                    DEFUNCT
+
+Init Duration is measured from spawn to the runtime's first ``next``; Duration from the event
+being handed out to the response or error arriving. A timeout, crash or out-of-memory kills
+the environment: the next call starts a fresh one (cold).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from lambdalite.local.interpreters import Interpreter
+from lambdalite.local.limits import RLIMIT_AS_HEADROOM, LimitsMode, Sandbox, plan_limits
+from lambdalite.local.logs import OutputCollector
+from lambdalite.local.model import EnvState, FunctionSpec
+from lambdalite.local.runtime_api import (
+    MAX_RESPONSE_BYTES,
+    Exited,
+    InitError,
+    Invocation,
+    Outcome,
+    OutcomeKind,
+    Ready,
+    RuntimeAPI,
+    RuntimeEvent,
+)
+from lambdalite.platform import INIT_TIMEOUT_S
+
+SHUTDOWN_GRACE_S = 2.0
+FALLBACK_POLL_S = 0.05        # RSS sampling period when cgroups are not available
+LATEST = "$LATEST"
+# Error types Lambda reports for failures of the environment rather than of the function.
+TIMED_OUT = "Sandbox.Timedout"
+EXIT_ERROR = "Runtime.ExitError"
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What one invocation did inside an environment (the engine turns it into InvokeResult)."""
+
+    request_id: str
+    payload: bytes
+    error_type: str | None       # None: success
+    cold: bool
+    init_duration_ms: float | None
+    duration_ms: float
+    max_memory_bytes: int        # environment peak since INIT
+    invocation_peak_bytes: int
+    init_output: str             # cold starts: what INIT printed
+    output: str                  # this invocation's output, platform lines included
+    reset: bool                  # the environment was torn down by this invocation
+
+
+def lambda_environ(spec: FunctionSpec, interpreter: Interpreter, runtime_api: str, *,
+                   region: str, log_stream: str,
+                   host: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment Lambda gives a function (pure: tests pass a dict for ``host``).
+
+    The function's own variables come first so that Lambda's reserved names win, as Lambda
+    refuses to let a function set them. Never AWS_LAMBDA_MAX_CONCURRENCY: it switches
+    awslambdaric into its multi-concurrency (Managed Instances) mode.
+    """
+    host = os.environ if host is None else host
+    python_path = [str(spec.code_dir), *interpreter.extra_path]
+    env = {
+        "PATH": host.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        # Lambda's task root is read-only: no bytecode is written there, so neither do we.
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **spec.environment,
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "_HANDLER": spec.handler,
+        "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        "LAMBDA_RUNTIME_DIR": interpreter.runtime_dir,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "TZ": ":UTC",
+        "PYTHONPATH": os.pathsep.join(python_path),
+    }
+    env.pop("AWS_LAMBDA_MAX_CONCURRENCY", None)
+    return env
+
+
+def log_stream_name(now: datetime | None = None) -> str:
+    """``YYYY/MM/DD/[$LATEST]<32 hex>``, the shape of Lambda's log stream names."""
+    day = (now or datetime.now(UTC)).strftime("%Y/%m/%d")
+    return f"{day}/[{LATEST}]{secrets.token_hex(16)}"
+
+
+def exit_reason(returncode: int) -> str:
+    """How Lambda words a runtime exit (Go's ExitError text): ``exit status 1``, ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.strsignal(-returncode) or f"signal {-returncode}"
+    except ValueError:
+        name = f"signal {-returncode}"
+    return f"signal: {name.lower()}"
+
+
+def error_payload(request_id: str, error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type,
+                       "errorMessage": f"RequestId: {request_id} Error: {message}"}).encode()
+
+
+class Environment:
+    """One execution environment. Not thread-safe by itself: the pool gives it one caller."""
+
+    def __init__(self, spec: FunctionSpec, interpreter: Interpreter, mode: LimitsMode, *,
+                 env_id: str, region: str = "us-east-1",
+                 init_timeout_s: float = INIT_TIMEOUT_S) -> None:
+        self.spec = spec
+        self.interpreter = interpreter
+        self.id = env_id
+        self.region = region
+        self.init_timeout_s = init_timeout_s
+        self.state = EnvState.NEW
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self.sandbox = Sandbox(env_id, plan_limits(spec.memory_mb), mode)
+        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._output: OutputCollector | None = None
+        self._frozen = False
+        self._released = False
+        self._spawned_at = 0.0
+        self._lock = threading.Lock()   # state changes from the watcher vs. the caller
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self.state is not EnvState.DEFUNCT and (self.proc is None or self.proc.poll() is None)
+
+    # -- invoke --------------------------------------------------------------------------------
+
+    def invoke(self, invocation: Invocation, timeout_s: float) -> Execution:
+        cold = self.state is EnvState.NEW
+        init_ms: float | None = None
+        init_output = ""
+        if cold:
+            failed, init_ms = self._init(invocation)
+            init_output = self._take_output()
+            if failed is not None:
+                # Lambda logs INIT's output and an INIT_REPORT line before the START line.
+                init_output += failed.init_output
+                return replace(failed, init_output=init_output)
+        self.state = EnvState.BUSY
+        self.invocations += 1
+        self.sandbox.reset_peak()
+        invocation = replace(invocation, deadline_ms=int((time.time() + timeout_s) * 1000))
+        offered = time.monotonic()
+        self.api.offer(invocation)
+        execution = self._await_outcome(invocation, timeout_s, offered, cold, init_ms)
+        self.last_used = time.monotonic()
+        return replace(execution, init_output=init_output)
+
+    def _init(self, invocation: Invocation) -> tuple[Execution | None, float | None]:
+        """Spawn and wait for the first ``next``; a failed Execution if INIT did not finish."""
+        self.state = EnvState.INITIALIZING
+        self._spawn()
+        deadline = self._spawned_at + self.init_timeout_s
+        while True:
+            event = self._next_event(deadline)
+            if isinstance(event, Ready):
+                return None, (event.at - self._spawned_at) * 1000
+            init_ms = (time.monotonic() - self._spawned_at) * 1000
+            if event is None:
+                message = f"INIT phase timed out after {self.init_timeout_s:.2f} seconds"
+                return self._fail(invocation, TIMED_OUT, message, True, init_ms, 0.0), init_ms
+            if isinstance(event, InitError):
+                return self._init_failed(invocation, event, init_ms), init_ms
+            if isinstance(event, Exited):
+                return self._crashed(invocation, event, True, init_ms, 0.0), init_ms
+
+    def _await_outcome(self, invocation: Invocation, timeout_s: float, offered: float,
+                       cold: bool, init_ms: float | None) -> Execution:
+        deadline = offered + timeout_s
+        while True:
+            event = self._next_event(deadline)
+            elapsed_ms = (time.monotonic() - offered) * 1000
+            if event is None:
+                if self.sandbox.poll():   # fallback mode: over MemorySize
+                    return self._fail(invocation, OUT_OF_MEMORY, "Runtime exited with error: "
+                                      "signal: killed", cold, init_ms, elapsed_ms)
+                if time.monotonic() < deadline:
+                    continue
+                # Lambda logs this line with a timestamp; the caller gets Sandbox.Timedout.
+                return self._fail(invocation, TIMED_OUT,
+                                  f"Task timed out after {timeout_s:.2f} seconds",
+                                  cold, init_ms, timeout_s * 1000,
+                                  log=f"{_timestamp()} {invocation.request_id} Task timed out "
+                                      f"after {timeout_s:.2f} seconds")
+            if isinstance(event, Exited):
+                return self._crashed(invocation, event, cold, init_ms, elapsed_ms)
+            if isinstance(event, Outcome) and event.request_id == invocation.request_id:
+                return self._finished(invocation, event, cold, init_ms)
+
+    def _finished(self, invocation: Invocation, outcome: Outcome, cold: bool,
+                  init_ms: float | None) -> Execution:
+        duration_ms = (outcome.finished - outcome.started) * 1000
+        peak = self.sandbox.peak_since_reset()
+        output = self._take_output()
+        if outcome.kind is OutcomeKind.TOO_LARGE:
+            # awslambdaric raises on the 413 and the runtime exits: reset now rather than hand
+            # a dying environment to the next caller.
+            payload = json.dumps({
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                f"({MAX_RESPONSE_BYTES} bytes).",
+                "errorType": outcome.error_type}).encode()
+            self.kill()
+            return self._execution(invocation, payload, outcome.error_type, cold, init_ms,
+                                   duration_ms, peak, output, reset=True)
+        if outcome.kind is OutcomeKind.ERROR:
+            error_type = outcome.error_type
+            if self.sandbox.mode is LimitsMode.FALLBACK and error_type == "MemoryError":
+                # Without a cgroup the cap is RLIMIT_AS: malloc fails instead of the OOM killer.
+                self.kill()
+                return self._execution(invocation, error_payload(
+                    invocation.request_id, OUT_OF_MEMORY, "Runtime exited with error: MemoryError"),
+                    OUT_OF_MEMORY, cold, init_ms, duration_ms, peak, output, reset=True)
+            self.state = EnvState.IDLE
+            return self._execution(invocation, outcome.body, error_type or "Unhandled", cold,
+                                   init_ms, duration_ms, peak, output, reset=False)
+        self.state = EnvState.IDLE
+        return self._execution(invocation, outcome.body, None, cold, init_ms, duration_ms,
+                               peak, output, reset=False)
+
+    def _init_failed(self, invocation: Invocation, error: InitError, init_ms: float) -> Execution:
+        # awslambdaric exits right after posting; give it a moment, then make sure.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            if self.proc is not None:
+                self.proc.wait(timeout=1.0)
+        peak = self.sandbox.peak_since_reset()
+        self.kill()
+        line = (f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: error\t"
+                f"Error Type: {error.error_type}")
+        failed = self._execution(invocation, error.body, error.error_type, True, init_ms, 0.0,
+                                 peak, "", reset=True)
+        return replace(failed, init_output=self._take_output() + line + "\n")
+
+    def _crashed(self, invocation: Invocation, exited: Exited, cold: bool,
+                 init_ms: float | None, elapsed_ms: float) -> Execution:
+        oom = self.sandbox.oom_killed()
+        error_type = OUT_OF_MEMORY if oom else EXIT_ERROR
+        message = f"Runtime exited with error: {exit_reason(exited.returncode)}"
+        return self._fail(invocation, error_type, message, cold, init_ms, elapsed_ms)
+
+    def _fail(self, invocation: Invocation, error_type: str, message: str, cold: bool,
+              init_ms: float | None, duration_ms: float, log: str | None = None) -> Execution:
+        """The environment failed (not the function's code): kill it and report like Lambda."""
+        peak = self.sandbox.peak_since_reset()
+        if error_type == OUT_OF_MEMORY:
+            peak = max(peak, self.sandbox.plan.memory_bytes)
+        self.kill()
+        output = self._take_output()
+        lines = [log] if log else []
+        lines.append(f"RequestId: {invocation.request_id} Error: {message}")
+        lines.append(error_type)
+        output = output + ("" if not output or output.endswith("\n") else "\n") + "\n".join(lines)
+        return self._execution(invocation, error_payload(invocation.request_id, error_type, message),
+                               error_type, cold, init_ms, duration_ms, peak, output, reset=True)
+
+    def _execution(self, invocation: Invocation, payload: bytes, error_type: str | None,
+                   cold: bool, init_ms: float | None, duration_ms: float, peak: int,
+                   output: str, *, reset: bool) -> Execution:
+        return Execution(
+            request_id=invocation.request_id, payload=payload, error_type=error_type, cold=cold,
+            init_duration_ms=init_ms, duration_ms=duration_ms,
+            max_memory_bytes=max(self.sandbox.lifetime_peak, peak), invocation_peak_bytes=peak,
+            init_output="", output=output, reset=reset)
+
+    # -- process -------------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        env = lambda_environ(self.spec, self.interpreter, self.api.address,
+                             region=self.region, log_stream=log_stream_name())
+        read_fd, write_fd = os.pipe()
+        self._spawned_at = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(
+                self._command(), cwd=self.spec.code_dir, env=env, stdin=subprocess.DEVNULL,
+                stdout=write_fd, stderr=write_fd, start_new_session=True, close_fds=True)
+        except OSError:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        self._output = OutputCollector(read_fd)
+        self.sandbox.started(self.proc.pid)
+        threading.Thread(target=self._watch, args=(self.proc,), name=f"watch-{self.id}",
+                         daemon=True).start()
+
+    def _command(self) -> list[str]:
+        """``sh`` joins the cgroups (and sets RLIMIT_AS) and then execs the runtime, so no user
+        code runs outside its limits (and no preexec_fn, which is unsafe with threads)."""
+        runtime = [self.interpreter.path, "-m", "awslambdaric", self.spec.handler]
+        script = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 111; shift; done; shift; '
+        if self.sandbox.mode is LimitsMode.FALLBACK:
+            kib = (self.sandbox.plan.memory_bytes + RLIMIT_AS_HEADROOM) // 1024
+            script += f"ulimit -v {kib} || exit 111; "
+        script += 'exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *self.sandbox.procs_files(), "--", *runtime]
+
+    def _watch(self, proc: subprocess.Popen[bytes]) -> None:
+        returncode = proc.wait()
+        self.api.events.put(Exited(returncode))
+        with self._lock:
+            if self.state is EnvState.IDLE:
+                self.state = EnvState.DEFUNCT   # died while idle: never hand it out again
+
+    def _next_event(self, deadline: float) -> RuntimeEvent | None:
+        """The next event before ``deadline``, or None at the deadline (or at a fallback poll)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        if self.sandbox.mode is LimitsMode.FALLBACK:
+            remaining = min(remaining, FALLBACK_POLL_S)
+        try:
+            return self.api.events.get(timeout=remaining)
+        except queue.Empty:
+            return None
+
+    def _take_output(self) -> str:
+        return self._output.take() if self._output else ""
+
+    def _freeze(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.sandbox.freeze()
+            self._frozen = True
+
+    def _thaw(self) -> None:
+        if self._frozen:
+            self.sandbox.thaw()
+            self._frozen = False
+
+    # -- teardown ------------------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """SIGKILL at once (timeout, crash, OOM): the environment is reset."""
+        with self._lock:
+            self.state = EnvState.DEFUNCT
+        if self.proc is not None:
+            self._signal(signal.SIGKILL)
+            self.sandbox.kill_all()
+            self._thaw_after_kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        self._release()
+
+    def shutdown(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """SIGTERM, then SIGKILL after ``grace_s`` (reclaim and engine close)."""
+        with self._lock:
+            self.state = EnvState.DEFUNCT
+        if self.proc is not None and self.proc.poll() is None:
+            self._signal(signal.SIGTERM)
+            self._thaw_after_kill()   # a frozen process only sees SIGTERM once thawed
+            try:
+                self.proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.sandbox.kill_all()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
+        self._release()
+
+    def _thaw_after_kill(self) -> None:
+        self.sandbox.thaw()
+        self._frozen = False
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+    def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        self.api.abandon()
+        self.api.close()
+        self.sandbox.close()
+        if self._output is not None:
+            # Keep what was printed up to the end for the caller's take().
+            tail = self._output.take()
+            self._output.close()
+            self._output = _Remainder(tail)  # type: ignore[assignment]
+
+
+class _Remainder:
+    """What is left to read after the process is gone."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def take(self) -> str:
+        text, self._text = self._text, ""
+        return text
+
+    def close(self) -> None:
+        pass
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -1,0 +1,148 @@
+"""Logs of the local Lambda: an environment's output, Lambda's START/END/REPORT lines, and the
+JSON log for programs (one object per invocation, with the REPORT figures).
+
+The runtime's stdout and stderr share one pipe, so their order is kept. awslambdaric writes a
+log line before it posts the response, so everything the handler printed is in the pipe when
+the response arrives: ``OutputCollector.take`` drains the pipe before it returns, and an
+invocation's log holds exactly its own lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+from lambdalite.local.model import Report
+
+LATEST = "$LATEST"
+LogSink = Callable[[dict[str, object]], None]
+
+
+class OutputCollector:
+    """Reads one pipe continuously (so a chatty handler never blocks on a full pipe)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        os.set_blocking(fd, False)
+        self._lock = threading.Lock()
+        self._chunks: list[bytes] = []
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="env-output", daemon=True)
+        self._thread.start()
+
+    def take(self) -> str:
+        """Everything written so far and not yet taken; ``\\r`` (awslambdaric's line separator
+        inside one multi-line record) becomes a newline for a terminal."""
+        with self._lock:
+            self._read_available()
+            data, self._chunks = b"".join(self._chunks), []
+        return data.decode("utf-8", "replace").replace("\r", "\n")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._thread.join(timeout=2)
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                readable, _, _ = select.select([self._fd], [], [], 0.2)
+            except (OSError, ValueError):
+                return
+            with self._lock:
+                if self._closed:
+                    return
+                if readable and not self._read_available():
+                    return   # EOF: the process is gone
+
+    def _read_available(self) -> bool:
+        """Read until the pipe is empty; False at EOF."""
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            self._chunks.append(chunk)
+
+
+def start_line(request_id: str) -> str:
+    return f"START RequestId: {request_id} Version: {LATEST}"
+
+
+def end_line(request_id: str) -> str:
+    return f"END RequestId: {request_id}"
+
+
+def invocation_log(report: Report, output: str, init_output: str = "") -> str:
+    """This invocation's log as Lambda writes it: init output (cold only), START, the
+    function's output, END, REPORT."""
+    parts = [init_output] if init_output else []
+    parts.append(start_line(report.request_id) + "\n")
+    if output:
+        parts.append(output if output.endswith("\n") else output + "\n")
+    parts.append(end_line(report.request_id) + "\n")
+    parts.append(report.line() + "\n")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One line of the JSON log: what the benchmark reads."""
+
+    timestamp: float                 # Unix time the invocation finished
+    function: str
+    request_id: str
+    invocation_type: str
+    environment_id: str
+    cold: bool
+    duration_ms: float
+    billed_duration_ms: int
+    memory_size_mb: int
+    max_memory_used_mb: int          # the environment's peak since INIT (what REPORT shows)
+    invocation_peak_mb: int          # the peak during this invocation alone
+    init_duration_ms: float | None
+    round_trip_ms: float
+    function_error: str | None
+    error_type: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def make_sink(target: str | Path | IO[str] | LogSink | None) -> LogSink | None:
+    """A JSON log sink from a path (appended), a text stream, or a callable taking the dict."""
+    if target is None or callable(target):
+        return target
+    if isinstance(target, str | Path):
+        path = Path(target)
+        lock = threading.Lock()
+
+        def _to_file(record: dict[str, object]) -> None:
+            line = json.dumps(record) + "\n"
+            with lock, path.open("a") as fh:
+                fh.write(line)
+
+        return _to_file
+    stream = target
+    stream_lock = threading.Lock()
+
+    def _to_stream(record: dict[str, object]) -> None:
+        with stream_lock:
+            stream.write(json.dumps(record) + "\n")
+            stream.flush()
+
+    return _to_stream
+

@@ -1,0 +1,331 @@
+"""The Lambda Runtime API (version 2018-06-01) served to one execution environment.
+
+One threaded stdlib HTTP server per environment, on 127.0.0.1 and an ephemeral port, so the
+runtime client (awslambdaric) talks to it exactly as it talks to Lambda:
+
+    GET  /2018-06-01/runtime/invocation/next              -> 200 event + Lambda-Runtime-* headers
+    POST /2018-06-01/runtime/invocation/{id}/response     -> 202 | 400 | 403 | 413
+    POST /2018-06-01/runtime/invocation/{id}/error        -> 202 | 400 | 403
+    POST /2018-06-01/runtime/init/error                   -> 202 | 403
+    anything else                                         -> 404
+
+Status codes follow the Runtime API's OpenAPI description: 400 for a request id that is not the
+invocation in progress, 403 for a request the current state does not allow (a response when no
+invocation is in progress, an init error after init), 413 for a response body over the 6 MB
+synchronous limit. Error bodies are ``{"errorMessage", "errorType"}``.
+
+The environment (``environment.py``) offers invocations with ``offer`` and reads what happens
+from ``events`` (a queue of Ready / Outcome / InitError messages).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lambdalite.platform import SYNC_PAYLOAD_LIMIT
+
+API_PREFIX = "/2018-06-01/runtime"
+ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+# Lambda accepts a response of up to 6 MB plus a small envelope: "6291556 bytes" in its message.
+MAX_RESPONSE_BYTES = SYNC_PAYLOAD_LIMIT + 100
+RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
+_INVOCATION_PATH = re.compile(rf"^{API_PREFIX}/invocation/([^/]+)/(response|error)$")
+_DRAIN_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One event handed to the runtime by ``next``."""
+
+    request_id: str
+    payload: bytes
+    deadline_ms: int                 # Unix epoch ms
+    function_arn: str
+    trace_id: str
+    client_context: str | None = None
+    cognito_identity: str | None = None
+
+
+class OutcomeKind(Enum):
+    RESPONSE = "response"
+    ERROR = "error"                  # the runtime posted .../error (a function error)
+    TOO_LARGE = "too_large"          # the runtime posted a response over the limit (413)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The runtime asked for its first event: INIT is over."""
+
+    at: float                        # time.monotonic()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request_id: str
+    kind: OutcomeKind
+    body: bytes
+    error_type: str | None
+    started: float                   # monotonic time the event was handed out by ``next``
+    finished: float                  # monotonic time the response or error arrived
+
+
+@dataclass(frozen=True)
+class InitError:
+    error_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Exited:
+    """Not from the API: the environment's watcher posts it when the runtime process ends,
+    so that one queue tells the environment everything that can end an invocation."""
+
+    returncode: int
+
+
+RuntimeEvent = Ready | Outcome | InitError | Exited
+
+
+class RuntimeAPI:
+    """State of the Runtime API for one environment, and its HTTP server."""
+
+    def __init__(self, on_wait: Callable[[], None] | None = None,
+                 on_offer: Callable[[], None] | None = None) -> None:
+        # on_wait runs when the runtime blocks in ``next`` with nothing to do (freeze point);
+        # on_offer runs when an invocation is offered (thaw point). Both under the state lock,
+        # so a freeze can never overtake the thaw that follows it.
+        self.events: queue.Queue[RuntimeEvent] = queue.Queue()
+        self._on_wait = on_wait or (lambda: None)
+        self._on_offer = on_offer or (lambda: None)
+        self._cond = threading.Condition()
+        self._pending: Invocation | None = None
+        self._current: Invocation | None = None     # handed out, not yet answered
+        self._started = 0.0
+        self._seen_next = False
+        self._init_failed = False
+        self._closed = False
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.api = self
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="runtime-api", daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        """host:port, the value of AWS_LAMBDA_RUNTIME_API."""
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    def offer(self, invocation: Invocation) -> None:
+        """Queue the next event; the runtime's (possibly already waiting) ``next`` returns it."""
+        with self._cond:
+            if self._pending is not None:
+                raise RuntimeError("an invocation is already pending in this environment")
+            self._pending = invocation
+            self._on_offer()
+            self._cond.notify_all()
+
+    def abandon(self) -> None:
+        """Forget the invocation in progress (it timed out or the runtime died)."""
+        with self._cond:
+            self._pending = None
+            self._current = None
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- request handling, called from server threads -------------------------------------
+
+    def next_invocation(self) -> tuple[int, dict[str, object], Invocation | None]:
+        with self._cond:
+            if self._init_failed:
+                return _forbidden("the runtime reported an init error and must exit")
+            if self._current is not None:
+                return _forbidden(f"invocation {self._current.request_id} has not been answered")
+            first = not self._seen_next
+            if first:
+                self._seen_next = True
+                self.events.put(Ready(time.monotonic()))
+            elif self._pending is None and not self._closed:
+                # Done with an invocation and nothing queued: the environment is frozen, as
+                # Lambda freezes it once the runtime asks for the next event. (The first next
+                # ends INIT; the invocation that caused the cold start follows at once.)
+                self._on_wait()
+            while self._pending is None and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return 500, _err("Runtime.Shutdown", "the execution environment is shutting down"), None
+            invocation, self._pending = self._pending, None
+            self._current = invocation
+            self._started = time.monotonic()
+            return 200, {}, invocation
+
+    def check_answer(self, request_id: str) -> tuple[int, dict[str, object]] | None:
+        """Why a response/error for ``request_id`` is refused now, or None if it is accepted."""
+        with self._cond:
+            if self._current is None:
+                return _forbidden(f"no invocation in progress (request {request_id})")[:2]
+            if request_id != self._current.request_id:
+                return 400, _err("InvalidRequestID", "Invalid request ID")
+            return None
+
+    def answer(self, request_id: str, kind: OutcomeKind, body: bytes,
+               error_type: str | None) -> tuple[int, dict[str, object]]:
+        with self._cond:
+            refused = self.check_answer(request_id)
+            if refused is not None:
+                return refused
+            started, self._current = self._started, None
+            self.events.put(Outcome(request_id, kind, body, error_type, started, time.monotonic()))
+        if kind is OutcomeKind.TOO_LARGE:
+            return 413, _err("RequestEntityTooLarge",
+                             f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).")
+        return 202, {"status": "OK"}
+
+    def init_error(self, error_type: str, body: bytes) -> tuple[int, dict[str, object]]:
+        with self._cond:
+            if self._seen_next or self._init_failed:
+                return _forbidden("init errors are only accepted before the first next")[:2]
+            self._init_failed = True
+            self.events.put(InitError(error_type, body))
+        return 202, {"status": "OK"}
+
+
+def _err(error_type: str, message: str) -> dict[str, object]:
+    return {"errorMessage": message, "errorType": error_type}
+
+
+def _forbidden(why: str) -> tuple[int, dict[str, object], None]:
+    return 403, _err("InvalidStateTransition", f"State transition is not allowed: {why}"), None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    api: RuntimeAPI
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A runtime killed mid-request (timeout, crash, OOM) resets its connection: expected,
+        and the environment reports it; anything else is printed as usual."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"   # awslambdaric's native client keeps connections alive
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
+        # the client's delayed ACK add ~40 ms to every invocation.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Silence per-request logging: the environment's own logs are what users read."""
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.split("?")[0] != f"{API_PREFIX}/invocation/next":
+            self._reply(404, _err("NotFound", f"unknown path {self.path}"))
+            return
+        status, body, invocation = self.server.api.next_invocation()
+        if invocation is None:
+            self._reply(status, body)
+            return
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": invocation.function_arn,
+            "Lambda-Runtime-Trace-Id": invocation.trace_id,
+        }
+        if invocation.client_context is not None:
+            headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+        if invocation.cognito_identity is not None:
+            headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
+        self._send(200, invocation.payload, "application/json", headers)
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        api = self.server.api
+        path = self.path.split("?")[0]
+        if path == f"{API_PREFIX}/init/error":
+            body = self._read_body(MAX_RESPONSE_BYTES)
+            error_type = self.headers.get(ERROR_TYPE_HEADER) or _error_type_of(body or b"")
+            self._reply(*api.init_error(error_type or "Runtime.Unknown", body or b""))
+            return
+        match = _INVOCATION_PATH.match(path)
+        if match is None:
+            self._drain()
+            self._reply(404, _err("NotFound", f"unknown path {self.path}"))
+            return
+        request_id, what = match.groups()
+        refused = api.check_answer(request_id)
+        if refused is not None:
+            self._drain()
+            self._reply(*refused)
+            return
+        body = self._read_body(MAX_RESPONSE_BYTES)
+        if what == "response":
+            if body is None:
+                self._reply(*api.answer(request_id, OutcomeKind.TOO_LARGE, b"", RESPONSE_TOO_LARGE))
+            else:
+                self._reply(*api.answer(request_id, OutcomeKind.RESPONSE, body, None))
+            return
+        body = body or b""
+        error_type = self.headers.get(ERROR_TYPE_HEADER) or _error_type_of(body) or "Runtime.Unknown"
+        self._reply(*api.answer(request_id, OutcomeKind.ERROR, body, error_type))
+
+    def _read_body(self, limit: int) -> bytes | None:
+        """The request body, or None when it is over ``limit`` (then read and dropped, so the
+        client sees our 413 instead of a broken pipe)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length <= limit:
+            return self.rfile.read(length)
+        self._drain(length)
+        return None
+
+    def _drain(self, length: int | None = None) -> None:
+        left = int(self.headers.get("Content-Length") or 0) if length is None else length
+        while left > 0:
+            chunk = self.rfile.read(min(left, _DRAIN_CHUNK))
+            if not chunk:
+                break
+            left -= len(chunk)
+
+    def _reply(self, status: int, body: dict[str, object]) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json", {})
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        try:
+            self.send_response(status, HTTPStatus(status).phrase)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the runtime died or was killed mid-request: the environment notices the exit
+
+
+def _error_type_of(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("errorType")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
