@@ -11,3 +11,14 @@ loads the model). Tests and tools build an app from an explicit configuration:
 This package imports only the standard library, numpy, Pillow, ai_edge_litert (and
 TensorFlow when LAMBDALITE_BACKEND=tf); nothing is imported here on purpose.
 """
+
+# The import rule, as data: the build uses it to know what to ship, the tests enforce it.
+RUNTIME_PACKAGES = ("numpy", "PIL", "ai_edge_litert")
+TF_PACKAGES = ("tensorflow", "keras")  # imported only by backends/tf.py, only when backend=tf
+SHARED_MODULES = (
+    "lambdalite",
+    "lambdalite.errors",
+    "lambdalite.manifest",
+    "lambdalite.envvars",
+    "lambdalite.platform",
+)

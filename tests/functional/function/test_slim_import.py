@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+from lambdalite.function import SHARED_MODULES
+
 FORBIDDEN = (
     "tensorflow",
     "keras",
@@ -30,13 +32,6 @@ FORBIDDEN = (
     "lambdalite.bench",
     "lambdalite.examples",
 )
-ALLOWED_LAMBDALITE = {
-    "lambdalite",
-    "lambdalite.errors",
-    "lambdalite.manifest",
-    "lambdalite.envvars",
-    "lambdalite.platform",
-}
 
 SCRIPT = """
 import json, sys
@@ -67,6 +62,6 @@ def test_handler_import_is_slim(served):
     loaded = sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
     assert loaded == []
     ours = {m for m in modules if m.startswith("lambdalite")}
-    assert {m for m in ours if not m.startswith("lambdalite.function")} <= ALLOWED_LAMBDALITE
+    assert {m for m in ours if not m.startswith("lambdalite.function")} <= set(SHARED_MODULES)
     init = json.loads(next(line for line in lines if '"message":"init"' in line))
     assert init["num_threads"] == 1 and init["xnnpack"] is True

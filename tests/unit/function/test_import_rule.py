@@ -4,17 +4,10 @@ import ast
 from pathlib import Path
 
 import lambdalite.function
+from lambdalite.function import RUNTIME_PACKAGES, SHARED_MODULES, TF_PACKAGES
 
-ALLOWED_ROOTS = {"numpy", "PIL", "ai_edge_litert", "__future__"}
-ALLOWED_LAMBDALITE = {
-    "lambdalite",
-    "lambdalite.errors",
-    "lambdalite.manifest",
-    "lambdalite.envvars",
-    "lambdalite.platform",
-}
-# Deferred, and only when LAMBDALITE_BACKEND=tf.
-TF_ONLY = {"tensorflow", "keras"}
+ALLOWED_ROOTS = {*RUNTIME_PACKAGES, "__future__"}
+ALLOWED_LAMBDALITE = set(SHARED_MODULES)
 PACKAGE = Path(lambdalite.function.__file__).parent
 
 
@@ -32,7 +25,7 @@ def allowed(name: str, path: Path) -> bool:
         return True
     if root == "lambdalite":
         return False
-    if root in TF_ONLY:
+    if root in TF_PACKAGES:
         return path.name == "tf.py"
     import sys
 
