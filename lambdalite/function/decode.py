@@ -60,7 +60,8 @@ def open_image(raw: bytes, max_pixels: int, where: str = "the image") -> Image.I
     if not raw:
         raise EmptyImage(f"{where} has zero bytes; send a PNG, JPEG, GIF, BMP or WebP file")
     # Untrusted input: Pillow's warnings (bomb, odd EXIF, palette transparency) are
-    # not ours to print; the limits below are enforced as errors instead.
+    # not ours to print; the limits below are enforced as errors instead. (catch_warnings
+    # is process-global, which is fine: an execution environment runs one request at a time.)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

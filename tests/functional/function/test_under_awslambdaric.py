@@ -26,7 +26,9 @@ def test_handler_runs_under_the_real_runtime_client(served, load_event, repo_roo
         sample = served.samples[0]
         event = load_event("apigw_rest_v1.json", body=sample.b64)
         ok = json.loads(engine.invoke("Fn", json.dumps(event).encode()).payload)
-        assert ok["statusCode"] == 200 and json.loads(ok["body"]) == {"predicted_label": sample.label}
+        assert ok["statusCode"] == 200 and json.loads(ok["body"]) == {
+            "predicted_label": sample.label
+        }
         warm = engine.invoke("Fn", json.dumps({"warmup": True}).encode())
         assert json.loads(warm.payload) == {"warmup": True}
         bad = json.loads(engine.invoke("Fn", b'{"image": "!!"}').payload)
