@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import secrets
 import signal
 import time
 from dataclasses import dataclass
@@ -79,9 +80,12 @@ def detect_mode(root: Path = CGROUP_ROOT) -> LimitsMode:
     """The strongest mechanism this machine lets us use (tries to create and remove a group)."""
     v1 = [_v1_base(root, c) for c in ("memory", "cpu", "freezer")]
     if all(b is not None for b in v1) and all(_can_mkdir(b) for b in v1 if b is not None):
+        for base in v1:
+            _sweep_stale(base)  # type: ignore[arg-type]
         return LimitsMode.CGROUP_V1
     v2 = _v2_base(root)
     if v2 is not None and _v2_usable(v2):
+        _sweep_stale(v2)
         return LimitsMode.CGROUP_V2
     return LimitsMode.FALLBACK
 
@@ -91,7 +95,8 @@ class Sandbox:
 
     def __init__(self, name: str, plan: LimitsPlan, mode: LimitsMode,
                  root: Path = CGROUP_ROOT) -> None:
-        self.name = name
+        # Unique on the machine: two engines in one process may both have an "Fn-1".
+        self.name = f"{name}-{secrets.token_hex(4)}"
         self.plan = plan
         self.mode = mode
         self.pid: int | None = None
@@ -238,7 +243,7 @@ class Sandbox:
         for controller, base in bases.items():
             assert base is not None
             directory = base / f"lambdalite-{os.getpid()}" / self.name
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True)
             made[controller] = directory
         self._memory, self._cpu, self._freezer = made["memory"], made["cpu"], made["freezer"]
         self._dirs = list(made.values())
@@ -261,7 +266,7 @@ class Sandbox:
         with contextlib.suppress(OSError):
             self._write(parent, "cgroup.subtree_control", "+memory +cpu")
         self._v2 = parent / self.name
-        self._v2.mkdir(exist_ok=True)
+        self._v2.mkdir()
         self._dirs = [self._v2]
         self._all_dirs = list(self._dirs)
         self._write(self._v2, "memory.max", str(self.plan.memory_bytes))
@@ -322,6 +327,20 @@ def _v2_base(root: Path) -> Path | None:
         return None
     base = root / own.lstrip("/")
     return base if base.is_dir() else None
+
+
+def _sweep_stale(base: Path) -> None:
+    """Remove the empty groups of lambdalite processes that died without closing."""
+    for parent in base.glob("lambdalite-*"):
+        pid = parent.name.removeprefix("lambdalite-")
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        for child in parent.iterdir():
+            if child.is_dir():
+                with contextlib.suppress(OSError):
+                    child.rmdir()
+        with contextlib.suppress(OSError):
+            parent.rmdir()
 
 
 def _can_mkdir(base: Path) -> bool:

@@ -1,0 +1,257 @@
+"""The local Lambda engine with real awslambdaric processes: cold/warm, failures, limits, pools.
+
+Functions are 128 MB (CPU share 128/1769 vCPU under cgroups) with small timeouts, and use the
+one-file handlers of tests/fixtures/handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lambdalite.local.engine import LocalLambda
+from lambdalite.local.errors import RequestTooLarge, ResourceNotFound, TooManyRequests
+from lambdalite.local.interpreters import HOST_VERSION
+from lambdalite.local.limits import LimitsMode
+from lambdalite.local.model import EnvState, FunctionSpec
+
+HANDLERS = Path(__file__).resolve().parents[2] / "fixtures" / "handlers"
+RUNTIME = f"python{HOST_VERSION}"   # the host's Python: no interpreter fallback warning
+pytestmark = pytest.mark.timeout(120)
+
+
+def fn(name: str, handler: str, **kw: object) -> FunctionSpec:
+    kw.setdefault("memory_mb", 128)
+    kw.setdefault("timeout_s", 3.0)
+    return FunctionSpec(name, handler, HANDLERS, runtime=RUNTIME, **kw)  # type: ignore[arg-type]
+
+
+FUNCTIONS = [
+    fn("Echo", "echo.handler", environment={"GREETING": "hi", "AWS_REGION": "xx-nope-1"}),
+    fn("Sleepy", "sleepy.handler", timeout_s=0.5),
+    fn("Crash", "crash.handler"),
+    fn("Hog", "hog.handler"),
+    fn("ImportError", "import_error.handler"),
+    fn("Raises", "raises.handler"),
+    fn("Big", "big_response.handler", memory_mb=256),
+    fn("Chatty", "chatty.handler"),
+    fn("Pair", "sleepy.handler", reserved_concurrency=2),
+    fn("Spinner", "spinner.handler", memory_mb=1769),
+]
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict[str, object]]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def engine(records: list[dict[str, object]]):
+    with LocalLambda({f.name: f for f in FUNCTIONS}, log_sink=records.append,
+                     idle_timeout_s=600) as eng:
+        yield eng
+
+
+def call(engine: LocalLambda, name: str, event: object = None, **kw: object):
+    return engine.invoke(name, json.dumps(event or {}).encode(), **kw)  # type: ignore[arg-type]
+
+
+def test_cold_then_warm_reuses_the_process(engine: LocalLambda, records) -> None:
+    first = call(engine, "Echo", {"n": 1})
+    second = call(engine, "Echo", {"n": 2})
+    one, two = json.loads(first.payload), json.loads(second.payload)
+    assert first.function_error is None and one["event"] == {"n": 1}
+    assert first.cold and first.report.init_duration_ms is not None
+    assert first.report.init_duration_ms > 0
+    assert not second.cold and second.report.init_duration_ms is None
+    assert "Init Duration" in first.logs and "Init Duration" not in second.logs
+    assert one["pid"] == two["pid"] and first.environment_id == second.environment_id
+    # Lambda's lines, in order, with the measured figures.
+    lines = first.logs.splitlines()
+    assert lines[0] == f"START RequestId: {first.request_id} Version: $LATEST"
+    assert lines[-2] == f"END RequestId: {first.request_id}"
+    assert lines[-1] == first.report.line() and lines[-1].endswith(
+        f"Init Duration: {first.report.init_duration_ms:.2f} ms")
+    assert 0 < first.report.max_memory_used_mb < 128
+    assert first.report.billed_duration_ms >= first.report.duration_ms
+    mine = [r for r in records if r["request_id"] in (first.request_id, second.request_id)]
+    assert [r["cold"] for r in mine] == [True, False]
+    assert mine[0]["init_duration_ms"] == first.report.init_duration_ms
+    assert mine[1]["max_memory_used_mb"] == second.report.max_memory_used_mb
+
+
+def test_function_sees_lambdas_environment_and_context(engine: LocalLambda) -> None:
+    result = call(engine, "Echo", client_context=json.dumps({"custom": {"k": "v"}}),
+                  cognito_identity=json.dumps({"cognitoIdentityId": "id-1"}))
+    body = json.loads(result.payload)
+    env = body["env"]
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "Echo"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"   # reserved name wins
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{RUNTIME}"
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert env["TZ"] == ":UTC" and env["GREETING"] == "hi"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/Echo"
+    assert "[$LATEST]" in env["AWS_LAMBDA_LOG_STREAM_NAME"]
+    assert env["AWS_LAMBDA_MAX_CONCURRENCY"] is None
+    assert env["LAMBDA_TASK_ROOT"] == str(HANDLERS) == body["cwd"]
+    assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
+    assert body["request_id"] == result.request_id
+    assert body["function_arn"].endswith(":function:Echo")
+    assert 0 < body["remaining_ms"] <= 3000
+    assert body["client_context"] == {"k": "v"} and body["identity_id"] == "id-1"
+
+
+def test_logs_hold_this_invocations_output_only(engine: LocalLambda) -> None:
+    first = call(engine, "Chatty", {"n": 1})
+    second = call(engine, "Chatty", {"n": 2})
+    assert first.logs.index("init: loading") < first.logs.index("START RequestId")
+    assert f"hello from {first.request_id}" in first.logs and "logged 1" in first.logs
+    assert "to stderr" in first.logs
+    assert "init: loading" not in second.logs and f"hello from {first.request_id}" not in second.logs
+    assert "logged 2" in second.logs
+
+
+def test_timeout_is_reported_and_resets_the_environment(engine: LocalLambda) -> None:
+    result = call(engine, "Sleepy", {"seconds": 30})
+    error = json.loads(result.payload)
+    assert result.function_error == "Unhandled" and result.error_type == "Sandbox.Timedout"
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 0.50 seconds" in error["errorMessage"]
+    assert "Task timed out after 0.50 seconds" in result.logs
+    assert result.report.duration_ms == pytest.approx(500, abs=1)
+    assert call(engine, "Sleepy", {"seconds": 0}).cold   # a fresh environment
+
+
+def test_crash_is_an_exit_error_and_the_next_call_is_cold(engine: LocalLambda) -> None:
+    result = call(engine, "Crash", {"code": 3})
+    assert result.error_type == "Runtime.ExitError"
+    assert "Runtime exited with error: exit status 3" in json.loads(result.payload)["errorMessage"]
+    assert "about to exit" in result.logs
+    assert engine.environments("Crash") == []
+    again = call(engine, "Crash", {"code": 4})
+    assert again.cold and again.environment_id != result.environment_id
+
+
+def test_function_error_keeps_the_environment_warm(engine: LocalLambda) -> None:
+    first = call(engine, "Raises")
+    second = call(engine, "Raises")
+    body = json.loads(first.payload)
+    assert first.function_error == "Unhandled" and first.error_type == "BoomError"
+    assert body["errorMessage"] == "boom" and body["stackTrace"]
+    assert "[ERROR] BoomError: boom" in first.logs
+    assert not second.cold and second.environment_id == first.environment_id
+
+
+def test_init_error_is_reported_like_lambda(engine: LocalLambda) -> None:
+    result = call(engine, "ImportError")
+    body = json.loads(result.payload)
+    assert result.error_type == "Runtime.ImportModuleError" == body["errorType"]
+    assert "Unable to import module 'import_error'" in body["errorMessage"]
+    assert result.report.init_duration_ms is not None
+    assert result.logs.index("INIT_REPORT") < result.logs.index("START RequestId")
+    assert engine.environments("ImportError") == []
+
+
+def test_oversized_response_is_refused(engine: LocalLambda) -> None:
+    result = call(engine, "Big", {"bytes": 7 * 1024 * 1024})
+    body = json.loads(result.payload)
+    assert result.error_type == "Function.ResponseSizeTooLarge" == body["errorType"]
+    assert "6291556 bytes" in body["errorMessage"]
+    fine = call(engine, "Big", {"bytes": 6 * 1024 * 1024 - 100})
+    assert fine.function_error is None and len(fine.payload) == 6 * 1024 * 1024 - 98
+
+
+def test_memory_cap_kills_and_reports_out_of_memory(engine: LocalLambda) -> None:
+    result = call(engine, "Hog", {"mb": 300})
+    assert result.error_type == "Runtime.OutOfMemory", result.logs
+    assert result.report.max_memory_used_mb == 128
+    after = call(engine, "Hog", {"mb": 8})
+    assert after.cold and after.function_error is None
+    assert after.report.max_memory_used_mb >= 8
+
+
+def test_concurrency_uses_parallel_environments_and_throttles_beyond(engine: LocalLambda) -> None:
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(call(engine, "Pair", {"seconds": 1.5})))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sum(
+            e.state is EnvState.BUSY for e in engine.environments("Pair")) < 2:
+        time.sleep(0.02)
+    with pytest.raises(TooManyRequests) as throttled:
+        call(engine, "Pair", {"seconds": 0})
+    assert throttled.value.status == 429
+    for t in threads:
+        t.join()
+    ids = {r.environment_id for r in results}  # type: ignore[attr-defined]
+    assert len(ids) == 2 and all(r.function_error is None for r in results)  # type: ignore[attr-defined]
+    assert call(engine, "Pair", {"seconds": 0}).environment_id in ids   # warm again
+
+
+def test_freeze_stops_cpu_between_invocations(engine: LocalLambda) -> None:
+    pid = json.loads(call(engine, "Spinner").payload)["pid"]
+    time.sleep(0.3)
+    before = _cpu_ticks(pid)
+    time.sleep(0.5)
+    assert _cpu_ticks(pid) - before <= 2   # a running spinner would burn ~50 ticks
+    # Thawed while it runs: the spinner thread gets CPU during the next invocation.
+    env = engine.environments("Spinner")[0]
+    assert env.state is EnvState.IDLE
+
+
+def test_event_invocations_are_queued_and_run(engine: LocalLambda, records) -> None:
+    queued = call(engine, "Echo", {"async": True}, invocation_type="Event")
+    assert queued.payload == b"" and queued.function_error is None
+    assert engine.wait_events(30)
+    ran = [r for r in records if r["request_id"] == queued.request_id]
+    assert len(ran) == 1 and ran[0]["invocation_type"] == "Event"
+
+
+def test_dry_run_and_request_validation(engine: LocalLambda) -> None:
+    before = len(engine.environments("Echo"))
+    dry = call(engine, "Echo", invocation_type="DryRun")
+    assert dry.payload == b"" and len(engine.environments("Echo")) == before
+    with pytest.raises(ResourceNotFound):
+        call(engine, "Nope")
+    with pytest.raises(RequestTooLarge):
+        engine.invoke("Echo", b"x" * (6 * 1024 * 1024 + 1))
+
+
+def test_idle_environments_are_reclaimed() -> None:
+    spec = fn("Echo", "echo.handler")
+    with LocalLambda({"Echo": spec}, idle_timeout_s=0.3) as eng:
+        first = call(eng, "Echo")
+        assert first.function_error is None, first.logs
+        pid = json.loads(first.payload)["pid"]
+        deadline = time.monotonic() + 10
+        while eng.environments("Echo") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert eng.environments("Echo") == []
+        assert not Path(f"/proc/{pid}").exists() or _state(pid) == "Z"
+        assert call(eng, "Echo").cold
+
+
+def test_fallback_limits_report_out_of_memory_without_cgroups() -> None:
+    specs = {"Hog": fn("Hog", "hog.handler")}
+    with LocalLambda(specs, limits=LimitsMode.FALLBACK) as eng:
+        assert "cgroups not writable" in eng.limits_notice
+        result = call(eng, "Hog", {"mb": 300})
+        assert result.error_type == "Runtime.OutOfMemory", result.logs
+        assert call(eng, "Hog", {"mb": 8}).function_error is None
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime + stime
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
