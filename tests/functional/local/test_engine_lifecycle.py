@@ -255,3 +255,19 @@ def _cpu_ticks(pid: int) -> int:
 
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_runtime_version_is_honoured_when_its_runtime_client_is_installed() -> None:
+    from lambdalite.local.interpreters import choose_interpreter
+
+    chosen = choose_interpreter("python3.12")
+    if chosen.is_host:
+        pytest.skip(f"no Python 3.12 with awslambdaric here: {chosen.warning}")
+    spec = FunctionSpec("Echo", "echo.handler", HANDLERS, runtime="python3.12", memory_mb=256)
+    with LocalLambda({"Echo": spec}) as eng:
+        assert eng.warnings == []
+        result = call(eng, "Echo")
+        assert result.function_error is None, result.logs
+        env = json.loads(result.payload)["env"]
+        assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+        assert env["LAMBDA_RUNTIME_DIR"] == chosen.runtime_dir
