@@ -271,3 +271,22 @@ def test_runtime_version_is_honoured_when_its_runtime_client_is_installed() -> N
         env = json.loads(result.payload)["env"]
         assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
         assert env["LAMBDA_RUNTIME_DIR"] == chosen.runtime_dir
+
+
+def test_parallel_load_loses_and_duplicates_nothing(engine: LocalLambda) -> None:
+    seen: list[tuple[int, object]] = []
+    lock = threading.Lock()
+
+    def worker(offset: int) -> None:
+        for i in range(offset, offset + 100):
+            body = json.loads(call(engine, "Echo", {"i": i}).payload)
+            with lock:
+                seen.append((i, body["event"]["i"]))
+
+    threads = [threading.Thread(target=worker, args=(k * 100,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seen) == [(i, i) for i in range(400)]
+    assert len(engine.environments("Echo")) <= 4
