@@ -80,9 +80,9 @@ def find_python(version: str, environ: Mapping[str, str] | None = None) -> str |
         # pyenv shims answer for versions that are not selected and then fail: skip them.
         if not directory or directory.rstrip("/").endswith("shims"):
             continue
-        exe = shutil.which(f"python{version}", path=directory)
-        if exe:
-            return exe
+        found = shutil.which(f"python{version}", path=directory)
+        if found:
+            return found
     return None
 
 

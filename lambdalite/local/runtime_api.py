@@ -124,8 +124,8 @@ class RuntimeAPI:
     @property
     def address(self) -> str:
         """host:port, the value of AWS_LAMBDA_RUNTIME_API."""
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        port = self._server.server_address[1]
+        return f"127.0.0.1:{port}"
 
     def offer(self, invocation: Invocation) -> None:
         """Queue the next event; the runtime's (possibly already waiting) ``next`` returns it."""
