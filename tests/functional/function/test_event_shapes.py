@@ -40,7 +40,7 @@ def test_rest_v1_text_body_and_query_top_k(app, served, load_event):
 @pytest.mark.parametrize("name", ["http_api_v2.json", "function_url.json"])
 def test_v2_raw_image_png_and_jpeg(app, served, load_event, name):
     for sample in served.samples[:4]:
-        for raw in (sample.png, sample.jpeg):
+        for raw in (sample.data, sample.jpeg):
             out = app(load_event(name, body=base64.b64encode(raw).decode()), None)
             assert out["statusCode"] == 200
             assert body_of(out) == {"predicted_label": sample.label}
@@ -87,7 +87,7 @@ def test_rgb_rgba_and_odd_sizes_are_accepted(app, served):
     from PIL import Image
 
     sample = served.samples[3]
-    gray = Image.open(io.BytesIO(sample.png)).convert("L")
+    gray = Image.open(io.BytesIO(sample.data)).convert("L")
     variants = [
         gray.convert("RGB"),
         gray.convert("RGBA"),
