@@ -25,6 +25,9 @@ $(STAMP_BASE): pyproject.toml | $(PY)
 
 $(STAMP_DEV): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[tf,dev]'
+	@# awslambdaric for other Lambda Pythons found here (pyenv), so python3.12+ functions run
+	@# under their own Python locally; skipped where none is installed.
+	$(PY) -m lambdalite.local.provision
 	@touch $(STAMP_BASE) $@
 
 demo: $(STAMP_BASE)

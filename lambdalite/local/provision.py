@@ -1,0 +1,78 @@
+"""Install time: give every other Lambda Python found on this machine its runtime client.
+
+An execution environment for ``python3.12`` runs under a Python 3.12 when one is installed
+(see ``interpreters.py``); that interpreter needs ``awslambdaric``, which has a compiled part
+built per Python version. This step installs it once per version into the folder
+``interpreters.ric_dir`` looks in, with that interpreter's own pip, so nothing is downloaded
+when a function runs. Missing interpreters are skipped: the engine then falls back to the host
+Python with a warning.
+
+    python -m lambdalite.local.provision          # what `make test` runs
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from lambdalite.local.interpreters import HOST_VERSION, find_python, ric_dir
+from lambdalite.platform import RUNTIMES
+
+
+@dataclass(frozen=True)
+class Outcome:
+    version: str
+    python: str | None
+    status: str          # "host" | "ready" | "installed" | "no interpreter" | "failed: ..."
+
+
+def provision(versions: list[str] | None = None, *, timeout_s: float = 300) -> list[Outcome]:
+    wanted = versions or sorted({r.python for r in RUNTIMES.values()}, key=_key)
+    return [_one(v, timeout_s) for v in wanted]
+
+
+def _one(version: str, timeout_s: float) -> Outcome:
+    if version == HOST_VERSION:
+        return Outcome(version, sys.executable, "host")
+    exe = find_python(version)
+    if exe is None:
+        return Outcome(version, None, "no interpreter")
+    target = ric_dir(version)
+    if _imports(exe, str(target)):
+        return Outcome(version, exe, "ready")
+    cmd = [exe, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--only-binary=:all:", "--target", str(target), "--upgrade", "awslambdaric"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Outcome(version, exe, f"failed: {exc}")
+    if done.returncode != 0 or not _imports(exe, str(target)):
+        tail = (done.stderr.strip().splitlines() or ["awslambdaric does not import"])[-1]
+        return Outcome(version, exe, f"failed: {tail}")
+    return Outcome(version, exe, "installed")
+
+
+def _imports(exe: str, path: str) -> bool:
+    try:
+        done = subprocess.run([exe, "-c", "import awslambdaric, runtime_client"],
+                              env={"PYTHONPATH": path}, capture_output=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def main() -> int:
+    for o in provision():
+        where = o.python or "-"
+        print(f"awslambdaric for Python {o.version}: {o.status} ({where})", file=sys.stderr)
+    return 0   # never fails the install: a missing interpreter only means a host fallback
+
+
+if __name__ == "__main__":
+    sys.exit(main())
