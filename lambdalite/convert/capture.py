@@ -1,0 +1,109 @@
+"""Capture what the TFLite converter says, and keep what matters to a user.
+
+The converter talks on three channels: Python ``warnings``, the ``logging``
+module (absl/TensorFlow loggers) and C++ logs written straight to file
+descriptor 2 by MLIR. We capture all three for the length of one conversion and
+keep only lines about TF Select (Flex) fallbacks and unsupported ops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import io
+import logging
+import os
+import re
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+
+class NoteKind(enum.StrEnum):
+    TF_SELECT = "tf_select"  # ops that will run through the Flex delegate
+    UNSUPPORTED = "unsupported"  # ops with no TFLite kernel
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Note:
+    kind: NoteKind
+    text: str
+
+
+# Order matters: the first pattern that matches a line decides its kind.
+PATTERNS: tuple[tuple[NoteKind, re.Pattern[str]], ...] = (
+    (NoteKind.TF_SELECT, re.compile(r"TF Select|Flex ops|flex delegate|SELECT_TF_OPS", re.I)),
+    (
+        NoteKind.UNSUPPORTED,
+        re.compile(
+            r"not supported by|unsupported op|failed to legalize|ops that can be supported", re.I
+        ),
+    ),
+)
+MAX_NOTES = 8
+MAX_LINE = 400
+
+
+@dataclass
+class Captured:
+    text: str = ""
+    notes: list[Note] = field(default_factory=list)
+
+
+def classify(text: str) -> list[Note]:
+    notes: list[Note] = []
+    seen: set[str] = set()
+    for raw in text.splitlines():
+        line = raw.strip()
+        for kind, pattern in PATTERNS:
+            if line and pattern.search(line) and line not in seen:
+                seen.add(line)
+                notes.append(Note(kind, line[:MAX_LINE]))
+                break
+    return notes[:MAX_NOTES]
+
+
+@contextlib.contextmanager
+def capture_converter_output() -> Iterator[Captured]:
+    """Collect converter output; ``notes`` are filled even when the conversion raises."""
+    result = Captured()
+    py_out = io.StringIO()
+    handler = logging.StreamHandler(py_out)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    caught: list[warnings.WarningMessage] = []
+    c_err: Callable[[], str] = str
+    try:
+        with (
+            _fd_capture(2) as c_err,
+            contextlib.redirect_stdout(py_out),
+            contextlib.redirect_stderr(py_out),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always")
+            yield result
+    finally:
+        root.removeHandler(handler)
+        texts = [py_out.getvalue(), c_err(), *(str(w.message) for w in caught)]
+        result.text = "\n".join(t for t in texts if t)
+        result.notes = classify(result.text)
+
+
+@contextlib.contextmanager
+def _fd_capture(fd: int) -> Iterator[Callable[[], str]]:
+    """Point ``fd`` at a temp file; the yielded function returns what was written."""
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    holder: list[str] = [""]
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            yield lambda: holder[0]
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            holder[0] = tmp.read().decode("utf-8", "replace")
