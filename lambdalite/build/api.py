@@ -1,0 +1,246 @@
+"""``build(options)``: plan, then execute -> a checked task root, zip or image context.
+
+    from lambdalite.build.api import BuildOptions, build
+    result = build(BuildOptions(model_dir=Path("examples/mnist/model"), out_dir=Path("build"),
+                                runtime="python3.11", arch="x86_64"))
+
+Steps: install the backend's requirements for the target with pip -> verify and lock what
+got installed -> slim -> copy the function code and the one model variant -> compile .pyc
+for the target Python -> ELF machine and glibc checks -> zip (or image context) -> size check.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lambdalite.build import elfcheck, image, install, package, resolve, size, slim
+from lambdalite.build.targets import Target
+from lambdalite.errors import UsageError
+from lambdalite.manifest import Manifest
+
+HANDLER = "lambdalite.function.handler.lambda_handler"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    model_dir: Path
+    out_dir: Path
+    variant: str | None = None
+    backend: Literal["litert", "tf"] = "litert"
+    runtime: str = "python3.12"
+    arch: str = "x86_64"
+    package_type: Literal["zip", "image"] = "zip"
+    memory_mb: int = 1024
+    timeout_s: int = 30
+    function_name: str = "InferenceFunction"
+    # Added to the backend's requirements (pip syntax), e.g. ("tflite-runtime==2.14.0",).
+    extra_requirements: tuple[str, ...] = ()
+    base_image_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    options: BuildOptions
+    task_root: Path
+    zip_path: Path | None
+    context_dir: Path | None
+    unzipped_bytes: int
+    zipped_bytes: int | None
+    files: int
+    glibc_needed: str | None
+    glibc_available: str
+    warnings: tuple[str, ...]
+    handler: str = HANDLER
+    # Beyond the contract: what the report and bench show.
+    glibc_needed_by: str | None = None                     # the file that needs the most
+    installed: tuple[str, ...] = ()                        # "name==version", as locked
+    packages: tuple[tuple[str, int], ...] = ()             # (distribution, bytes), biggest first
+    slimmed: tuple[tuple[str, int, int], ...] = ()         # (rule, paths, bytes removed)
+    notes: tuple[str, ...] = ()
+    lock_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    options: BuildOptions
+    target: Target
+    requirements: tuple[str, ...]
+    out_arch_dir: Path                # OUT/<arch> (zip) or OUT/image-<arch> (image)
+    task_root: Path
+    pip_command: tuple[str, ...]
+    rules: tuple[slim.Rule, ...] = field(default=())
+    compile_with: str | None = None
+
+    def describe(self) -> str:
+        lines = [
+            f"target      {self.target}",
+            f"package     {self.options.package_type} -> {self.out_arch_dir}",
+            f"model       {self.options.model_dir} variant={self.options.variant or '(default)'} "
+            f"backend={self.options.backend}",
+            f"pip         {' '.join(self.pip_command)}",
+            f"slim rules  {', '.join(r.name for r in self.rules)}",
+            f"compile     {self.compile_with or 'skipped (no matching interpreter)'}",
+        ]
+        return "\n".join(lines)
+
+
+def plan(options: BuildOptions) -> BuildPlan:
+    if options.arch == "all":
+        raise UsageError("build() takes one architecture; call it per arch (the CLI does)")
+    target = Target.of(options.runtime, options.arch)
+    if options.backend not in resolve.REQUIREMENTS:
+        raise UsageError(f"backend {options.backend!r}: use 'litert' or 'tf'")
+    Manifest.load(options.model_dir).variant(options.variant)  # fail early on a bad variant
+    out = options.out_dir / (
+        options.arch if options.package_type == "zip" else f"image-{options.arch}"
+    )
+    task_root = out / image.TASK_DIRNAME
+    reqs = resolve.requirements_for(options.backend, options.extra_requirements)
+    return BuildPlan(
+        options=options,
+        target=target,
+        requirements=reqs,
+        out_arch_dir=out,
+        task_root=task_root,
+        pip_command=tuple(install.pip_command(task_root, reqs, target)),
+        rules=slim.rules_for(options.backend),
+        compile_with=slim.find_interpreter(target.python_version),
+    )
+
+
+class _Steps:
+    """Progress on stderr (rich), or nothing."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._progress = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                      BarColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._progress.add_task("build", total=total)
+
+    @contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+        yield
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def __enter__(self) -> _Steps:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def build(options: BuildOptions, *, progress: bool = False) -> BuildResult:
+    return execute(plan(options), progress=progress)
+
+
+def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:  # noqa: C901
+    o, target, root = p.options, p.target, p.task_root
+    if p.out_arch_dir.exists():
+        shutil.rmtree(p.out_arch_dir)
+    notes: list[str] = []
+    with _Steps(progress, 8) as steps:
+        with steps.step(f"pip install for {target} ({' '.join(p.requirements)})"):
+            install.install(root, p.requirements, target)
+        with steps.step("verify and lock installed versions"):
+            installed = resolve.read_installed(root)
+            resolve.verify(installed, p.requirements, target)
+            lock_path = p.out_arch_dir / "requirements.lock"
+            lock_path.write_text(resolve.lock_text(installed, target))
+            owners = resolve.owner_of(installed)
+        with steps.step("slim dependencies"):
+            report = slim.apply(root, p.rules)
+        with steps.step("copy function code and model"):
+            package.copy_function_code(root)
+            package.copy_model(o.model_dir, root, o.variant, o.backend)
+        with steps.step(f"compile .pyc for python{target.python_version}"):
+            note = slim.compile_for_target(root, target.python_version, p.compile_with)
+            if note:
+                notes.append(note)
+        with steps.step("check ELF machines and glibc"):
+            infos = list(elfcheck.scan(root))
+            elfcheck.check_arch(infos, target)
+            elfcheck.check_glibc(infos, target, owners)
+            worst = elfcheck.highest_glibc(infos)
+        files, unzipped = package.tree_stats(root)
+        zip_path: Path | None = None
+        zipped: int | None = None
+        context: Path | None = None
+        with steps.step("write package"):
+            if o.package_type == "zip":
+                zip_path = p.out_arch_dir / "function.zip"
+                zipped = package.write_zip(root, zip_path)
+            else:
+                context = image.write_context(p.out_arch_dir, o.runtime, o.arch, HANDLER,
+                                              o.base_image_digest)
+        with steps.step("check size"):
+            verdict = size.check(o.package_type, unzipped, zipped)
+    notes.extend(verdict.notes)
+    result = BuildResult(
+        options=o,
+        task_root=root,
+        zip_path=zip_path,
+        context_dir=context,
+        unzipped_bytes=unzipped,
+        zipped_bytes=zipped,
+        files=files,
+        glibc_needed=worst.glibc_str if worst else None,
+        glibc_available=target.runtime.glibc_str,
+        warnings=verdict.warnings,
+        glibc_needed_by=worst.path if worst else None,
+        installed=tuple(sorted(i.pin for i in installed.values())),
+        packages=package_sizes(root, owners),
+        slimmed=tuple((k, n, b) for k, (n, b) in report.removed.items()),
+        notes=tuple(notes),
+        lock_path=lock_path,
+    )
+    write_summary(result, p.out_arch_dir / "build.json")
+    return result
+
+
+def package_sizes(root: Path, owners: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    """Bytes per distribution (function code and model under their own names), biggest first."""
+    sizes: dict[str, int] = {}
+    for child in root.iterdir():
+        name = owners.get(child.name)
+        if name is None:
+            name = child.name.split("-", 1)[0] if child.name.endswith(".dist-info") else child.name
+            name = owners.get(name, name)
+        sizes[name] = sizes.get(name, 0) + slim.tree_bytes(child)
+    return tuple(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def write_summary(result: BuildResult, path: Path) -> None:
+    data = {
+        "runtime": result.options.runtime,
+        "arch": result.options.arch,
+        "package_type": result.options.package_type,
+        "backend": result.options.backend,
+        "files": result.files,
+        "unzipped_bytes": result.unzipped_bytes,
+        "zipped_bytes": result.zipped_bytes,
+        "glibc_needed": result.glibc_needed,
+        "glibc_needed_by": result.glibc_needed_by,
+        "glibc_available": result.glibc_available,
+        "installed": list(result.installed),
+        "packages": dict(result.packages),
+        "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},
+        "warnings": list(result.warnings),
+        "notes": list(result.notes),
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
