@@ -40,3 +40,15 @@ class InvalidRequestContent(InvokeAPIError):
 
 class TemplateError(UsageError):
     """template.yaml is missing, unreadable, or has no usable function."""
+
+
+class InvalidParameterValue(InvokeAPIError):
+    status = 400
+    aws_type = "InvalidParameterValueException"
+
+
+class UnknownOperation(InvokeAPIError):
+    """A path or method the Invoke API does not serve."""
+
+    status = 404
+    aws_type = "UnknownOperationException"

@@ -26,7 +26,9 @@ class EventSource:
     method: str | None = None      # Api/HttpApi, upper case, "ANY" allowed
     schedule: str | None = None    # Schedule: rate(...) / cron(...)
     input: str | None = None       # Schedule: constant JSON input
-    binary_media_types: tuple[str, ...] = ()
+    binary_media_types: tuple[str, ...] = ()   # Api: its API's BinaryMediaTypes
+    stage: str | None = None       # Api/HttpApi: StageName of its API (Prod / $default)
+    payload_format_version: str | None = None   # HttpApi: "2.0" (default) or "1.0"
 
 
 @dataclass(frozen=True)
