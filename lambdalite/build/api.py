@@ -12,6 +12,7 @@ for the target Python -> ELF machine and glibc checks -> zip (or image context) 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,6 +98,9 @@ def plan(options: BuildOptions) -> BuildPlan:
     if options.backend not in resolve.REQUIREMENTS:
         raise UsageError(f"backend {options.backend!r}: use 'litert' or 'tf'")
     Manifest.load(options.model_dir).variant(options.variant)  # fail early on a bad variant
+    digest = options.base_image_digest
+    if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise UsageError(f"--base-image-digest {digest!r} must look like sha256:<64 hex digits>")
     out = options.out_dir / (
         options.arch if options.package_type == "zip" else f"image-{options.arch}"
     )
