@@ -53,6 +53,7 @@ class Route:
     stage: str
     path_parameters: dict[str, str] = field(default_factory=dict)
     binary_media_types: tuple[str, ...] = ()
+    http_api: bool = False                     # HTTP API (payload 1.0 too): binary by type
 
 
 def rest_event(request: Request, route: Route) -> dict[str, Any]:
@@ -66,7 +67,9 @@ def rest_event(request: Request, route: Route) -> dict[str, Any]:
     multi_query: dict[str, list[str]] = {}
     for key, value in query:
         multi_query.setdefault(key, []).append(value)
-    binary = is_binary_rest(request.header("content-type"), route.binary_media_types)
+    content_type = request.header("content-type")
+    binary = (not is_text(content_type) if route.http_api
+              else is_binary_rest(content_type, route.binary_media_types))
     resource = "/" if route.path == "$default" else route.path
     user_agent = request.header("user-agent")
     return {

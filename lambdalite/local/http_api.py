@@ -233,7 +233,7 @@ class HttpAPI(LocalServer):
             return gateway_error(route.rest, 413, "Request Too Long")
         shape = events.rest_event if route.payload_version == "1.0" else events.http_api_event
         event = shape(request, events.Route(route.path, route.method, route.stage, params,
-                                            route.binary_media_types))
+                                            route.binary_media_types, http_api=not route.rest))
         result = self._invoke(route, json.dumps(event).encode())
         if isinstance(result, HttpAnswer):
             return result
