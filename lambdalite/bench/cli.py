@@ -1,0 +1,151 @@
+"""``lambdalite bench``: measure, print the table, write JSON + Markdown + PNG, optionally pick.
+
+Thin: parsing in ``config.make_config``, work in ``runner.run_bench``, output in ``render``,
+``chart`` and ``pick``. Progress goes to stderr; the table and the paths to stdout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lambdalite.bench.config import DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S
+from lambdalite.bench.cost import DEFAULT_COLD_FRACTION
+from lambdalite.bench.pick import OBJECTIVES
+
+if TYPE_CHECKING:
+    from lambdalite.bench.results import BenchResult
+
+
+@dataclass(frozen=True)
+class Outputs:
+    json: Path
+    markdown: Path
+    chart: Path
+
+
+def write_outputs(result: BenchResult, out: Path) -> Outputs:
+    """bench-<model>.json (every raw sample), .md (the table) and .png (the chart) in ``out``."""
+    from lambdalite.bench.chart import write_chart
+    from lambdalite.bench.render import render_markdown
+
+    stem = out / f"bench-{result.model}"
+    md = stem.with_suffix(".md")
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(render_markdown(result))
+    return Outputs(result.save(stem.with_suffix(".json")), md,
+                   write_chart(result, stem.with_suffix(".png")))
+
+
+class RichProgress:
+    """``runner.ProgressSink`` as a rich progress bar on stderr."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(),
+                                  console=Console(stderr=True), transient=False)
+        self._task = self._progress.add_task("preparing", total=None)
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def total(self, units: int) -> None:
+        self._progress.update(self._task, total=units)
+
+    def update(self, description: str, advance: int = 0) -> None:
+        self._progress.update(self._task, description=description, advance=advance)
+
+
+@click.command("bench")
+@click.option("--model", default="mnist", show_default=True,
+              help="mnist (the bundled example), large (~52M-parameter model generated and "
+                   "cached; needs TensorFlow) or a folder made by `lambdalite convert`.")
+@click.option("--variants", help="Comma-separated rows: float32,dynamic,float16,int8,tf "
+                                 "(tf = the original model on TensorFlow). Default: all.")
+@click.option("--memory", help="MemorySize(s) in MB, comma-separated [default: 1024,3008; "
+                               "--quick: 1024].")
+@click.option("--cold", type=int, help="Cold starts per row and memory [default: 5; quick: 1].")
+@click.option("--warm", type=int, help="Recorded warm calls [default: 20; quick: 3].")
+@click.option("--warmup", type=int, help="Warm-up calls not recorded [default: 2; quick: 1].")
+@click.option("--quick", is_flag=True, help="Few samples, one memory size, no tf row (tests, demo).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("bench-results"), show_default=True,
+              help="Folder for packages, JSON, Markdown and PNG.")
+@click.option("--runtime", default=DEFAULT_RUNTIME, show_default=True,
+              help="Lambda runtime to build and run (must run on this machine).")
+@click.option("--timeout", "timeout_s", type=int, default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Function timeout in seconds (API Gateway gives up after ~30 s).")
+@click.option("--no-arm64", is_flag=True, help="Do not build the arm64 packages (sizes).")
+@click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
+              help="Share of requests that are cold starts, for the cost columns.")
+@click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Do not measure: re-render (and --pick from) an earlier bench JSON.")
+@click.option("--pick", "do_pick", is_flag=True, help="Name the best variant for the constraints.")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default="latency", show_default=True)
+@click.option("--max-accuracy-drop", type=float, help="Accuracy points a variant may lose.")
+@click.option("--max-size", type=float, help="Largest unzipped x86_64 package, MB.")
+@click.option("--write-manifest", is_flag=True,
+              help="With --pick: set the manifest's default_variant to the pick.")
+@click.option("--write-template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --pick: set every MemorySize of this SAM template to the pick's.")
+def bench(model: str, variants: str | None, memory: str | None, cold: int | None,
+          warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
+          timeout_s: int, no_arm64: bool, cold_fraction: float, from_json: Path | None,
+          do_pick: bool, objective: str, max_accuracy_drop: float | None,
+          max_size: float | None, write_manifest: bool, write_template: Path | None) -> None:
+    """Measure package size, cold start, warm latency, memory and cost of every variant in the
+    local Lambda environment; print the table, write JSON, Markdown and a PNG chart."""
+    from lambdalite.bench.config import make_config
+    from lambdalite.bench.results import BenchResult
+    from lambdalite.errors import UsageError
+
+    if (write_manifest or write_template) and not do_pick:
+        raise UsageError("--write-manifest/--write-template need --pick")
+    if from_json:
+        result = BenchResult.load(from_json)
+    else:
+        from lambdalite.bench.runner import run_bench
+
+        config = make_config(
+            model=model, variants=variants, memory=memory, cold=cold, warm=warm,
+            warmup=warmup, quick=quick, runtime=runtime, timeout_s=timeout_s,
+            arm64_sizes=not no_arm64, cold_fraction=cold_fraction, out=out)
+        with RichProgress() as progress:
+            result = run_bench(config, progress)
+    paths = write_outputs(result, out)
+    click.echo(paths.markdown.read_text())
+    click.echo(f"results: {paths.json}\ntable:   {paths.markdown}\nchart:   {paths.chart}")
+    if do_pick:
+        _pick(result, objective, max_accuracy_drop, max_size, write_manifest, write_template)
+
+
+def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size: float | None,
+          write_manifest: bool, write_template: Path | None) -> None:
+    from lambdalite.bench.pick import Constraints, pick
+    from lambdalite.bench.pick import write_manifest as save_manifest
+    from lambdalite.bench.pick import write_template as save_template
+
+    verdict = pick(result, Constraints(objective, max_drop, max_size))  # type: ignore[arg-type]
+    click.echo(verdict.text())
+    if write_manifest:
+        path = save_manifest(Path(result.model_dir), verdict)
+        click.echo(f"wrote default_variant={verdict.row} to {path}")
+    if write_template:
+        count = save_template(write_template, verdict)
+        click.echo(f"set MemorySize={verdict.memory_mb} in {write_template} ({count} place(s))")

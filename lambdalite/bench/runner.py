@@ -1,0 +1,359 @@
+"""Run a benchmark: build each row's package, then measure it in the local Lambda environment.
+
+    result = run_bench(make_config(model="mnist", quick=True))
+    print(render_markdown(result))          # lambdalite.bench.render
+
+A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
+row the x86_64 package is built for ``config.runtime`` with ``lambdalite.build`` (and the
+arm64 one, for its size: it is checked but cannot run here). For each row x MemorySize:
+``cold_starts`` fresh ``LocalLambda`` engines (a new execution environment each: INIT, first
+invoke), then on the last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
+Every invocation goes through real awslambdaric with the engine's memory and CPU limits.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from lambdalite import envvars
+from lambdalite.bench.config import RUN_ARCH, SIZE_ARCHS, TF_ROW, BenchConfig
+from lambdalite.bench.results import (
+    BenchResult,
+    CellResult,
+    ColdSample,
+    PackageSize,
+    RowResult,
+    WarmSample,
+)
+from lambdalite.errors import BuildError, LambdaliteError, ModelError, UsageError
+from lambdalite.manifest import Manifest
+
+if TYPE_CHECKING:
+    from lambdalite.build.api import BuildOptions, BuildResult
+    from lambdalite.local.engine import LocalLambda
+    from lambdalite.local.model import FunctionSpec, InvokeResult
+
+FUNCTION = "BenchFunction"
+ARM64_FALLBACK_RUNTIME = "python3.12"   # Amazon Linux 2023 (glibc 2.34): what arm64 wheels need
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+MNIST_EXAMPLE = EXAMPLES / "mnist"
+RUNTIME_NOTE = ("the LiteRT runtime shipped here is ai-edge-litert {litert} (XNNPACK on by "
+                "default); the write-up's dynamic-range slowdown came from the TFLite runtime "
+                "of its day")
+
+# (what is happening, units of work done) -> None; the CLI draws it as a progress bar.
+Progress = Callable[[str, int], None]
+
+
+class ProgressSink(Protocol):
+    """Where ``run_bench`` reports progress: the total once planned, then each step."""
+
+    def total(self, units: int) -> None: ...
+
+    def update(self, description: str, advance: int = 0) -> None: ...
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    backend: str
+    variant: str | None
+
+
+@dataclass(frozen=True)
+class Built:
+    task_root: Path | None          # None: the x86_64 package could not be built
+    handler: str
+    sizes: tuple[PackageSize, ...]
+
+
+def run_bench(config: BenchConfig, progress: ProgressSink | None = None) -> BenchResult:
+    """Measure every row x MemorySize of ``config``; the demo and ``lambdalite bench`` call it."""
+    from lambdalite.bench.machine import collect
+
+    say: Progress = progress.update if progress else (lambda _msg, _n: None)
+    started = _now()
+    model_dir = resolve_model(config.model, lambda msg: say(msg, 0))
+    manifest = Manifest.load(model_dir)
+    rows, notes = plan_rows(config, manifest)
+    if progress:
+        progress.total(total_units(config, len(rows)))
+    event = make_event(config.model, manifest)
+    cells: list[CellResult] = []
+    results: list[RowResult] = []
+    for row in rows:
+        say(f"building {row.name}", 0)
+        built = build_row(config, model_dir, row)
+        say(f"built {row.name}", 1)
+        results.append(row_result(row, manifest, model_dir, built.sizes))
+        for memory in config.memory_sizes:
+            if built.task_root is None:
+                cells.append(CellResult(row.name, memory, error="package build failed"))
+                say(f"skipped {row.name}", units_per_cell(config))
+                continue
+            cells.append(measure(config, row, built, memory, event.payload, say))
+    litert = _litert_version()
+    if litert:
+        notes.append(RUNTIME_NOTE.format(litert=litert))
+    return BenchResult(
+        model=manifest.model.name, model_dir=str(model_dir), settings=config.settings(),
+        machine=collect().to_dict(), rows=tuple(results), cells=tuple(cells),
+        started=started, finished=_now(), notes=(*config.notes, *notes), event=event.label,
+    )
+
+
+def total_units(config: BenchConfig, rows: int) -> int:
+    """The progress bar's length: one unit per build and per invocation."""
+    return rows * (1 + len(config.memory_sizes) * units_per_cell(config))
+
+
+def units_per_cell(config: BenchConfig) -> int:
+    return config.cold_starts + config.warmup + config.warm
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+def resolve_model(model: str, say: Callable[[str], None]) -> Path:
+    if model == "mnist":
+        folder = MNIST_EXAMPLE / "model"
+        if not (folder / "manifest.json").exists():
+            raise ModelError(f"the MNIST example is not at {folder}: run `lambdalite train` "
+                             "(or pass --model DIR with a converted model folder)")
+        return folder
+    if model == "large":
+        from lambdalite.bench.large_model import ensure_large_model
+
+        return ensure_large_model(progress=say)
+    folder = Path(model)
+    if not folder.is_dir():
+        raise UsageError(f"--model {model!r} is neither mnist, large nor a model folder "
+                         "made by `lambdalite convert`")
+    return folder
+
+
+def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[str]]:
+    """The rows to measure, in table order, and notes on what was left out."""
+    notes: list[str] = []
+    wanted = config.variants if config.variants is not None else tuple(manifest.variants)
+    missing = [v for v in wanted if v not in manifest.variants]
+    if missing and config.variants is not None:
+        raise UsageError(f"variant(s) {', '.join(missing)} not in the manifest (it has "
+                         f"{', '.join(manifest.variants)}); convert them first")
+    rows = []
+    if TF_ROW in config.backends:
+        if manifest.model.tf_model:
+            rows.append(Row(TF_ROW, "tf", None))
+        else:
+            notes.append("no tf row: the manifest has no original TF model "
+                         "(convert with --keep-tf-model)")
+    if "litert" in config.backends:
+        rows += [Row(v, "litert", v) for v in wanted if v in manifest.variants]
+    if not rows:
+        raise UsageError("nothing to measure: no variant or backend selected")
+    return rows, notes
+
+
+@dataclass(frozen=True)
+class Event:
+    payload: bytes
+    label: str
+
+
+def make_event(model: str, manifest: Manifest) -> Event:
+    """MNIST: the example's SAM-style API Gateway event. Others: a direct invoke with one
+    seeded-noise PNG of the model's input size (same bytes on every run)."""
+    sample = MNIST_EXAMPLE / "events" / "event.json"
+    if model == "mnist" and sample.exists():
+        return Event(sample.read_bytes(), "examples/mnist/events/event.json (API Gateway, one digit)")
+    import numpy as np
+    from PIL import Image
+
+    pre = manifest.preprocessing
+    channels = 1 if pre.color_mode == "L" else 3
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(pre.height, pre.width, channels), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if channels == 1 else pixels, pre.color_mode).save(buf, "PNG")
+    payload = json.dumps({"image": base64.b64encode(buf.getvalue()).decode()}).encode()
+    return Event(payload, f"direct invoke, one {pre.width}x{pre.height} {pre.color_mode} PNG "
+                          f"of seeded noise ({len(payload)} bytes)")
+
+
+def row_result(row: Row, manifest: Manifest, model_dir: Path,
+               sizes: tuple[PackageSize, ...]) -> RowResult:
+    if row.variant is None:
+        tf_path = model_dir / (manifest.model.tf_model or "")
+        return RowResult(row.name, row.backend, None, _tree_bytes(tf_path), None, None, sizes)
+    variant = manifest.variant(row.variant)
+    ev = variant.evaluation
+    return RowResult(row.name, row.backend, row.variant, variant.size_bytes,
+                     ev.accuracy if ev else None, ev.accuracy_drop_points if ev else None, sizes)
+
+
+def _tree_bytes(path: Path) -> int | None:
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return None
+
+
+# -- packages ----------------------------------------------------------------------------------
+
+def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
+    """x86_64 package to run (and its size), arm64 package for its size only.
+
+    LiteRT rows build a zip; when a zip fails its checks (e.g. over 250 MB unzipped) the image
+    is built instead, as a user would. The TF row builds an image: TensorFlow alone is far
+    over the zip limit. An arm64 package that fails its checks for ``config.runtime`` (old
+    glibc of Amazon Linux 2) is sized for python3.12 instead, and the table says so."""
+    from lambdalite.build.api import BuildOptions  # deferred: pulls in the build tooling
+
+    out = Path(config.out) / "packages" / row.name
+    archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
+    sizes: list[PackageSize] = []
+    task_root: Path | None = None
+    handler = "lambdalite.function.handler.lambda_handler"
+    for arch in archs:
+        options = BuildOptions(
+            model_dir=model_dir, out_dir=out, variant=row.variant,
+            backend="tf" if row.backend == "tf" else "litert", runtime=config.runtime,
+            arch=arch, package_type="image" if row.backend == "tf" else "zip",
+            timeout_s=config.timeout_s)
+        result, size = build_package(options, runs_here=arch == RUN_ARCH)
+        sizes.append(size)
+        if result is not None and arch == RUN_ARCH:
+            task_root, handler = result.task_root, result.handler
+    return Built(task_root, handler, tuple(sizes))
+
+
+def build_package(options: BuildOptions, *, runs_here: bool = True,
+                  ) -> tuple[BuildResult | None, PackageSize]:
+    """Build one package; on a failed check, the fallback a user would take (an image when
+    the zip is too large; python3.12 for an arm64 package that needs a newer glibc). Its
+    size, or why it could not be built."""
+    from lambdalite.build.api import build
+    from lambdalite.build.errors import GlibcTooNew, PackageTooLarge
+
+    notes: list[str] = []
+    opts = options
+    while True:
+        try:
+            result = build(opts)
+        except PackageTooLarge as exc:
+            if opts.package_type != "zip":
+                return None, _failed(opts, exc.message)
+            notes.append(f"a zip is too large ({exc.message}); sized as an image")
+            opts = replace(opts, package_type="image")
+        except GlibcTooNew as exc:
+            if runs_here or opts.runtime == ARM64_FALLBACK_RUNTIME:
+                return None, _failed(opts, exc.message)
+            notes.append(f"{opts.runtime}'s glibc is too old for the {opts.arch} wheels, sized "
+                         f"for {ARM64_FALLBACK_RUNTIME} ({exc.message.split(':')[0]})")
+            opts = replace(opts, runtime=ARM64_FALLBACK_RUNTIME)
+        except BuildError as exc:
+            return None, _failed(opts, exc.message)
+        else:
+            return result, PackageSize(
+                arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
+                unzipped_bytes=result.unzipped_bytes, zipped_bytes=result.zipped_bytes,
+                files=result.files, glibc_needed=result.glibc_needed,
+                warnings=(*result.warnings, *notes))
+
+
+def _failed(opts: BuildOptions, message: str) -> PackageSize:
+    return PackageSize(arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
+                       unzipped_bytes=None, zipped_bytes=None, error=message)
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -> FunctionSpec:
+    from lambdalite.local.model import FunctionSpec
+
+    assert built.task_root is not None
+    env = {envvars.BACKEND: row.backend}
+    if row.variant:
+        env[envvars.VARIANT] = row.variant
+    return FunctionSpec(
+        name=FUNCTION, handler=built.handler, code_dir=built.task_root, runtime=config.runtime,
+        memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=RUN_ARCH,
+        environment=env)
+
+
+def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload: bytes,
+            say: Progress) -> CellResult:
+    from lambdalite.local.engine import LocalLambda
+
+    spec = function_spec(config, row, built, memory_mb)
+    label = f"{row.name} @ {memory_mb} MB"
+    cold: list[ColdSample] = []
+    warm: list[WarmSample] = []
+    for i in range(config.cold_starts):
+        engine = LocalLambda({FUNCTION: spec}, concurrency=1)
+        try:
+            say(f"{label}: cold start {i + 1}/{config.cold_starts}", 0)
+            first = engine.invoke(FUNCTION, payload)
+            cold.append(_cold_sample(first))
+            say(f"{label}: cold start {i + 1}/{config.cold_starts}", 1)
+            if first.function_error:
+                say(label, units_per_cell(config) - i - 1)
+                return CellResult(row.name, memory_mb, tuple(cold), (), _error_text(first),
+                                  first.error_type or "Unhandled")
+            if i == config.cold_starts - 1:
+                return _warm_cell(config, engine, payload, row, memory_mb, cold, warm, say, label)
+        except LambdaliteError as exc:
+            say(label, units_per_cell(config) - i)
+            return CellResult(row.name, memory_mb, tuple(cold), (), exc.message, exc.error_type)
+        finally:
+            engine.close()
+    raise AssertionError("unreachable: cold_starts >= 1")
+
+
+def _warm_cell(config: BenchConfig, engine: LocalLambda, payload: bytes, row: Row, memory_mb: int,
+               cold: list[ColdSample], warm: list[WarmSample], say: Progress,
+               label: str) -> CellResult:
+    for j in range(config.warmup + config.warm):
+        recorded = j >= config.warmup
+        say(f"{label}: {'warm' if recorded else 'warm-up'} call", 0)
+        result = engine.invoke(FUNCTION, payload)
+        say(f"{label}: {'warm' if recorded else 'warm-up'} call", 1)
+        if result.function_error:
+            say(label, config.warmup + config.warm - j - 1)
+            return CellResult(row.name, memory_mb, tuple(cold), tuple(warm), _error_text(result),
+                              result.error_type or "Unhandled")
+        if recorded:
+            rep = result.report
+            warm.append(WarmSample(rep.duration_ms, result.round_trip_ms, rep.max_memory_used_mb))
+    return CellResult(row.name, memory_mb, tuple(cold), tuple(warm))
+
+
+def _cold_sample(result: InvokeResult) -> ColdSample:
+    rep = result.report
+    return ColdSample(rep.init_duration_ms, rep.duration_ms, result.round_trip_ms,
+                      rep.max_memory_used_mb, result.error_type if result.function_error else None)
+
+
+def _error_text(result: InvokeResult) -> str:
+    try:
+        body = json.loads(result.payload)
+        return f"{body.get('errorType', result.error_type)}: {body.get('errorMessage', '')}"[:300]
+    except (ValueError, AttributeError):
+        return (result.error_type or "Unhandled") + ": " + result.payload[:200].decode("utf-8", "replace")
+
+
+def _litert_version() -> str | None:
+    from lambdalite.bench.machine import package_version
+
+    return package_version("ai-edge-litert")
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
