@@ -27,6 +27,15 @@ def real_extension() -> Path:
     return sorted(core.glob("_multiarray_umath*.so"))[0]
 
 
+@pytest.fixture
+def numpy_tree(tmp_path: Path) -> Path:
+    """A task-root-like tree holding this venv's real numpy extension module."""
+    pkg = tmp_path / "numpy" / "_core"
+    pkg.mkdir(parents=True)
+    shutil.copy(real_extension(), pkg)
+    return tmp_path
+
+
 def test_machine_of_crafted_elf_files(tmp_path: Path):
     (tmp_path / "a.so").write_bytes(tiny_elf(EM_AARCH64))
     (tmp_path / "b.so").write_bytes(tiny_elf(EM_X86_64))
@@ -45,21 +54,15 @@ def test_truncated_elf_is_reported(tmp_path: Path):
         list(elfcheck.scan(tmp_path))
 
 
-def test_glibc_needed_is_read_from_gnu_version_r(tmp_path: Path):
-    pkg = tmp_path / "numpy" / "_core"
-    pkg.mkdir(parents=True)
-    shutil.copy(real_extension(), pkg)
-    infos = list(elfcheck.scan(tmp_path))
+def test_glibc_needed_is_read_from_gnu_version_r(numpy_tree: Path):
+    infos = list(elfcheck.scan(numpy_tree))
     worst = elfcheck.highest_glibc(infos)
     assert worst is not None and worst.path.startswith("numpy/_core/_multiarray_umath")
     assert worst.glibc is not None and worst.glibc >= (2, 17)
 
 
-def test_glibc_check_message_names_file_versions_and_fix(tmp_path: Path):
-    pkg = tmp_path / "numpy" / "_core"
-    pkg.mkdir(parents=True)
-    shutil.copy(real_extension(), pkg)
-    infos = list(elfcheck.scan(tmp_path))
+def test_glibc_check_message_names_file_versions_and_fix(numpy_tree: Path):
+    infos = list(elfcheck.scan(numpy_tree))
     needed = elfcheck.highest_glibc(infos)
     assert needed is not None and needed.glibc is not None
     runtime = "python3.11" if needed.glibc > (2, 26) else None

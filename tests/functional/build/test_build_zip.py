@@ -1,0 +1,117 @@
+"""Real zip builds: checks pass, the slimmed task root imports and answers correctly."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from email.parser import HeaderParser
+from pathlib import Path
+
+import pytest
+
+from lambdalite.build import elfcheck
+from lambdalite.build.api import BuildResult
+from lambdalite.build.slim import find_interpreter
+from lambdalite.manifest import Manifest
+from lambdalite.platform import ZIP_UNZIPPED_LIMIT
+
+
+def _version(task_root: Path, dist_glob: str) -> str:
+    (info,) = task_root.glob(dist_glob)
+    return HeaderParser().parsestr((info / "METADATA").read_text())["Version"]
+
+
+def test_python311_x86_build_passes_every_check(zip_311_x86: BuildResult):
+    r = zip_311_x86
+    assert r.warnings == () and r.glibc_available == "2.26"
+    assert r.glibc_needed is not None
+    assert tuple(map(int, r.glibc_needed.split("."))) <= (2, 26)
+    assert r.zip_path is not None and r.zip_path == r.task_root.parent / "function.zip"
+    assert r.zipped_bytes == r.zip_path.stat().st_size < r.unzipped_bytes < ZIP_UNZIPPED_LIMIT
+    with zipfile.ZipFile(r.zip_path) as zf:
+        assert len(zf.namelist()) == r.files
+    infos = list(elfcheck.scan(r.task_root))
+    assert infos and {i.machine for i in infos} == {"EM_X86_64"}
+
+
+def test_python311_gets_ai_edge_litert_1x_and_python312_gets_2x(zip_311_x86, zip_312_arm64):
+    assert _version(zip_311_x86.task_root, "ai_edge_litert-*.dist-info").startswith("1.")
+    assert _version(zip_312_arm64.task_root, "ai_edge_litert-*.dist-info").startswith("2.")
+    lock = zip_311_x86.lock_path.read_text().splitlines()
+    assert f"ai-edge-litert=={_version(zip_311_x86.task_root, 'ai_edge_litert-*.dist-info')}" \
+        in lock
+    assert any(line.startswith("numpy==") for line in lock)
+
+
+def test_task_root_holds_function_code_and_one_variant(zip_311_x86: BuildResult):
+    root = zip_311_x86.task_root
+    assert (root / "lambdalite/function/handler.py").exists()
+    assert not (root / "lambdalite/build").exists() and not (root / "lambdalite/cli.py").exists()
+    manifest = Manifest.load(root / "model")
+    assert list(manifest.variants) == [manifest.default_variant]
+    assert sorted(p.name for p in (root / "model").iterdir()) == [
+        manifest.variant().file, "manifest.json"]
+
+
+def test_slimming_removed_what_the_rules_say_and_kept_bundled_libs(zip_311_x86: BuildResult):
+    root = zip_311_x86.task_root
+    assert not list(root.rglob("tests")) and not list(root.rglob("*.pyi"))
+    assert not list(root.rglob("*.h")) and not (root / "tqdm").exists()
+    assert list((root / "numpy.libs").iterdir()) and list((root / "pillow.libs").iterdir())
+    slimmed = {rule: size for rule, _, size in zip_311_x86.slimmed}
+    assert slimmed["tests"] > 0 and slimmed["litert-extras"] > 0
+    tag = f"cpython-{zip_311_x86.options.runtime.replace('python', '').replace('.', '')}"
+    assert list(root.glob(f"numpy/__pycache__/__init__.{tag}.pyc"))
+    summary = json.loads((zip_311_x86.task_root.parent / "build.json").read_text())
+    assert summary["unzipped_bytes"] == zip_311_x86.unzipped_bytes
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="needs a python3.11 host")
+def test_slimmed_python311_package_runs_isolated(zip_311_x86: BuildResult, mnist_event,
+                                                 run_isolated):
+    _, label = mnist_event
+    out = run_isolated(sys.executable, zip_311_x86.task_root)
+    assert out["response"]["statusCode"] == 200
+    assert json.loads(out["response"]["body"]) == {"predicted_label": label}
+    assert out["numpy"].startswith(str(zip_311_x86.task_root))
+    assert not {"tqdm", "google", "ml_dtypes", "flatbuffers"} & set(out["modules"])
+
+
+def test_slimmed_python312_package_runs_isolated(zip_312_x86: BuildResult, mnist_event,
+                                                 run_isolated):
+    """ai-edge-litert 2.x and its slim rules (protobuf/ml_dtypes dropped) under python3.12."""
+    _, label = mnist_event
+    python = find_interpreter("3.12")
+    assert python is not None
+    out = run_isolated(python, zip_312_x86.task_root)
+    assert json.loads(out["response"]["body"]) == {"predicted_label": label}
+    assert _version(zip_312_x86.task_root, "ai_edge_litert-*.dist-info").startswith("2.")
+
+
+def test_python311_build_runs_in_the_local_lambda_engine(zip_311_x86: BuildResult, mnist_event):
+    from lambdalite.local.engine import LocalLambda
+    from lambdalite.local.model import FunctionSpec
+
+    event, label = mnist_event
+    spec = FunctionSpec(name="Fn", handler=zip_311_x86.handler, code_dir=zip_311_x86.task_root,
+                        runtime="python3.11", memory_mb=1024, timeout_s=60)
+    with LocalLambda({"Fn": spec}) as engine:
+        result = engine.invoke("Fn", json.dumps(event).encode())
+    response = json.loads(result.payload)
+    assert result.function_error is None, result.logs
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"predicted_label": label}
+
+
+def test_arm64_python312_package_is_all_aarch64_within_glibc_2_34(zip_312_arm64: BuildResult):
+    infos = list(elfcheck.scan(zip_312_arm64.task_root))
+    assert len(infos) > 10 and {i.machine for i in infos} == {"EM_AARCH64"}
+    worst = elfcheck.highest_glibc(infos)
+    assert worst is not None and worst.glibc is not None and worst.glibc <= (2, 34)
+    assert zip_312_arm64.glibc_needed == worst.glibc_str and zip_312_arm64.glibc_available == "2.34"
+
+
+def test_repo_function_code_is_what_got_shipped(zip_311_x86: BuildResult, repo_root: Path):
+    shipped = zip_311_x86.task_root / "lambdalite/function/app.py"
+    assert shipped.read_bytes() == (repo_root / "lambdalite/function/app.py").read_bytes()
