@@ -39,10 +39,15 @@ PATTERNS: tuple[tuple[NoteKind, re.Pattern[str]], ...] = (
     (
         NoteKind.UNSUPPORTED,
         re.compile(
-            r"not supported by|unsupported op|failed to legalize|ops that can be supported", re.I
+            r"not supported by|unsupported op|failed to legalize|ops that can be supported"
+            r"|^Custom ops:|neither a custom op nor a flex op",
+            re.I,
         ),
     ),
 )
+# The converter's summary lines: "TF Select ops: A, B", "Flex ops: FlexA", "Custom ops: C".
+SELECT_OPS = re.compile(r"^\s*(?:TF Select ops|Flex ops):\s*(.+?)\s*$", re.M)
+CUSTOM_OPS = re.compile(r"^\s*Custom ops:\s*(.+?)\s*$", re.M)
 MAX_NOTES = 8
 MAX_LINE = 400
 
@@ -107,3 +112,14 @@ def _fd_capture(fd: int) -> Iterator[Callable[[], str]]:
             os.close(saved)
             tmp.seek(0)
             holder[0] = tmp.read().decode("utf-8", "replace")
+
+
+def ops_listed(text: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """Op names from the converter's summary lines, without the ``Flex`` prefix, sorted."""
+    names = {
+        name.strip().removeprefix("Flex")
+        for found in pattern.findall(text)
+        for name in found.split(",")
+        if name.strip()
+    }
+    return tuple(sorted(names))

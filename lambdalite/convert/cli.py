@@ -162,7 +162,7 @@ def convert(
     from rich.console import Console
 
     from lambdalite.convert.formats import detect_format, inspect_model
-    from lambdalite.convert.plan import ConvertOptions, make_plan
+    from lambdalite.convert.plan import ConvertOptions, check_options, make_plan
 
     fmt = detect_format(model)  # fails fast, before TensorFlow is imported
     options = ConvertOptions(
@@ -185,6 +185,7 @@ def convert(
         keep_tf_model=keep_tf_model,
         allow_tf_select=allow_tf_select,
     )
+    check_options(options)  # before TensorFlow loads: flag mistakes fail in milliseconds
     console = Console(stderr=True)
     with console.status("reading the model (imports TensorFlow)"):
         facts = inspect_model(model, fmt, options.tags, signature)
@@ -234,7 +235,7 @@ def _run_plan(plan: ConversionPlan, console: Console) -> ConvertResult:
 )
 @click.option(
     "--tolerance",
-    type=float,
+    type=click.FloatRange(min=0.0),
     default=DEFAULT_TOLERANCE,
     show_default=True,
     help="Accuracy points a variant may lose against float32 before it is flagged.",

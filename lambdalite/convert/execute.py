@@ -7,6 +7,7 @@ command fails only when no variant could be made.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from lambdalite import __version__
-from lambdalite.convert.capture import Note, NoteKind, capture_converter_output
+from lambdalite.convert.capture import (
+    CUSTOM_OPS,
+    SELECT_OPS,
+    Note,
+    capture_converter_output,
+    ops_listed,
+)
 from lambdalite.convert.data import calibration_sample, load_dataset, model_input
 from lambdalite.convert.errors import ConversionError, ModelError
 from lambdalite.convert.formats import ModelFormat, load_keras
@@ -26,6 +33,8 @@ from lambdalite.convert.schema import validate_manifest
 from lambdalite.convert.tflite_info import final_activation, open_interpreter, tensor_specs
 from lambdalite.convert.variants import SPECS, configure
 from lambdalite.manifest import Manifest, ModelInfo, OutputActivation, Source, Variant
+
+FLEX_NODE = re.compile(r"\bFlex([A-Z]\w*)")
 
 # Called as (variant, "start" | "done" | "failed") so the CLI can draw progress.
 Progress = Callable[[str, str], None]
@@ -138,7 +147,7 @@ def _convert_one(
         except Exception as exc:  # the converter raises ConverterError, ValueError, RuntimeError...
             error = exc
     if blob is None:
-        reason = summarize_error(error or RuntimeError("no output"), captured.notes)
+        reason = summarize_error(error or RuntimeError("no output"), captured.text)
         return VariantOutcome(name, False, reason, tuple(captured.notes)), None, None
     target.write_bytes(blob)
     try:
@@ -146,7 +155,8 @@ def _convert_one(
     except ModelError as exc:
         # e.g. TF Select ops: the file exists but the slim LiteRT runtime cannot run it.
         target.unlink()
-        return VariantOutcome(name, False, exc.message, tuple(captured.notes)), None, None
+        reason = _unloadable(target.name, exc.message, captured.text)
+        return VariantOutcome(name, False, reason, tuple(captured.notes)), None, None
     inputs, outputs = tensor_specs(it)
     variant = Variant(
         name=name,
@@ -160,18 +170,43 @@ def _convert_one(
     return outcome, variant, final_activation(it)
 
 
-def summarize_error(exc: BaseException, notes: list[Note]) -> str:
-    """One or two lines a user can act on, from a converter exception."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    unsupported = [n.text for n in notes if n.kind is NoteKind.UNSUPPORTED]
-    picked = [ln for ln in lines if "not supported" in ln or "legalize" in ln][:2]
-    head = picked or lines[:1] or [type(exc).__name__]
-    reason = " ".join(head)[:500]
-    if unsupported or "legalize" in reason or "not supported" in reason:
-        reason += (
-            " (ops without a TFLite kernel; try --allow-tf-select, which needs the Flex runtime)"
+def summarize_error(exc: BaseException, converter_text: str = "") -> str:
+    """One or two lines a user can act on, from a converter exception and its log."""
+    text = f"{exc}\n{converter_text}"
+    select, custom = ops_listed(text, SELECT_OPS), ops_listed(text, CUSTOM_OPS)
+    problems = []
+    if select:
+        problems.append(
+            f"ops {', '.join(select)} have no TFLite builtin kernel and need TF Select "
+            "(the Flex delegate), which the LiteRT runtime lambdalite serves with does not include"
         )
-    return f"{type(exc).__name__}: {reason}"
+    if custom:
+        problems.append(
+            f"ops {', '.join(custom)} have no TFLite kernel at all, not even through TF Select"
+        )
+    if problems:
+        return "; ".join(problems) + ": replace them in the model with supported ops"
+    # MLIR prefixes its messages with locations ("<unknown>:0: error: loc(...)"): drop them.
+    lines = [
+        ln.strip()
+        for ln in str(exc).splitlines()
+        if ln.strip() and not ln.startswith("<unknown>") and "loc(" not in ln
+    ]
+    return f"{type(exc).__name__}: {(lines[0] if lines else 'no message')[:500]}"
+
+
+def _unloadable(file: str, message: str, converter_text: str) -> str:
+    text = f"{message}\n{converter_text}"
+    # LiteRT names them as nodes: "Node number 3 (FlexMatrixInverse) failed to prepare".
+    flex = tuple(sorted({*ops_listed(text, SELECT_OPS), *FLEX_NODE.findall(text)}))
+    if flex or "Flex" in message:
+        ops = ", ".join(flex) or "some ops"
+        return (
+            f"{file} needs TF Select for {ops} (--allow-tf-select), and the LiteRT runtime "
+            "lambdalite serves with cannot run TF Select ops; the file was not kept. Replace "
+            "those ops in the model"
+        )
+    return message
 
 
 def _representative(plan: ConversionPlan) -> Callable[[], Iterator[list[np.ndarray]]]:

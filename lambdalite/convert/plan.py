@@ -106,10 +106,15 @@ class ConversionPlan:
         return "\n".join(lines)
 
 
-def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
-    variants, skipped = _choose_variants(opts)
+def check_options(opts: ConvertOptions) -> tuple[tuple[str, ...], tuple[Skipped, ...]]:
+    """The checks that need no model: run before TensorFlow loads, so mistakes fail fast."""
     if opts.int8_io not in INT8_IO:
         raise UsageError(f"--int8-io must be one of {', '.join(INT8_IO)}")
+    return _choose_variants(opts)
+
+
+def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
+    variants, skipped = check_options(opts)
     classes = facts.output_shape[-1] if facts.output_shape else -1
     if opts.labels is not None and classes > 0 and len(opts.labels) != classes:
         raise UsageError(

@@ -44,3 +44,40 @@ def test_capture_collects_warnings_logging_and_fd2() -> None:
     assert "Flex ops: FlexFromWarning" in texts
     assert "Flex ops: FlexFromC" in texts
     assert any("tf.FromLog" in t for t in texts)
+
+
+# Shortened from real TF 2.21 converter output (MLIR locations and graph dumps cut).
+NEEDS_SELECT = """\
+Could not translate MLIR to FlatBuffer.<unknown>:0: error: loc(callsite(fused["MatrixInverse:"])): 'tf.MatrixInverse' op is neither a custom op nor a flex op
+<unknown>:0: error: failed while converting: 'main':
+Some ops are not supported by the native TFLite runtime, you can enable TF kernels fallback using TF Select. See instructions: https://www.tensorflow.org/lite/guide/ops_select
+TF Select ops: MatrixInverse, Erf
+Details:
+\ttf.MatrixInverse(tensor<?x4x4xf32>) -> (tensor<?x4x4xf32>) : {adjoint = false, device = ""}
+"""
+NEEDS_CUSTOM = """\
+Could not translate MLIR to FlatBuffer.<unknown>:0: error: loc(callsite(fused["Svd:"])): 'tf.Svd' op is neither a custom op nor a flex op
+Some ops in the model are custom ops, See instructions to implement custom ops: https://www.tensorflow.org/lite/guide/ops_custom
+Custom ops: Svd
+"""
+
+
+def test_op_lists_from_the_converter_summary() -> None:
+    from lambdalite.convert.capture import CUSTOM_OPS, SELECT_OPS, ops_listed
+
+    assert ops_listed(NEEDS_SELECT, SELECT_OPS) == ("Erf", "MatrixInverse")
+    assert ops_listed("Flex ops: FlexMatrixInverse", SELECT_OPS) == ("MatrixInverse",)
+    assert ops_listed(NEEDS_CUSTOM, CUSTOM_OPS) == ("Svd",)
+    assert ops_listed(NEEDS_CUSTOM, SELECT_OPS) == ()
+
+
+def test_summarize_error_names_the_ops_and_what_to_do() -> None:
+    from lambdalite.convert.execute import summarize_error
+
+    select = summarize_error(RuntimeError(NEEDS_SELECT))
+    assert select.startswith("ops Erf, MatrixInverse have no TFLite builtin kernel")
+    assert "TF Select" in select and "replace them in the model" in select
+    custom = summarize_error(RuntimeError(NEEDS_CUSTOM))
+    assert custom.startswith("ops Svd have no TFLite kernel at all")
+    other = summarize_error(ValueError("<unknown>:0: error: loc(x)\nInput 0 has no shape\nmore"))
+    assert other == "ValueError: Input 0 has no shape"
