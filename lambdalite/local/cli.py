@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from lambdalite.errors import UsageError
+from lambdalite.local.errors import FunctionFailed
 from lambdalite.local.model import FunctionSpec, InvokeResult
 from lambdalite.local.template import Template, read_template
 
@@ -108,7 +109,7 @@ def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
     _print_logs(result)
     click.echo(result.payload.decode("utf-8", "replace"))
     if result.function_error:
-        raise click.exceptions.Exit(1)
+        raise FunctionFailed(f"{name} failed: {result.error_type or 'Unhandled'}")
 
 
 @local.command("start-lambda")

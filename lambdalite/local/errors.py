@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lambdalite.errors import LocalRuntimeError, UsageError
+from lambdalite.errors import LambdaliteError, LocalRuntimeError, UsageError
 
 
 class InvokeAPIError(LocalRuntimeError):
@@ -52,3 +52,9 @@ class UnknownOperation(InvokeAPIError):
 
     status = 404
     aws_type = "UnknownOperationException"
+
+
+class FunctionFailed(LambdaliteError):
+    """`local invoke`: the function ran and failed (its error JSON is on stdout); exit 1."""
+
+    exit_code = 1
