@@ -56,7 +56,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="lambdalite", standalone_mode=False)
+        # standalone_mode=False: click returns ctx.exit(n)'s code instead of raising SystemExit.
+        rv = cli.main(args=argv, prog_name="lambdalite", standalone_mode=False)
     except LambdaliteError as exc:
         click.secho(f"error: {exc.message}", fg="red", err=True)
         return exc.exit_code
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

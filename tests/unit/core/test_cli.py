@@ -28,3 +28,19 @@ def test_version(capsys) -> None:  # type: ignore[no-untyped-def]
 
 def test_unknown_command_is_a_usage_error() -> None:
     assert main(["no-such-command"]) == 2
+
+
+def test_a_command_exit_code_reaches_the_shell(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import click
+
+    from lambdalite import cli as cli_module
+
+    @click.command()
+    @click.pass_context
+    def failing(ctx: click.Context) -> None:
+        ctx.exit(3)
+
+    monkeypatch.setitem(cli_module.COMMANDS, "failing", ("tests_failing", "failing", "x"))
+    monkeypatch.setitem(sys.modules, "tests_failing", type(sys)("tests_failing"))
+    sys.modules["tests_failing"].failing = failing  # type: ignore[attr-defined]
+    assert main(["failing"]) == 3
