@@ -2,7 +2,7 @@
 
 ``lambdalite convert`` writes ``OUT/manifest.json``; the inference function,
 ``build`` and ``bench`` read it. The JSON Schema is
-``lambdalite/schemas/manifest.schema.json`` (documented in docs/MANIFEST.md).
+``lambdalite/schemas/manifest.schema.json`` (documented in docs/CONVERT.md).
 Stdlib only: this module ships inside the Lambda package.
 """
 
