@@ -186,6 +186,7 @@ def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:  # noqa: C9
         zipped: int | None = None
         context: Path | None = None
         with steps.step("write package"):
+            size.check(o.package_type, unzipped, None)  # fail before zipping what cannot ship
             if o.package_type == "zip":
                 zip_path = p.out_arch_dir / "function.zip"
                 zipped = package.write_zip(root, zip_path)

@@ -33,7 +33,7 @@ class Rule:
 
 # Bundled shared libraries of manylinux wheels (auditwheel puts them in <dist>.libs/):
 # numpy and Pillow load them by RPATH; removing any of them breaks the import.
-PROTECTED = ("*.libs", "*.libs/*")
+PROTECTED = ("*.libs",)   # top-level folders; nothing inside them may be removed
 
 RULES: tuple[Rule, ...] = (
     Rule("tests", ("**/tests", "numpy/_core/_*_tests.*.so", "numpy/conftest.py"),
@@ -84,24 +84,37 @@ def rules_for(backend: str) -> tuple[Rule, ...]:
     return tuple(r for r in RULES if backend in r.backends)
 
 
+def _match(parts: tuple[str, ...], pattern: str) -> bool:
+    """Path.glob semantics for our patterns: per-component fnmatch, leading ``**/`` = any depth."""
+    pat = tuple(pattern.split("/"))
+    if pat[0] == "**":
+        pat = pat[1:]
+        parts = parts[-len(pat):] if len(parts) >= len(pat) else ()
+    return len(parts) == len(pat) and all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pat))
+
+
 def matches(root: Path, rule: Rule) -> list[Path]:
-    """Paths a rule removes (the outermost ones), refusing protected paths."""
-    found: set[Path] = set()
-    for pattern in rule.patterns:
-        found.update(root.glob(pattern))
-    for path in found:
-        rel = path.relative_to(root).as_posix()
-        if any(fnmatch.fnmatch(rel, p) for p in PROTECTED):
-            raise BuildError(
-                f"slim rule {rule.name!r} would remove {rel}, a bundled library that numpy/Pillow "
-                "load at import; fix the rule's pattern"
-            )
-    outer = sorted(found, key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for path in outer:
-        if not any(parent in path.parents for parent in kept):
-            kept.append(path)
-    return kept
+    """Paths a rule removes (the outermost ones), refusing protected paths.
+
+    One walk of the tree for all patterns: a TensorFlow install has ~20k files.
+    """
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        rel_base = base.relative_to(root).parts
+        for name in sorted([*dirnames, *filenames]):
+            parts = (*rel_base, name)
+            if any(_match(parts, p) for p in rule.patterns):
+                if any(fnmatch.fnmatchcase(parts[0], p) for p in PROTECTED):
+                    raise BuildError(
+                        f"slim rule {rule.name!r} would remove {'/'.join(parts)}, a bundled "
+                        "library that numpy/Pillow load at import; fix the rule's pattern"
+                    )
+                found.append(base / name)
+                seen.add(base / name)
+        dirnames[:] = [d for d in dirnames if base / d not in seen]  # outermost only
+    return sorted(found)
 
 
 def tree_bytes(path: Path) -> int:

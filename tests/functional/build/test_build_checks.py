@@ -1,0 +1,70 @@
+"""The checks catch real failures: a wheel that lies about its glibc, a runtime no LiteRT
+wheel fits, and the image flow without a Docker engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lambdalite.build import elfcheck, image, install, resolve
+from lambdalite.build.api import BuildOptions, BuildResult, build
+from lambdalite.build.errors import GlibcTooNew
+from lambdalite.build.targets import Target
+
+
+def test_tflite_runtime_2_14_fails_the_glibc_check_on_python311(tmp_path: Path):
+    """Its wheel says manylinux2014 (glibc 2.17); its extension needs GLIBC_2.29."""
+    target = Target.of("python3.11", "x86_64")
+    install.install(tmp_path, ["tflite-runtime==2.14.0"], target)
+    installed = resolve.read_installed(tmp_path)
+    assert any("manylinux2014" in t for t in installed["tflite-runtime"].wheel_tags)
+    resolve.verify(installed, ("tflite-runtime",), target)  # the tag check alone passes
+    infos = list(elfcheck.scan(tmp_path))
+    with pytest.raises(GlibcTooNew) as err:
+        elfcheck.check_glibc(infos, target, resolve.owner_of(installed))
+    msg = err.value.message
+    assert msg.startswith("tflite_runtime/") and "needs GLIBC_2.29" in msg
+    assert "python3.11 (Amazon Linux 2) has glibc 2.26" in msg
+    assert "older tflite-runtime release" in msg and "--runtime python3.12" in msg
+    assert err.value.exit_code == 5
+
+
+def test_python311_arm64_litert_build_fails_with_the_fix(tmp_path: Path, mnist_model_dir: Path):
+    """No ai-edge-litert aarch64 wheel fits Amazon Linux 2's glibc 2.26 (all need >= 2.29)."""
+    with pytest.raises(GlibcTooNew, match=r"ai_edge_litert/.*needs GLIBC_2\.(29|3\d)") as err:
+        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
+                           arch="arm64"))
+    assert "--runtime python3.12" in err.value.message
+
+
+def test_image_context_lints_parses_and_runs(image_311_x86: BuildResult, mnist_event):
+    from lambdalite.local.engine import LocalLambda
+    from lambdalite.local.model import FunctionSpec
+
+    ctx = image_311_x86.context_dir
+    assert ctx is not None and image_311_x86.zip_path is None
+    assert ctx.name == "image-x86_64" and image_311_x86.task_root == ctx / "task"
+    dockerfile = ctx / "Dockerfile"
+    assert image.hadolint(dockerfile) == []
+    steps = image.parse_dockerfile(dockerfile.read_text())
+    assert [s.keyword for s in steps] == ["FROM", "COPY", "CMD"]
+    assert steps[0].args == "public.ecr.aws/lambda/python:3.11-x86_64"
+    assert steps[1].args.split()[0] == "task/" and (ctx / "task").is_dir()
+    assert json.loads(steps[2].args) == [image_311_x86.handler]
+    assert (ctx / ".dockerignore").read_text().splitlines() == ["*", "!task/"]
+    event, label = mnist_event
+    spec = FunctionSpec(name="Img", handler=json.loads(steps[2].args)[0], code_dir=ctx / "task",
+                        runtime="python3.11", memory_mb=1024, timeout_s=60, package_type="Image")
+    with LocalLambda({"Img": spec}) as engine:
+        response = json.loads(engine.invoke("Img", json.dumps(event).encode()).payload)
+    assert json.loads(response["body"]) == {"predicted_label": label}
+
+
+def test_hadolint_flags_a_bad_dockerfile(tmp_path: Path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM public.ecr.aws/lambda/python\nCOPY task/ /var/task/\nCMD handler\n")
+    findings = image.hadolint(bad)
+    assert any("DL3006" in f for f in findings)  # untagged base image
+    assert any("DL3025" in f for f in findings)  # CMD not in JSON form
