@@ -90,7 +90,7 @@ def _match(parts: tuple[str, ...], pattern: str) -> bool:
     if pat[0] == "**":
         pat = pat[1:]
         parts = parts[-len(pat):] if len(parts) >= len(pat) else ()
-    return len(parts) == len(pat) and all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pat))
+    return len(parts) == len(pat) and all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pat, strict=True))
 
 
 def matches(root: Path, rule: Rule) -> list[Path]:
