@@ -153,7 +153,7 @@ def build(options: BuildOptions, *, progress: bool = False) -> BuildResult:
     return execute(plan(options), progress=progress)
 
 
-def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:  # noqa: C901
+def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
     o, target, root = p.options, p.target, p.task_root
     if p.out_arch_dir.exists():
         shutil.rmtree(p.out_arch_dir)
