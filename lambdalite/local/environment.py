@@ -4,19 +4,22 @@ Lifecycle (``EnvState``), as in Lambda:
 
     NEW --spawn--> INITIALIZING --first next--> BUSY --response/error--> IDLE (frozen)
                         |                         |                       |
-                        +-- init error, exit,     +-- timeout, crash,     +-- reclaimed, exit
-                            10 s init limit           out of memory
+                        +-- init error, exit      +-- timeout, crash,     +-- reclaimed, exit
+                                                      out of memory
                                       \\________________|________________/
                                                     DEFUNCT
 
 Init Duration is measured from spawn to the runtime's first ``next``; Duration from the event
-being handed out to the response or error arriving. A timeout, crash or out-of-memory kills
-the environment: the next call starts a fresh one (cold).
+being handed out to the response or error arriving. An INIT over the 10 s limit is logged
+(INIT_REPORT ... Status: timeout), killed, and re-run inside the first invocation, bounded by
+the function's Timeout and counted in its Duration, as on-demand Lambda does. A timeout,
+crash or out-of-memory kills the environment: the next call starts a fresh one (cold).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import queue
@@ -168,67 +171,115 @@ class Environment:
         cold = self.state is EnvState.NEW
         init_ms: float | None = None
         init_output = ""
+        began: float | None = None   # set when INIT is re-run inside this invocation
         if cold:
-            failed, init_ms = self._init(invocation)
-            init_output = self._take_output()
-            if failed is not None:
+            self.state = EnvState.INITIALIZING
+            self._spawn()
+            init_output = self._init_start_line()
+            event, measured_ms = self._init(self._spawned_at + self.init_timeout_s)
+            init_ms = measured_ms
+            init_output += self._take_output()
+            if event is None:
+                # On-demand Lambda: an INIT over the 10 s limit is reported, then re-run as part
+                # of the first invoke ("suppressed init"), bounded by the function's Timeout,
+                # whose Duration includes it; the REPORT then has no Init Duration.
+                self._kill_runtime()
+                init_output += self._take_output() + _init_report(measured_ms, "init", "timeout")
+                self._renew_api()
+                self._spawn()
+                began = self._spawned_at
+                event, measured_ms = self._init(began + timeout_s)
+                init_ms = None
+                init_output += self._take_output()
+                if event is None:
+                    init_output += _init_report(measured_ms, "invoke", "timeout")
+                    return replace(self._timed_out(invocation, timeout_s, cold, None),
+                                   init_output=init_output)
+            if not isinstance(event, Ready):
+                phase = "init" if began is None else "invoke"
+                failed = (self._init_failed(invocation, event, measured_ms, init_ms, phase)
+                          if isinstance(event, InitError)
+                          else self._crashed(invocation, event, True, init_ms, 0.0))
                 # Lambda logs INIT's output and an INIT_REPORT line before the START line.
-                init_output += failed.init_output
-                return replace(failed, init_output=init_output)
+                return replace(failed, init_output=init_output + failed.init_output)
         self.state = EnvState.BUSY
         self.invocations += 1
         self.sandbox.reset_peak()
-        invocation = replace(invocation, deadline_ms=int((time.time() + timeout_s) * 1000))
         offered = time.monotonic()
+        start = offered if began is None else began
+        invocation = replace(invocation, deadline_ms=int(
+            (time.time() - (offered - start) + timeout_s) * 1000))
         self.api.offer(invocation)
-        execution = self._await_outcome(invocation, timeout_s, offered, cold, init_ms)
+        execution = self._await_outcome(invocation, timeout_s, start, cold, init_ms)
         self.last_used = time.monotonic()
         return replace(execution, init_output=init_output)
 
-    def _init(self, invocation: Invocation) -> tuple[Execution | None, float | None]:
-        """Spawn and wait for the first ``next``; a failed Execution if INIT did not finish."""
-        self.state = EnvState.INITIALIZING
-        self._spawn()
-        deadline = self._spawned_at + self.init_timeout_s
+    def _init(self, deadline: float) -> tuple[Ready | InitError | Exited | None, float]:
+        """Wait for INIT to end: Ready (the first ``next``), InitError, Exited, or None at
+        ``deadline``; and how long it took, from spawn."""
         while True:
             event = self._next_event(deadline)
+            elapsed_ms = (time.monotonic() - self._spawned_at) * 1000
             if isinstance(event, Ready):
-                return None, (event.at - self._spawned_at) * 1000
-            init_ms = (time.monotonic() - self._spawned_at) * 1000
-            if event is None:
-                message = f"INIT phase timed out after {self.init_timeout_s:.2f} seconds"
-                return self._fail(invocation, TIMED_OUT, message, True, init_ms, 0.0), init_ms
-            if isinstance(event, InitError):
-                return self._init_failed(invocation, event, init_ms), init_ms
-            if isinstance(event, Exited):
-                return self._crashed(invocation, event, True, init_ms, 0.0), init_ms
+                return event, (event.at - self._spawned_at) * 1000
+            if isinstance(event, InitError | Exited):
+                return event, elapsed_ms
+            if event is None and time.monotonic() >= deadline:   # else: a fallback-mode poll
+                return None, elapsed_ms
 
-    def _await_outcome(self, invocation: Invocation, timeout_s: float, offered: float,
+    def _kill_runtime(self) -> None:
+        """SIGKILL the runtime's processes, keeping the environment (its limits) for a re-run."""
+        self._signal(signal.SIGKILL)
+        self.sandbox.kill_all()
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+
+    def _renew_api(self) -> None:
+        """A fresh Runtime API for a re-run INIT: the old one may still hold requests of the
+        killed runtime (a ``next`` sent just as INIT timed out)."""
+        self.api.abandon()
+        self.api.close()
+        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw)
+
+    def _init_start_line(self) -> str:
+        """Lambda's first line of a cold start. The version is local: the interpreter's
+        Python version, and an ARN derived from the interpreter (not an AWS runtime build)."""
+        version = self.interpreter.version
+        digest = hashlib.sha256(f"{self.interpreter.path}|{version}".encode()).hexdigest()
+        arn = f"arn:aws:lambda:{self.region}::runtime:{digest}"
+        return f"INIT_START Runtime Version: python:{version}.local\tRuntime Version ARN: {arn}\n"
+
+    def _await_outcome(self, invocation: Invocation, timeout_s: float, began: float,
                        cold: bool, init_ms: float | None) -> Execution:
-        deadline = offered + timeout_s
+        deadline = began + timeout_s
         while True:
             event = self._next_event(deadline)
-            elapsed_ms = (time.monotonic() - offered) * 1000
+            elapsed_ms = (time.monotonic() - began) * 1000
             if event is None:
                 if self.sandbox.poll():   # fallback mode: over MemorySize
                     return self._fail(invocation, OUT_OF_MEMORY, "Runtime exited with error: "
                                       "signal: killed", cold, init_ms, elapsed_ms)
                 if time.monotonic() < deadline:
                     continue
-                # Lambda logs this line with a timestamp; the caller gets Sandbox.Timedout.
-                return self._fail(invocation, TIMED_OUT,
-                                  f"Task timed out after {timeout_s:.2f} seconds",
-                                  cold, init_ms, timeout_s * 1000,
-                                  log=f"{_timestamp()} {invocation.request_id} Task timed out "
-                                      f"after {timeout_s:.2f} seconds")
+                return self._timed_out(invocation, timeout_s, cold, init_ms)
             if isinstance(event, Exited):
                 return self._crashed(invocation, event, cold, init_ms, elapsed_ms)
             if isinstance(event, Outcome) and event.request_id == invocation.request_id:
-                return self._finished(invocation, event, cold, init_ms)
+                return self._finished(invocation, event, cold, init_ms, began)
+
+    def _timed_out(self, invocation: Invocation, timeout_s: float, cold: bool,
+                   init_ms: float | None) -> Execution:
+        # Lambda logs this line with a timestamp; the caller gets Sandbox.Timedout.
+        return self._fail(invocation, TIMED_OUT, f"Task timed out after {timeout_s:.2f} seconds",
+                          cold, init_ms, timeout_s * 1000,
+                          log=f"{_timestamp()} {invocation.request_id} Task timed out "
+                              f"after {timeout_s:.2f} seconds")
 
     def _finished(self, invocation: Invocation, outcome: Outcome, cold: bool,
-                  init_ms: float | None) -> Execution:
-        duration_ms = (outcome.finished - outcome.started) * 1000
+                  init_ms: float | None, began: float) -> Execution:
+        # From the event being handed out, or from a re-run INIT that is part of this invoke.
+        duration_ms = (outcome.finished - min(began, outcome.started)) * 1000
         peak = self.sandbox.peak_since_reset()
         output = self._take_output()
         if outcome.kind is OutcomeKind.TOO_LARGE:
@@ -256,18 +307,18 @@ class Environment:
         return self._execution(invocation, outcome.body, None, cold, init_ms, duration_ms,
                                peak, output, reset=False)
 
-    def _init_failed(self, invocation: Invocation, error: InitError, init_ms: float) -> Execution:
+    def _init_failed(self, invocation: Invocation, error: InitError, measured_ms: float,
+                     init_ms: float | None, phase: str) -> Execution:
         # awslambdaric exits right after posting; give it a moment, then make sure.
         with contextlib.suppress(subprocess.TimeoutExpired):
             if self.proc is not None:
                 self.proc.wait(timeout=1.0)
         peak = self.sandbox.peak_since_reset()
         self.kill()
-        line = (f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: error\t"
-                f"Error Type: {error.error_type}")
+        line = _init_report(measured_ms, phase, "error", error.error_type)
         failed = self._execution(invocation, error.body, error.error_type, True, init_ms, 0.0,
                                  peak, "", reset=True)
-        return replace(failed, init_output=self._take_output() + line + "\n")
+        return replace(failed, init_output=self._take_output() + line)
 
     def _crashed(self, invocation: Invocation, exited: Exited, cold: bool,
                  init_ms: float | None, elapsed_ms: float) -> Execution:
@@ -305,6 +356,8 @@ class Environment:
     def _spawn(self) -> None:
         env = lambda_environ(self.spec, self.interpreter, self.api.address,
                              region=self.region, log_stream=log_stream_name())
+        if self._output is not None:   # a re-run INIT: the killed runtime's pipe
+            self._output.close()
         read_fd, write_fd = os.pipe()
         self._spawned_at = time.monotonic()
         try:
@@ -318,8 +371,8 @@ class Environment:
             os.close(write_fd)
         self._output = OutputCollector(read_fd)
         self.sandbox.started(self.proc.pid)
-        threading.Thread(target=self._watch, args=(self.proc,), name=f"watch-{self.id}",
-                         daemon=True).start()
+        threading.Thread(target=self._watch, args=(self.proc, self.api),
+                         name=f"watch-{self.id}", daemon=True).start()
 
     def _command(self) -> list[str]:
         """``sh`` joins the cgroups (and sets RLIMIT_AS) and then execs the runtime, so no user
@@ -332,9 +385,9 @@ class Environment:
         script += 'exec "$@"'
         return ["/bin/sh", "-c", script, "sh", *self.sandbox.procs_files(), "--", *runtime]
 
-    def _watch(self, proc: subprocess.Popen[bytes]) -> None:
+    def _watch(self, proc: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
         returncode = proc.wait()
-        self.api.events.put(Exited(returncode))
+        api.events.put(Exited(returncode))   # to its own API: a re-run INIT has a new one
         with self._lock:
             if self.state is EnvState.IDLE:
                 self.state = EnvState.DEFUNCT   # died while idle: never hand it out again
@@ -430,6 +483,13 @@ class _Remainder:
 
     def close(self) -> None:
         pass
+
+
+def _init_report(init_ms: float, phase: str, status: str, error_type: str | None = None) -> str:
+    """Lambda's INIT_REPORT line for an INIT that failed or timed out (phase: init, or invoke
+    for an INIT re-run inside an invocation)."""
+    line = f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+    return line + (f"\tError Type: {error_type}\n" if error_type else "\n")
 
 
 def _timestamp() -> str:

@@ -72,7 +72,10 @@ def test_cold_then_warm_reuses_the_process(engine: LocalLambda, records) -> None
     assert one["pid"] == two["pid"] and first.environment_id == second.environment_id
     # Lambda's lines, in order, with the measured figures.
     lines = first.logs.splitlines()
-    assert lines[0] == f"START RequestId: {first.request_id} Version: $LATEST"
+    assert lines[0].startswith(f"INIT_START Runtime Version: python:{HOST_VERSION}.local\t"
+                               "Runtime Version ARN: arn:aws:lambda:us-east-1::runtime:")
+    assert lines[1] == f"START RequestId: {first.request_id} Version: $LATEST"
+    assert not second.logs.startswith("INIT_START")
     assert lines[-2] == f"END RequestId: {first.request_id}"
     assert lines[-1] == first.report.line() and lines[-1].endswith(
         f"Init Duration: {first.report.init_duration_ms:.2f} ms")
@@ -223,6 +226,48 @@ def test_dry_run_and_request_validation(engine: LocalLambda) -> None:
         call(engine, "Nope")
     with pytest.raises(RequestTooLarge):
         engine.invoke("Echo", b"x" * (6 * 1024 * 1024 + 1))
+
+
+@pytest.fixture(scope="module")
+def slow_init_engine():
+    """INIT limit 0.3 s, INIT sleeping 0.6 s (1 vCPU, so the interpreter's start is quick)."""
+    slow = {"SLOW_INIT_S": "0.6"}
+    specs = [fn("SlowInit", "slow_init.handler", memory_mb=1769, environment=slow),
+             fn("SlowInitShort", "slow_init.handler", memory_mb=1769, environment=slow,
+                timeout_s=0.5)]
+    with LocalLambda({f.name: f for f in specs}, init_timeout_s=0.3, idle_timeout_s=600) as eng:
+        yield eng
+
+
+def test_init_over_the_limit_is_rerun_inside_the_first_invoke(slow_init_engine) -> None:
+    first = call(slow_init_engine, "SlowInit")
+    assert first.function_error is None and json.loads(first.payload) == {"ok": True}, first.logs
+    lines = first.logs.splitlines()
+    report = next(line for line in lines if line.startswith("INIT_REPORT"))
+    assert report.endswith("\tPhase: init\tStatus: timeout")
+    assert float(report.split("Init Duration: ")[1].split(" ms")[0]) >= 300
+    assert lines.index(report) < lines.index(f"START RequestId: {first.request_id} Version: $LATEST")
+    assert "Phase: invoke" not in first.logs
+    # The re-run INIT (0.6 s of sleep) is part of this invoke: in Duration, no Init Duration.
+    assert first.cold and first.report.init_duration_ms is None
+    assert first.report.duration_ms >= 600
+    assert first.report.billed_duration_ms >= first.report.duration_ms
+    second = call(slow_init_engine, "SlowInit")
+    assert not second.cold and second.environment_id == first.environment_id
+    assert "INIT_REPORT" not in second.logs
+
+
+def test_rerun_init_over_the_timeout_times_the_invoke_out(slow_init_engine) -> None:
+    result = call(slow_init_engine, "SlowInitShort")
+    assert result.error_type == "Sandbox.Timedout", result.logs
+    assert "Task timed out after 0.50 seconds" in json.loads(result.payload)["errorMessage"]
+    start = result.logs.index("START RequestId")
+    assert -1 < result.logs.index("Phase: init\tStatus: timeout") < start
+    assert -1 < result.logs.index("Phase: invoke\tStatus: timeout") < start
+    assert "Task timed out after 0.50 seconds" in result.logs[start:]
+    assert result.report.duration_ms == pytest.approx(500, abs=1)
+    assert result.report.init_duration_ms is None
+    assert slow_init_engine.environments("SlowInitShort") == []
 
 
 def test_idle_environments_are_reclaimed() -> None:
