@@ -1,13 +1,21 @@
 """Install the runtime requirements for the TARGET (not this machine) with pip.
 
-Downloads happen here, at build time, and go through pip's own cache, so a second
-build of the same target is offline-fast.
+Downloads happen here, at build time, and go through pip's own cache. On top of that, the
+installed tree of one (requirements, target) pair is kept for a day under
+``~/.cache/lambdalite/deps/`` (``LAMBDALITE_DEPS_CACHE``; ``off`` disables it) and copied into
+each task root, so building every variant of a model installs its dependencies once. After a
+day pip resolves again, so a new release of numpy or LiteRT is picked up.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,6 +23,10 @@ from lambdalite.build.errors import InstallFailed
 from lambdalite.build.targets import Target
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+CACHE_ENV = "LAMBDALITE_DEPS_CACHE"
+CACHE_MAX_AGE_S = 24 * 3600
+_COMPLETE = ".lambdalite-deps.json"   # written last: an entry without it is unfinished
 
 
 def pip_command(
@@ -44,7 +56,51 @@ def install(
     *,
     runner: Runner = _run,
 ) -> list[str]:
-    """Run pip; return the command it ran. Raises InstallFailed with pip's own reason."""
+    """Install into ``target_dir`` (from the deps cache when fresh); return pip's command.
+
+    Raises InstallFailed with pip's own reason.
+    """
+    cache = _cache_root()
+    if cache is None:
+        return _pip(target_dir, requirements, target, runner)
+    key_cmd = pip_command(Path("TARGET"), requirements, target)[1:]
+    key = hashlib.sha256(json.dumps(key_cmd).encode()).hexdigest()[:20]
+    entry = cache / key
+    if not _fresh(entry):
+        tmp = cache / f"{key}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        _pip(tmp, requirements, target, runner)
+        (tmp / _COMPLETE).write_text(json.dumps({"command": key_cmd, "created": time.time()}))
+        shutil.rmtree(entry, ignore_errors=True)
+        try:
+            os.replace(tmp, entry)
+        except OSError:   # another build filled it meanwhile: use theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(entry, target_dir, symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(_COMPLETE))
+    return pip_command(target_dir, requirements, target)
+
+
+def _cache_root() -> Path | None:
+    value = os.environ.get(CACHE_ENV, "")
+    if value.lower() == "off":
+        return None
+    root = Path(value) if value else Path.home() / ".cache" / "lambdalite" / "deps"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _fresh(entry: Path) -> bool:
+    marker = entry / _COMPLETE
+    try:
+        created = float(json.loads(marker.read_text())["created"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return time.time() - created < CACHE_MAX_AGE_S
+
+
+def _pip(target_dir: Path, requirements: Sequence[str], target: Target, runner: Runner
+         ) -> list[str]:
     target_dir.mkdir(parents=True, exist_ok=True)
     cmd = pip_command(target_dir, requirements, target)
     proc = runner(cmd)

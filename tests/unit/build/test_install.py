@@ -27,3 +27,44 @@ def test_pip_failure_becomes_install_failed_with_pips_reason(tmp_path: Path):
     with pytest.raises(InstallFailed, match="No matching distribution found for x==9") as err:
         install(tmp_path / "t", ["x==9"], T, runner=runner)
     assert "python3.11 x86_64" in err.value.message and err.value.exit_code == 5
+
+
+def _fake_pip(calls: list[list[str]]):
+    def runner(cmd):
+        calls.append(list(cmd))
+        target = Path(cmd[cmd.index("--target") + 1])
+        (target / "pkg").mkdir(parents=True)
+        (target / "pkg" / "__init__.py").write_text(f"N = {len(calls)}\n")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    return runner
+
+
+def test_deps_cache_installs_once_per_requirements_and_target(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", str(tmp_path / "cache"))
+    calls: list[list[str]] = []
+    runner = _fake_pip(calls)
+    for name in ("a", "b"):
+        cmd = install(tmp_path / name, ["numpy"], T, runner=runner)
+        assert cmd[cmd.index("--target") + 1] == str(tmp_path / name)
+        assert (tmp_path / name / "pkg" / "__init__.py").read_text() == "N = 1\n"
+        assert not list((tmp_path / name).glob(".lambdalite-deps*"))
+    assert len(calls) == 1
+    install(tmp_path / "c", ["numpy", "pillow"], T, runner=runner)           # other requirements
+    install(tmp_path / "d", ["numpy"], Target.of("python3.12", "arm64"), runner=runner)  # other target
+    assert len(calls) == 3
+
+
+def test_deps_cache_expires_and_can_be_turned_off(tmp_path: Path, monkeypatch):
+    import lambdalite.build.install as mod
+
+    monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", str(tmp_path / "cache"))
+    calls: list[list[str]] = []
+    runner = _fake_pip(calls)
+    install(tmp_path / "a", ["numpy"], T, runner=runner)
+    monkeypatch.setattr(mod, "CACHE_MAX_AGE_S", 0)
+    install(tmp_path / "b", ["numpy"], T, runner=runner)
+    assert len(calls) == 2
+    monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", "off")
+    install(tmp_path / "c", ["numpy"], T, runner=runner)
+    assert len(calls) == 3 and not (tmp_path / "cache" / "off").exists()
