@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from lambdalite.errors import UsageError
-from lambdalite.local.errors import FunctionFailed
+from lambdalite.local.errors import FunctionFailed, TemplateError
 from lambdalite.local.model import FunctionSpec, InvokeResult
 from lambdalite.local.template import Template, read_template
 
@@ -175,7 +175,7 @@ def _load(opts: dict[str, Any]) -> Template:
     template = read_template(opts["template_path"], parameter_overrides=overrides)
     functions = dict(template.functions)
     if opts["env_vars"] is not None:
-        functions = _apply_env_vars(functions, opts["env_vars"])
+        functions = _apply_env_vars(functions, opts["env_vars"], set(template.broken))
     changes: dict[str, Any] = {}
     if opts["memory"] is not None:
         changes["memory_mb"] = opts["memory"]
@@ -192,7 +192,8 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _apply_env_vars(functions: dict[str, FunctionSpec], path: Path) -> dict[str, FunctionSpec]:
+def _apply_env_vars(functions: dict[str, FunctionSpec], path: Path,
+                    broken: set[str]) -> dict[str, FunctionSpec]:
     """`sam local --env-vars`: per-function values win over "Parameters" (all functions);
     like SAM, only variables the template declares are set."""
     try:
@@ -213,19 +214,22 @@ def _apply_env_vars(functions: dict[str, FunctionSpec], path: Path) -> dict[str,
                 _warn(f"{name}: --env-vars sets {key}, which the template does not declare; "
                       "ignored (as `sam local` does): add it to Environment.Variables")
         out[name] = dataclasses.replace(spec, environment=env)
-    for key in data.keys() - functions.keys() - {"Parameters"}:
+    for key in data.keys() - functions.keys() - broken - {"Parameters"}:
         _warn(f"--env-vars names {key}, which is not a function of the template")
     return out
 
 
 def _pick(template: Template, function: str | None) -> str:
-    names = sorted(template.functions)
+    """The function to invoke; only its own template errors stop `invoke`."""
+    names = sorted([*template.functions, *template.broken])
     if function is None:
-        if len(names) == 1:
-            return names[0]
-        raise UsageError(f"{template.path} has {len(names)} functions: name one of "
-                         f"{', '.join(names)}")
+        if len(names) != 1:
+            raise UsageError(f"{template.path} has {len(names)} functions: name one of "
+                             f"{', '.join(names)}")
+        function = names[0]
     function = template.function_names.get(function, function)
+    if function in template.broken:
+        raise TemplateError(template.broken[function])
     if function not in template.functions:
         raise UsageError(f"no function {function!r} in {template.path} (it has "
                          f"{', '.join(names)})")
@@ -251,6 +255,9 @@ def _startup_notices(template: Template, limits: str, engine_warnings: list[str]
     for warning in template.warnings:
         if only is None or warning.startswith(f"{only}: ") or ": " not in warning:
             _warn(warning)
+    if only is None:
+        for name, message in sorted(template.broken.items()):
+            _warn(f"{message} ({name} is skipped, the other functions are served)")
     for warning in engine_warnings:
         _warn(warning)
     _info(limits)

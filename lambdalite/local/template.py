@@ -9,6 +9,8 @@ template (a folder, or a .zip unpacked to a temporary folder), image functions f
 build context (``Metadata.DockerContext``/task, lambdalite's build layout), ``Events`` of type
 Api / HttpApi / Schedule. Every property that is not emulated is listed in
 ``FunctionSpec.unsupported`` (and in ``Template.warnings``) instead of being dropped silently.
+A function that cannot be read (its CodeUri is missing, ...) does not hide the others: it is
+listed in ``Template.broken`` with its error; ``load_template`` is strict and raises it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +58,18 @@ class Template:
     functions: dict[str, FunctionSpec]
     function_names: dict[str, str]     # FunctionName property -> logical id
     warnings: tuple[str, ...]          # unsupported properties, skipped resources
+    # Functions that cannot be run, by logical id -> the error (which names the function).
+    broken: dict[str, str] = field(default_factory=dict)
 
 
 def load_template(path: str | Path, *,
                   parameter_overrides: Mapping[str, str] | None = None) -> dict[str, FunctionSpec]:
-    """The template's functions by logical id (see ``read_template`` for the warnings)."""
-    return read_template(path, parameter_overrides=parameter_overrides).functions
+    """The template's functions by logical id (see ``read_template`` for the warnings);
+    raises TemplateError if any function cannot be read."""
+    template = read_template(path, parameter_overrides=parameter_overrides)
+    if template.broken:
+        raise TemplateError("\n".join(template.broken.values()))
+    return template.functions
 
 
 def read_template(path: str | Path, *,
@@ -110,6 +118,7 @@ class _Reader:
     def read(self) -> Template:
         functions: dict[str, FunctionSpec] = {}
         names: dict[str, str] = {}
+        broken: dict[str, str] = {}
         for logical_id, resource in self.resources.items():
             kind = resource.get("Type") if isinstance(resource, dict) else None
             if kind == "AWS::Lambda::Function":
@@ -119,16 +128,24 @@ class _Reader:
                 self._check_api(logical_id, resource)
             if kind != FUNCTION:
                 continue
-            spec, function_name = self._function(logical_id, resource)
-            if spec is None:
-                continue
-            functions[logical_id] = spec
+            try:
+                spec, function_name = self._function(logical_id, resource)
+            except TemplateError as exc:
+                # One broken function must not stop the others from running (`invoke Other`).
+                broken[logical_id] = exc.message
+                function_name = _mapping(resource.get("Properties")).get("FunctionName")
+            else:
+                if spec is None:
+                    continue
+                functions[logical_id] = spec
             if isinstance(function_name, str):
                 names[function_name] = logical_id
         if not functions:
+            if broken:
+                raise TemplateError("\n".join(broken.values()))
             raise TemplateError(f"{self.path} defines no Python AWS::Serverless::Function to run")
         warnings = [*self.warnings, *unsupported_warnings(functions)]
-        return Template(self.path, functions, names, tuple(warnings))
+        return Template(self.path, functions, names, tuple(warnings), broken)
 
     # -- parameters and APIs -------------------------------------------------------------------
 
@@ -226,7 +243,10 @@ class _Reader:
                                 "the task root in task/ (run `lambdalite build --package-type "
                                 "image`)")
         dockerfile = self.dir / context / str(metadata.get("Dockerfile", "Dockerfile"))
-        text = dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
+        missing = "" if dockerfile.is_file() else (
+            f"{dockerfile} (Metadata.Dockerfile in Metadata.DockerContext) does not exist; "
+            "fix those two, or write it again with `lambdalite build --package-type image`")
+        text = "" if missing else dockerfile.read_text(errors="replace")
         config = _mapping(props.get("ImageConfig"))
         for key in sorted(config.keys() - {"Command"}):
             unsupported.append(f"ImageConfig.{key}: not emulated, the runtime client's default "
@@ -236,11 +256,18 @@ class _Reader:
             handler = command[0]
         elif match := _CMD.search(text):
             handler = match.group(1)
+        elif missing:
+            raise TemplateError(f"{name}: no handler: {missing}, or set ImageConfig.Command "
+                                "[module.function]")
         else:
             raise TemplateError(f"{name}: no handler: set ImageConfig.Command [module.function] "
                                 f"or a CMD [\"module.function\"] in {dockerfile}")
         if match := _FROM_PYTHON.search(text):
             runtime = f"python{match.group(1)}"
+        elif missing:
+            runtime = DEFAULT_RUNTIME
+            unsupported.append(f"Runtime: the image's Python version is unknown, runs as "
+                               f"{runtime}: {missing}")
         else:
             runtime = DEFAULT_RUNTIME
             unsupported.append(f"Runtime: the image's base is not a Lambda Python image I "

@@ -46,6 +46,9 @@ Resources:
   Raises:
     Type: AWS::Serverless::Function
     Properties: {{Handler: raises.handler}}
+  Broken:
+    Type: AWS::Serverless::Function
+    Properties: {{Handler: app.handler, CodeUri: not-built-yet}}
 """
 
 
@@ -78,6 +81,7 @@ def test_invoke_prints_response_and_lambda_logs(template: Path, tmp_path: Path) 
                      report)
     assert any("Echo: Layers: not emulated" in line for line in lines)   # unsupported, warned
     assert any(line.startswith("limits: ") for line in lines)
+    assert "Broken" not in done.stderr   # another function's template error is not Echo's
 
 
 def test_invoke_from_stdin_with_overrides_and_env_vars(template: Path, tmp_path: Path) -> None:
@@ -101,7 +105,8 @@ def test_invoke_function_error_exits_1(template: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("invoke",), "has 2 functions: name one of Echo, Raises"),
+    (("invoke",), "has 3 functions: name one of Broken, Echo, Raises"),
+    (("invoke", "Broken"), "Broken: CodeUri not-built-yet not found"),
     (("invoke", "Nope"), "no function 'Nope'"),
     (("invoke", "Echo", "-e", "/does/not/exist.json"), "cannot read the event"),
     (("invoke", "-t", "/does/not/template.yaml"), "template /does/not/template.yaml not found"),
@@ -178,6 +183,8 @@ def test_start_lambda_serves_boto3_then_stops_cleanly_on_ctrl_c(template: Path,
         code = server.interrupt()
     assert code == 0, "\n".join(server.lines)
     assert "lambdalite: shutting down" in server.lines
+    assert any("Broken: CodeUri not-built-yet not found" in line and "Broken is skipped" in line
+               for line in server.lines)
     records = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert [r["cold"] for r in records if r["function"] == "Echo"] == [True, False]
     assert any(line.startswith("REPORT RequestId") for line in server.lines)

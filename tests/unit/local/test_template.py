@@ -266,6 +266,15 @@ def test_image_with_unknown_base_is_reported(tmp_path: Path) -> None:
     assert any(u.startswith("Runtime: the image's base") for u in spec.unsupported)
 
 
+def test_image_without_its_dockerfile_says_it_is_missing(tmp_path: Path) -> None:
+    spec = load_template(image_template(tmp_path, dockerfile=None))["Img"]
+    assert spec.runtime == "python3.12" and spec.handler == "app.handler"   # ImageConfig.Command
+    [note] = [u for u in spec.unsupported if u.startswith("Runtime:")]
+    dockerfile = tmp_path / "image-x86_64" / "Dockerfile"
+    assert f"{dockerfile} (Metadata.Dockerfile in Metadata.DockerContext) does not exist" in note
+    assert "lambdalite build --package-type image" in note and "recognise" not in note
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"metadata": False}, "needs Metadata.DockerContext"),
     ({"task": False}, "task not found"),
@@ -394,6 +403,26 @@ def test_broken_templates(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(TemplateError, match=message):
         load_template(path)
+
+
+def test_a_broken_function_does_not_hide_the_others(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+    Resources:
+      Good: {Type: AWS::Serverless::Function,
+             Properties: {Handler: app.handler, Runtime: python3.12, CodeUri: src}}
+      Bad: {Type: AWS::Serverless::Function,
+            Properties: {Handler: app.handler, Runtime: python3.12, CodeUri: gone,
+                         FunctionName: bad-fn}}
+    """)
+    template = read_template(path)
+    assert list(template.functions) == ["Good"] and list(template.broken) == ["Bad"]
+    assert template.broken["Bad"].startswith("Bad: CodeUri gone not found")
+    assert template.function_names == {"bad-fn": "Bad"}
+    with pytest.raises(TemplateError, match="Bad: CodeUri gone not found"):
+        load_template(path)   # strict: every function must be readable
+    path.write_text(path.read_text().replace("CodeUri: src", "CodeUri: gone2"))
+    with pytest.raises(TemplateError, match="(?s)Good: CodeUri gone2.*Bad: CodeUri gone "):
+        read_template(path)   # nothing left to run: every error
 
 
 def test_missing_template_says_what_to_do(tmp_path: Path) -> None:
