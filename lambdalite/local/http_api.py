@@ -7,6 +7,7 @@ Gateway's own answers where it would give them:
 
                        REST API (Api)                          HTTP API (HttpApi)
     no route           403 {"message":"Missing Authentication Token"}   404 {"message":"Not Found"}
+    (a wrong method on a known path gets the answer of the API that owns the path)
     function error,    502 {"message": "Internal server error"}  500 {"message":"Internal Server Error"}
     malformed answer,
     throttled (429)
@@ -225,9 +226,7 @@ class HttpAPI(LocalServer):
     def answer(self, request: events.Request) -> HttpAnswer:
         found = match(self.routes, request.method, request.path)
         if found is None:
-            if any(r.rest for r in self.routes) or not self.routes:
-                return gateway_error(True, 403, "Missing Authentication Token")
-            return gateway_error(False, 404, "Not Found")
+            return self._no_route(request.path)
         route, params = found
         if len(request.body) > API_PAYLOAD_LIMIT:
             return gateway_error(route.rest, 413, "Request Too Long")
@@ -251,6 +250,16 @@ class HttpAPI(LocalServer):
         if route.rest and not any(n.lower() == "content-type" for n, _ in headers):
             headers.append(("Content-Type", "application/json"))   # REST API's default
         return HttpAnswer(answer.status, tuple(headers), answer.body)
+
+    def _no_route(self, path: str) -> HttpAnswer:
+        """No route for this method: the API that owns the path answers (a wrong method on an
+        HttpApi path is HTTP API's 404, not REST's 403); an unknown path, REST's if any."""
+        owner = next((r for r in self.routes if r.pattern.fullmatch(path)), None)
+        rest = owner.rest if owner is not None else (
+            not self.routes or any(r.rest for r in self.routes))
+        if rest:
+            return gateway_error(True, 403, "Missing Authentication Token")
+        return gateway_error(False, 404, "Not Found")
 
     def _invoke(self, route: ApiRoute, payload: bytes) -> InvokeResult | HttpAnswer:
         """Invoke within API Gateway's integration timeout (29 s REST, 30 s HTTP API)."""

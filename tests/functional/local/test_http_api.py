@@ -179,3 +179,14 @@ def test_http_api_unknown_route_is_404(http: str) -> None:
 def test_http_api_integration_timeout_is_503(http: str) -> None:
     status, _, body = fetch(f"{http}/h/x?mode=sleep&s=2.5")
     assert (status, json.loads(body)) == (503, {"message": "Service Unavailable"})
+
+
+def test_both_apis_answer_a_wrong_method_in_the_style_of_the_paths_api() -> None:
+    with LocalLambda({"Rest": REST, "Http": HTTP}, idle_timeout_s=600) as engine, \
+            HttpAPI(engine, port=0).start() as server:
+        for path, method, answer in (
+                ("/old", "GET", (404, {"message": "Not Found"})),          # HttpApi path
+                ("/items", "GET", (403, {"message": "Missing Authentication Token"})),   # REST
+                ("/nope", "GET", (403, {"message": "Missing Authentication Token"}))):
+            status, _, body = fetch(f"{server.url}{path}", method=method)
+            assert (status, json.loads(body)) == answer, path
