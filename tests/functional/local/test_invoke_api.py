@@ -17,7 +17,7 @@ from lambdalite.local.engine import LocalLambda
 from lambdalite.local.interpreters import HOST_VERSION
 from lambdalite.local.invoke_api import InvokeAPI
 from lambdalite.local.model import FunctionSpec
-from lambdalite.platform import SYNC_PAYLOAD_LIMIT
+from lambdalite.platform import ASYNC_PAYLOAD_LIMIT, SYNC_PAYLOAD_LIMIT
 
 HANDLERS = Path(__file__).resolve().parents[2] / "fixtures" / "handlers"
 pytestmark = pytest.mark.timeout(120)
@@ -25,13 +25,13 @@ pytestmark = pytest.mark.timeout(120)
 
 def fn(name: str, handler: str, **kw: object) -> FunctionSpec:
     return FunctionSpec(name, handler, HANDLERS, runtime=f"python{HOST_VERSION}",
-                        memory_mb=128, **{"timeout_s": 3.0, **kw})  # type: ignore[arg-type]
+                        **{"memory_mb": 128, "timeout_s": 3.0, **kw})  # type: ignore[arg-type]
 
 
 FUNCTIONS = [fn("Echo", "echo.handler"), fn("Raises", "raises.handler"),
              fn("Sleepy", "sleepy.handler", timeout_s=0.5),
              fn("Pair", "sleepy.handler", reserved_concurrency=2),
-             fn("Chatty", "chatty.handler")]
+             fn("Chatty", "chatty.handler"), fn("Load", "echo.handler", memory_mb=512)]
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +49,16 @@ def server(events_done: list[object]) -> Iterator[InvokeAPI]:
         api.stop()
 
 
-@pytest.fixture(scope="module")
-def client(server: InvokeAPI):
-    return boto3.client("lambda", endpoint_url=server.url, region_name="us-east-1",
+def make_client(url: str):
+    return boto3.client("lambda", endpoint_url=url, region_name="us-east-1",
                         aws_access_key_id="x", aws_secret_access_key="x",
                         config=Config(retries={"max_attempts": 1}, read_timeout=30,
                                       max_pool_connections=20))
+
+
+@pytest.fixture(scope="module")
+def client(server: InvokeAPI):
+    return make_client(server.url)
 
 
 def payload(response: dict) -> object:
@@ -159,7 +163,7 @@ def test_payload_too_large_is_413(client) -> None:
     assert (status, code) == (413, "RequestTooLargeException")
     assert "Request must be smaller than 6291456 bytes" in message
     status, code, _, _ = error_of(lambda: client.invoke(
-        FunctionName="Echo", InvocationType="Event", Payload=b'"' + b"x" * 300_000 + b'"'))
+        FunctionName="Echo", InvocationType="Event", Payload=b'"' + b"x" * ASYNC_PAYLOAD_LIMIT + b'"'))
     assert (status, code) == (413, "RequestTooLargeException")
 
 
@@ -218,3 +222,32 @@ def test_many_parallel_echo_calls_use_several_environments(client, server: Invok
         thread.join(60)
     assert sorted(b["event"]["i"] for b in out) == list(range(8))
     assert len({b["request_id"] for b in out}) == 8
+
+
+LOAD_THREADS, LOAD_CALLS = 6, 2000
+
+
+def test_load_over_http_loses_and_duplicates_nothing(server: InvokeAPI) -> None:
+    """A few thousand Invoke API calls from parallel boto3 clients (one per thread): every
+    caller gets its own payload back exactly once, under a request id seen nowhere else."""
+    clients = [make_client(server.url) for _ in range(LOAD_THREADS)]   # created serially
+    got: list[list[tuple[int, object, str, str]]] = [[] for _ in range(LOAD_THREADS)]
+
+    def worker(k: int) -> None:
+        for i in range(k, LOAD_CALLS, LOAD_THREADS):
+            response = clients[k].invoke(FunctionName="Load", Payload=json.dumps({"i": i}))
+            body = payload(response)
+            got[k].append((i, body["event"], body["request_id"],   # type: ignore[index]
+                           response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(LOAD_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, calls in enumerate(got):
+        assert [i for i, *_ in calls] == list(range(k, LOAD_CALLS, LOAD_THREADS))
+        assert all(event == {"i": i} for i, event, *_ in calls)   # its own payload, to its caller
+    ids = [request_id for calls in got for _, _, request_id, header in calls if header == request_id]
+    assert len(ids) == LOAD_CALLS == len(set(ids))
+    assert len(server.engine.environments("Load")) <= LOAD_THREADS   # warm reuse, no leak
