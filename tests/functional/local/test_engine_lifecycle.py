@@ -41,6 +41,8 @@ FUNCTIONS = [
     fn("Chatty", "chatty.handler"),
     fn("Pair", "sleepy.handler", reserved_concurrency=2),
     fn("Spinner", "spinner.handler", memory_mb=1769),
+    fn("Burn256", "burn.handler", memory_mb=256),
+    fn("Burn1769", "burn.handler", memory_mb=1769),
 ]
 
 
@@ -208,6 +210,22 @@ def test_freeze_stops_cpu_between_invocations(engine: LocalLambda) -> None:
     # Thawed while it runs: the spinner thread gets CPU during the next invocation.
     env = engine.environments("Spinner")[0]
     assert env.state is EnvState.IDLE
+
+
+def test_cpu_share_follows_memory_size(engine: LocalLambda) -> None:
+    """Lambda's CPU share: 256 MB is 256/1769 of a vCPU, so the same CPU-bound work takes
+    several times longer than at 1769 MB (one vCPU). Relative, never a wall-clock target."""
+    if engine.limits_mode is LimitsMode.FALLBACK:
+        pytest.skip(f"no CPU cap on this machine: {engine.limits_notice}")
+
+    def median_ms(name: str) -> float:
+        call(engine, name, {"n": 1})   # the cold start is not measured
+        runs = [call(engine, name, {"n": 2_000_000}) for _ in range(3)]
+        assert all(r.function_error is None for r in runs), runs[0].logs
+        return sorted(r.report.duration_ms for r in runs)[1]
+
+    small, large = median_ms("Burn256"), median_ms("Burn1769")
+    assert small >= 2 * large, (small, large)
 
 
 def test_event_invocations_are_queued_and_run(engine: LocalLambda, records) -> None:
