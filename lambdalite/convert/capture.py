@@ -49,6 +49,7 @@ PATTERNS: tuple[tuple[NoteKind, re.Pattern[str]], ...] = (
 SELECT_OPS = re.compile(r"^\s*(?:TF Select ops|Flex ops):\s*(.+?)\s*$", re.M)
 CUSTOM_OPS = re.compile(r"^\s*Custom ops:\s*(.+?)\s*$", re.M)
 MAX_NOTES = 8
+LISTENED_LOGGERS = ("tensorflow", "absl")
 MAX_LINE = 400
 
 
@@ -79,6 +80,11 @@ def capture_converter_output() -> Iterator[Captured]:
     handler = logging.StreamHandler(py_out)
     root = logging.getLogger()
     root.addHandler(handler)
+    # import_tensorflow() sets these loggers to ERROR so that nothing chatters outside a
+    # conversion; while we listen, their warnings are what we are here for.
+    levels = {name: logging.getLogger(name).level for name in LISTENED_LOGGERS}
+    for name in LISTENED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     caught: list[warnings.WarningMessage] = []
     c_err: Callable[[], str] = str
     try:
@@ -92,6 +98,8 @@ def capture_converter_output() -> Iterator[Captured]:
             yield result
     finally:
         root.removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
         texts = [py_out.getvalue(), c_err(), *(str(w.message) for w in caught)]
         result.text = "\n".join(t for t in texts if t)
         result.notes = classify(result.text)

@@ -241,9 +241,23 @@ def _run_plan(plan: ConversionPlan, console: Console) -> ConvertResult:
     help="Accuracy points a variant may lose against float32 before it is flagged.",
 )
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--limit", type=click.IntRange(1), help="Use only the first N examples.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    help="Use only the first N examples (implies --no-write unless --write is given).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
-@click.option("--no-write", is_flag=True, help="Do not write the results into manifest.json.")
+@click.option(
+    "--write/--no-write",
+    "write",
+    default=None,
+    help="Write the results into manifest.json (default: yes, except with --limit).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 4 when a variant is flagged (lost more than --tolerance points).",
+)
 def evaluate(
     model_dir: Path,
     data: Path,
@@ -251,16 +265,26 @@ def evaluate(
     threads: int,
     limit: int | None,
     as_json: bool,
-    no_write: bool,
+    write: bool | None,
+    strict: bool,
 ) -> None:
     """Run every variant of MODEL_DIR with LiteRT on --data; report and record the results."""
     import numpy as np
 
-    from lambdalite.convert.data import load_dataset
+    from lambdalite.convert.data import check_data_path, load_dataset
     from lambdalite.convert.evaluate import evaluate as run
     from lambdalite.convert.evaluate import write_evaluations
     from lambdalite.manifest import Manifest
 
+    check_data_path(data)  # a usage mistake: before the manifest is read
+    if write is None:
+        write = limit is None
+        if not write:
+            click.echo(
+                f"--limit {limit}: results not written to the manifest (a subset would replace "
+                "the full-set numbers); pass --write to record them anyway",
+                err=True,
+            )
     manifest = Manifest.load(model_dir)
     dataset = load_dataset(data, manifest.model.labels)
     if limit is not None and limit < len(dataset):
@@ -278,19 +302,23 @@ def evaluate(
                 num_threads=threads,
                 progress=lambda v: status.update(f"evaluating {v}"),
             )
-    if not no_write:
+    if write:
         write_evaluations(model_dir, report)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
-        return
-    from rich.console import Console
+    else:
+        from rich.console import Console
 
-    from lambdalite.convert.report import evaluation_table
+        from lambdalite.convert.report import evaluation_table
 
-    Console().print(evaluation_table(report))
-    for name in report.flagged:
-        click.secho(
-            f"variant {name} lost more than {tolerance} accuracy points against float32",
-            fg="yellow",
-            err=True,
+        Console().print(evaluation_table(report))
+        for line in report.flag_messages():
+            click.secho(line, fg="yellow", err=True)
+    if strict and report.flagged:
+        from lambdalite.convert.errors import AccuracyDropped
+
+        raise AccuracyDropped(
+            "; ".join(report.flag_messages())
+            + ": use another variant, calibrate int8 with more representative data, "
+            "or raise --tolerance"
         )

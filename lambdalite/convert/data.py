@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from lambdalite.convert.errors import BadDataset
+from lambdalite.convert.errors import BadDataset, UnsupportedData
 from lambdalite.function.preprocess import CHANNELS, preprocess
 from lambdalite.manifest import Preprocessing
 
@@ -48,12 +48,17 @@ class Dataset:
 
 
 def load_dataset(path: Path, labels: Sequence[str] | None = None) -> Dataset:
-    if path.is_dir():
-        return _load_folder(path, labels)
-    if path.suffix.lower() == ".npz":
-        return _load_npz(path)
-    raise BadDataset(
-        f"{path} is neither an .npz (with `x` and optional `y`) nor a folder of images"
+    check_data_path(path)
+    return _load_folder(path, labels) if path.is_dir() else _load_npz(path)
+
+
+def check_data_path(path: Path) -> None:
+    """A usage mistake (exit 2), caught before anything is loaded."""
+    if path.is_dir() or path.suffix.lower() == ".npz":
+        return
+    raise UnsupportedData(
+        f"{path} is neither an .npz (with `x` and optional `y`) nor a folder of images; "
+        "save the data with numpy.savez(path, x=pixels, y=labels) or pass an image folder"
     )
 
 

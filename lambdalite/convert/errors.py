@@ -3,9 +3,11 @@
 LambdaliteError
 ├── UsageError
 │   ├── UnknownModelFormat      the path is not a SavedModel, .keras or .h5
-│   └── CalibrationRequired     int8 asked for without calibration data
+│   ├── CalibrationRequired     int8 asked for without calibration data
+│   └── UnsupportedData         --data/--calibration is neither an .npz nor a folder of images
 ├── ConversionError
-│   └── VariantFailed           one variant could not be made (others go on)
+│   ├── VariantFailed           one variant could not be made (others go on)
+│   └── AccuracyDropped         a variant lost more accuracy than allowed (--strict, train)
 └── ModelError
     └── BadDataset              calibration/evaluation data unreadable or mismatched
 """
@@ -23,7 +25,15 @@ class CalibrationRequired(UsageError):
     pass
 
 
+class UnsupportedData(UsageError):
+    pass
+
+
 class VariantFailed(ConversionError):
+    pass
+
+
+class AccuracyDropped(ConversionError):
     pass
 
 
@@ -32,11 +42,13 @@ class BadDataset(ModelError):
 
 
 __all__ = [
+    "AccuracyDropped",
     "BadDataset",
     "CalibrationRequired",
     "ConversionError",
     "ModelError",
     "UnknownModelFormat",
+    "UnsupportedData",
     "UsageError",
     "VariantFailed",
 ]

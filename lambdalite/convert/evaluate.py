@@ -44,6 +44,15 @@ class EvaluationReport:
     def flagged(self) -> tuple[str, ...]:
         return tuple(s.variant for s in self.scores if s.evaluation.flagged)
 
+    def flag_messages(self) -> tuple[str, ...]:
+        """One line per flagged variant: which one, and by how much."""
+        return tuple(
+            f"variant {s.variant} lost {s.evaluation.accuracy_drop_points:.2f} accuracy points "
+            f"against float32 (tolerance {self.tolerance:g})"
+            for s in self.scores
+            if s.evaluation.flagged
+        )
+
     def to_dict(self) -> dict[str, object]:
         return {
             "model_dir": str(self.model_dir),

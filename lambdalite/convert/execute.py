@@ -32,6 +32,7 @@ from lambdalite.convert.plan import ConversionPlan
 from lambdalite.convert.schema import validate_manifest
 from lambdalite.convert.tflite_info import final_activation, open_interpreter, tensor_specs
 from lambdalite.convert.variants import SPECS, configure
+from lambdalite.function.backends.tf import import_tensorflow
 from lambdalite.manifest import Manifest, ModelInfo, OutputActivation, Source, Variant
 
 FLEX_NODE = re.compile(r"\bFlex([A-Z]\w*)")
@@ -62,7 +63,7 @@ class ConvertResult:
 
 
 def execute(plan: ConversionPlan, progress: Progress | None = None) -> ConvertResult:
-    import tensorflow as tf  # deferred: only conversion needs it
+    tf = import_tensorflow()  # deferred: only conversion needs it
 
     plan.out.mkdir(parents=True, exist_ok=True)
     factory = converter_factory(plan, tf)

@@ -9,11 +9,14 @@ come from.
 from __future__ import annotations
 
 import enum
+import importlib.util
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lambdalite.convert.errors import ModelError, UnknownModelFormat, UsageError
+from lambdalite.function.backends.tf import import_tensorflow
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 KERAS_MAGIC = b"PK\x03\x04"  # a .keras file is a zip archive
@@ -47,6 +50,11 @@ class ModelFacts:
 def detect_format(path: Path) -> ModelFormat:
     if not path.exists():
         raise UsageError(f"{path} does not exist; pass a SavedModel folder, a .keras or a .h5 file")
+    if path.name in SAVED_MODEL_FILES:
+        raise UsageError(
+            f"{path} is one file of a SavedModel: pass the folder holding {path.name} "
+            f"(lambdalite convert {path.parent} ...)"
+        )
     if path.is_dir():
         if any((path / name).is_file() for name in SAVED_MODEL_FILES):
             return ModelFormat.SAVED_MODEL
@@ -57,6 +65,12 @@ def detect_format(path: Path) -> ModelFormat:
     suffix = path.suffix.lower()
     if suffix == ".keras":
         _check_magic(path, KERAS_MAGIC, "Keras v3 (.keras, a zip archive)")
+        if not zipfile.is_zipfile(path):  # Keras itself would say "File not found"
+            raise ModelError(
+                f"{path}: truncated or corrupt .keras file (a .keras file is a zip archive and "
+                "this one has no complete zip directory); copy it again or re-save it with "
+                "model.save('model.keras')"
+            )
         return ModelFormat.KERAS
     if suffix in (".h5", ".hdf5"):
         _check_magic(path, HDF5_MAGIC, "HDF5")
@@ -78,8 +92,9 @@ def _check_magic(path: Path, magic: bytes, kind: str) -> None:
 
 def saved_model_proto(path: Path) -> Any:
     """The parsed ``saved_model.pb`` (needs TensorFlow's protobuf classes)."""
+    import_tensorflow()  # deferred: seconds of import, and quietly
     from google.protobuf import message, text_format
-    from tensorflow.core.protobuf import saved_model_pb2  # deferred: imports TensorFlow
+    from tensorflow.core.protobuf import saved_model_pb2
 
     proto = saved_model_pb2.SavedModel()
     try:
@@ -98,7 +113,7 @@ def saved_model_proto(path: Path) -> Any:
 def inspect_model(
     path: Path, fmt: ModelFormat, tags: tuple[str, ...] = (), signature: str | None = None
 ) -> ModelFacts:
-    import tensorflow as tf  # deferred: only conversion needs it
+    tf = import_tensorflow()  # deferred: only conversion needs it
 
     if fmt is ModelFormat.SAVED_MODEL:
         return _inspect_saved_model(path, tags, signature, tf.__version__)
@@ -113,17 +128,68 @@ def inspect_model(
 
 
 def load_keras(path: Path) -> Any:
-    import keras  # deferred: imports TensorFlow
+    """A ``.keras`` or ``.h5`` model with Keras 3; an ``.h5`` written by tf.keras 2.x that Keras 3
+    cannot rebuild is loaded through ``tf_keras`` (the tf-keras package) when it is installed."""
+    import_tensorflow()  # deferred: Keras imports TensorFlow
+    import keras
 
     try:
         # compile=False: we only run inference, and old .h5 files often carry
         # optimizer state that Keras 3 cannot rebuild.
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises ValueError, OSError, TypeError, KeyError...
+        first = exc
+    written_by = h5_keras_version(path) if path.suffix.lower() in (".h5", ".hdf5") else None
+    legacy = written_by is not None and not written_by.startswith("3")
+    if legacy and importlib.util.find_spec("tf_keras") is not None:
+        import tf_keras  # deferred: optional, only for tf.keras 2.x files
+
+        try:
+            return tf_keras.models.load_model(path, compile=False)
+        except Exception as exc:
+            raise ModelError(
+                f"neither Keras 3 nor tf_keras could load {path} (written by Keras "
+                f"{written_by}): {_brief(first)}; tf_keras: {_brief(exc)}. Re-save it with the "
+                "Keras that wrote it, as model.save('model.keras') or a SavedModel"
+            ) from exc
+    if legacy:
         raise ModelError(
-            f"Keras could not load {path} ({type(exc).__name__}: {str(exc)[:300]}); "
-            "check the file is complete and was saved by Keras"
-        ) from exc
+            f"Keras 3 could not load {path} ({_brief(first)}); it was written by tf.keras "
+            f"{written_by}: install tf-keras matching your TensorFlow (pip install "
+            f"'tf-keras~={_minor(import_tensorflow().__version__)}.0') and run again, or re-save "
+            "the model as a SavedModel"
+        ) from first
+    raise ModelError(
+        f"Keras could not load {path} ({_brief(first)}); check the file is complete and was "
+        "saved by Keras"
+    ) from first
+
+
+def h5_keras_version(path: Path) -> str | None:
+    """The ``keras_version`` attribute Keras writes into an HDF5 model, if readable."""
+    import h5py  # deferred: a Keras dependency, installed with TensorFlow
+
+    try:
+        with h5py.File(path, "r") as f:
+            value = f.attrs.get("keras_version")
+    except (OSError, ValueError):
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value) if value is not None else None
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    # Keras: "Error when deserializing class 'X' using config={...whole config...}.
+    # Exception encountered: <the reason>": keep the class and the reason.
+    if " using config=" in text and "Exception encountered:" in text:
+        text = f"{text.split(' using config=')[0]}: {text.split('Exception encountered:')[-1]}"
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
 def _inspect_saved_model(
@@ -155,7 +221,7 @@ def _inspect_saved_model(
     # A TF2 SavedModel (tf.saved_model.save / model.export) records its object graph;
     # a TF1 one (SavedModelBuilder) does not, and needs the tf.compat.v1 converter.
     tf2 = len(mg.object_graph_def.nodes) > 0
-    from tensorflow import dtypes  # deferred: imports TensorFlow
+    from tensorflow import dtypes  # TensorFlow is imported by now
 
     return ModelFacts(
         format=ModelFormat.SAVED_MODEL_TF2 if tf2 else ModelFormat.SAVED_MODEL_TF1,

@@ -32,7 +32,9 @@ def train(out: Path, epochs: int, batch_size: int, seed: int, cache: Path | None
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from lambdalite.convert.errors import AccuracyDropped
     from lambdalite.convert.report import evaluation_table
+    from lambdalite.examples.train import shortfalls
     from lambdalite.examples.train import train as run
 
     console = Console(stderr=True)
@@ -76,3 +78,9 @@ def train(out: Path, epochs: int, batch_size: int, seed: int, cache: Path | None
             click.echo(f"variant {outcome.variant} failed: {outcome.reason}", err=True)
     Console().print(evaluation_table(result.evaluation))
     click.echo(f"wrote {result.model_dir}")
+    missed = shortfalls(result.keras_accuracy, result.evaluation)
+    if missed:
+        raise AccuracyDropped(
+            "; ".join(missed) + ": the artifacts were written but do not meet the example's "
+            "targets; train longer (--epochs) or check the data"
+        )

@@ -38,8 +38,9 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
 
         if not manifest.model.tf_model:
             raise ModelError(
-                "LAMBDALITE_BACKEND=tf but the manifest has no model.tf_model; "
-                "re-run `lambdalite convert` with the TensorFlow model kept, or use litert"
+                "LAMBDALITE_BACKEND=tf but the manifest has no model.tf_model: re-run "
+                "`lambdalite convert MODEL --out DIR --keep-tf-model` to keep the TensorFlow "
+                "model next to the variants, or set LAMBDALITE_BACKEND=litert"
             )
         return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads)
 

@@ -6,6 +6,12 @@ hundreds of MB, which is what the LiteRT variants exist to avoid.
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +20,66 @@ import numpy as np
 from lambdalite.errors import ModelError
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+# TensorFlow 2.21 writes its start-up chatter through absl before absl::InitializeLog(),
+# which ignores TF_CPP_MIN_LOG_LEVEL: "I0000 ... cudart_stub.cc] Could not find cuda
+# drivers", "E0000 ... failed call to cuInit" on every CPU-only machine (Lambda included).
+_ABSL_LINE = re.compile(r"^([IWEF])\d{4} [\d:. ]+\d+ \S+:\d+\] (.*)$")
+_PRE_INIT_BANNER = "WARNING: All log messages before absl::InitializeLog() is called"
+_NO_GPU = ("failed call to cuInit", "Could not find cuda drivers")
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+QUIET_LOGGERS = ("tensorflow", "absl")
+
+
+def import_tensorflow(environ: MutableMapping[str, str] = os.environ) -> Any:
+    """``import tensorflow`` without its start-up noise; what is not noise still reaches stderr.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 (errors only; a user's own value wins). The
+    ``tensorflow`` and ``absl`` Python loggers are set to ERROR; the converter's warnings
+    are still collected by ``lambdalite.convert.capture`` (it lowers them while it listens).
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    level = int(environ["TF_CPP_MIN_LOG_LEVEL"]) if environ["TF_CPP_MIN_LOG_LEVEL"].isdigit() else 0
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import tensorflow as tf  # deferred: seconds of import, see the module docstring
+
+            # Probes for a GPU now, inside the capture, rather than at the first op.
+            tf.config.list_physical_devices()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = filter_startup_log(tmp.read().decode("utf-8", "replace"), level)
+    if kept:
+        sys.stderr.write(kept)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    return tf
+
+
+def filter_startup_log(text: str, min_level: int) -> str:
+    """TensorFlow's import-time stderr less the lines below ``min_level`` and the no-GPU probe."""
+    kept = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_PRE_INIT_BANNER):
+            continue
+        m = _ABSL_LINE.match(line.rstrip("\n"))
+        if m and (_SEVERITY[m.group(1)] < min_level or any(s in m.group(2) for s in _NO_GPU)):
+            continue
+        kept.append(line)
+    return "".join(kept)
 
 
 class TFBackend:
     name = "tf"
 
     def __init__(self, model_path: Path, num_threads: int) -> None:
-        import tensorflow as tf  # deferred on purpose, see module docstring
-
+        tf = import_tensorflow()  # deferred on purpose, see module docstring
         self._tf = tf
         self.model_path = model_path
         self.num_threads = num_threads
@@ -93,7 +151,7 @@ class _SignatureCall:
 
 
 def _keras_model(path: Path) -> tuple[Any, str]:
-    import keras
+    import keras  # after import_tensorflow(): Keras imports TensorFlow
 
     model = keras.models.load_model(str(path), compile=False)
 

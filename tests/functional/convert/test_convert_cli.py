@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +138,8 @@ def test_corrupt_saved_model_exits_3(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_corrupt_keras_zip_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "m.keras"
-    model.write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # zip magic, then nothing usable
+    with zipfile.ZipFile(model, "w") as z:  # a whole zip, but no Keras model inside
+        z.writestr("notes.txt", "not a model")
     code = convert_cli(str(model), "--out", str(tmp_path / "o"))
     assert code == 3
     assert "Keras could not load" in capsys.readouterr().err

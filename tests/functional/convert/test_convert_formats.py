@@ -13,7 +13,16 @@ from lambdalite.convert.evaluate import predict
 from lambdalite.convert.schema import schema_errors
 from lambdalite.manifest import VARIANTS, Manifest
 
-from .conftest import FORMATS, SIDE, TF1_TAGS, Conversions, Tiny, convert_cli, load_manifest
+from .conftest import (
+    FORMATS,
+    SIDE,
+    SOURCE_FORMAT,
+    TF1_TAGS,
+    Conversions,
+    Tiny,
+    convert_cli,
+    load_manifest,
+)
 
 pytestmark = pytest.mark.tf
 
@@ -25,7 +34,7 @@ def test_each_format_makes_all_four_variants_and_a_valid_manifest(
     out = converted(fmt)
     data = load_manifest(out)
     assert schema_errors(data) == []
-    assert data["model"]["source"]["format"] == fmt
+    assert data["model"]["source"]["format"] == SOURCE_FORMAT.get(fmt, fmt)
     assert list(data["variants"]) == list(VARIANTS)
     assert data["preprocessing"] == {
         "color_mode": "L",

@@ -81,3 +81,22 @@ def test_summarize_error_names_the_ops_and_what_to_do() -> None:
     assert custom.startswith("ops Svd have no TFLite kernel at all")
     other = summarize_error(ValueError("<unknown>:0: error: loc(x)\nInput 0 has no shape\nmore"))
     assert other == "ValueError: Input 0 has no shape"
+
+
+def test_capture_hears_loggers_that_import_tensorflow_quieted() -> None:
+    # import_tensorflow() sets the tensorflow/absl loggers to ERROR; a conversion's warnings
+    # must still be collected, and the quiet level must come back afterwards.
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        with capture_converter_output() as captured:
+            logging.getLogger("tensorflow").warning("TF Select ops: Erfinv")
+            logging.getLogger("absl").warning("failed to legalize operation 'tf.Quiet'")
+        texts = {n.text for n in captured.notes}
+        assert "TF Select ops: Erfinv" in texts
+        assert any("tf.Quiet" in t for t in texts)
+        assert logging.getLogger("tensorflow").level == logging.ERROR
+        assert logging.getLogger("absl").level == logging.ERROR
+    finally:
+        for name in ("tensorflow", "absl"):
+            logging.getLogger(name).setLevel(logging.NOTSET)

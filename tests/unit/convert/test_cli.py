@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from lambdalite.convert.formats import KERAS_MAGIC
 @pytest.fixture
 def keras_file(tmp_path: Path) -> Path:
     path = tmp_path / "m.keras"
-    path.write_bytes(KERAS_MAGIC + b"looks like a zip")
+    with zipfile.ZipFile(path, "w") as z:  # a complete zip: passes detection, not a model
+        z.writestr("config.json", "{}")
     return path
 
 
@@ -41,6 +43,41 @@ def test_corrupt_keras_file_exits_3(tmp_path: Path, capsys: pytest.CaptureFixtur
     model.write_bytes(b"truncated")
     code, err = _run(["convert", str(model), "--out", str(tmp_path / "out")], capsys)
     assert (code, "corrupt or truncated" in err) == (3, True)
+
+
+def test_truncated_keras_zip_says_so_before_tensorflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = tmp_path / "whole.keras"
+    with zipfile.ZipFile(whole, "w") as z:
+        z.writestr("config.json", "{}" * 500)
+    model = tmp_path / "m.keras"
+    model.write_bytes(whole.read_bytes()[:-40])  # the zip directory is at the end: cut off
+    assert model.read_bytes().startswith(KERAS_MAGIC)
+    code, err = _run(["convert", str(model), "--out", str(tmp_path / "out")], capsys)
+    assert code == 3
+    assert "truncated or corrupt .keras file" in err and "File not found" not in err
+
+
+def test_saved_model_pb_file_asks_for_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "saved_model.pb").write_bytes(b"")
+    code, err = _run(["convert", str(folder / "saved_model.pb"), "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert "pass the folder holding saved_model.pb" in err and str(folder) in err
+
+
+def test_evaluate_unsupported_data_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "x.bin"
+    data.write_bytes(b"\x00" * 16)
+    code, err = _run(["evaluate", str(tmp_path), "--data", str(data)], capsys)
+    assert code == 2
+    assert "neither an .npz" in err
 
 
 def test_int8_without_calibration_exits_2(

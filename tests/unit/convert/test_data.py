@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from lambdalite.convert.data import calibration_sample, load_dataset, model_input
-from lambdalite.convert.errors import BadDataset
+from lambdalite.convert.errors import BadDataset, UnsupportedData
 from lambdalite.manifest import Preprocessing
 
 GRAY28 = Preprocessing(color_mode="L", height=28, width=28, scale=1 / 255)
@@ -77,8 +77,9 @@ def test_corrupt_npz(tmp_path: Path) -> None:
 def test_unknown_data_file(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("1,2")
-    with pytest.raises(BadDataset, match="neither an .npz"):
+    with pytest.raises(UnsupportedData, match="neither an .npz") as info:
         load_dataset(path)
+    assert info.value.exit_code == 2  # a usage mistake, not a broken model
 
 
 def _save(path: Path, value: int) -> None:

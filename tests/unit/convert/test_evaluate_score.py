@@ -66,3 +66,43 @@ def test_report_json_shape() -> None:
     assert data["flagged"] == ["int8"]
     assert data["variants"]["int8"]["size_bytes"] == 123
     assert data["variants"]["int8"]["accuracy"] == 0.8
+
+
+def _report(drops: dict[str, float], tolerance: float = 0.5) -> EvaluationReport:
+    scores = tuple(
+        VariantScore(
+            variant=name,
+            size_bytes=1,
+            evaluation=Evaluation(
+                examples=10,
+                accuracy=0.9 - drop / 100,
+                agreement_with_float32=1.0,
+                mean_latency_ms=0.1,
+                accuracy_drop_points=drop,
+                flagged=drop > tolerance,
+            ),
+            predictions=np.zeros(10, np.int64),
+        )
+        for name, drop in drops.items()
+    )
+    return EvaluationReport(Path("m"), "d.npz", 10, tolerance, scores)
+
+
+def test_flag_messages_name_the_variant_and_the_drop() -> None:
+    report = _report({"float32": 0.0, "dynamic": 0.2, "int8": 1.25})
+    assert report.flag_messages() == (
+        "variant int8 lost 1.25 accuracy points against float32 (tolerance 0.5)",
+    )
+    assert _report({"float32": 0.0}).flag_messages() == ()
+
+
+def test_train_shortfalls_below_target_or_flagged() -> None:
+    from lambdalite.examples.train import TARGET_ACCURACY, shortfalls
+
+    good = _report({"float32": 0.0, "int8": 0.4})
+    assert shortfalls(0.983, good) == ()
+    assert shortfalls(TARGET_ACCURACY - 0.001, good) == (
+        "held-out accuracy 0.9690 is below the 0.97 target",
+    )
+    missed = shortfalls(0.99, _report({"float32": 0.0, "float16": 0.7}))
+    assert missed == ("variant float16 lost 0.70 accuracy points against float32 (tolerance 0.5)",)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from lambdalite.convert.errors import ModelError, UnknownModelFormat, UsageError
-from lambdalite.convert.formats import HDF5_MAGIC, KERAS_MAGIC, ModelFormat, detect_format
+from lambdalite.convert.formats import HDF5_MAGIC, ModelFormat, detect_format
 
 
 @pytest.mark.parametrize("name", ["saved_model.pb", "saved_model.pbtxt"])
@@ -18,8 +19,19 @@ def test_a_folder_with_saved_model_pb_is_a_saved_model(tmp_path: Path, name: str
 
 def test_keras_file_is_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "m.keras"
-    path.write_bytes(KERAS_MAGIC + b"rest of the zip")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", "{}")
     assert detect_format(path) is ModelFormat.KERAS
+    path.write_bytes(path.read_bytes()[:-10])  # truncated: zip magic, no zip directory
+    with pytest.raises(ModelError, match="truncated or corrupt .keras file"):
+        detect_format(path)
+
+
+@pytest.mark.parametrize("name", ["saved_model.pb", "saved_model.pbtxt"])
+def test_a_saved_model_file_asks_for_its_folder(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_bytes(b"")
+    with pytest.raises(UsageError, match=f"pass the folder holding {name}"):
+        detect_format(tmp_path / name)
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".H5"])
