@@ -59,34 +59,41 @@ def b64decode(text: bytes, where: str = "the image") -> bytes:
 def open_image(raw: bytes, max_pixels: int, where: str = "the image") -> Image.Image:
     if not raw:
         raise EmptyImage(f"{where} has zero bytes; send a PNG, JPEG, GIF, BMP or WebP file")
-    # Untrusted input: Pillow's warnings (bomb, odd EXIF, palette transparency) are
-    # not ours to print; the limits below are enforced as errors instead. (catch_warnings
-    # is process-global, which is fine: an execution environment runs one request at a time.)
+    # Untrusted input: Pillow's warnings (odd EXIF, palette transparency) are not ours to
+    # print. Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS) is switched off while we open:
+    # LAMBDALITE_MAX_PIXELS, checked from the header below, is the one limit, with one
+    # message, and it may be set above Pillow's. (Both are process-global, which is fine:
+    # an execution environment runs one request at a time.)
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        Image.MAX_IMAGE_PIXELS = None
         try:
-            img = Image.open(io.BytesIO(raw), formats=FORMATS)
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLarge(f"{where} is an image bomb ({exc})") from None
-        except UnidentifiedImageError:
-            raise NotAnImage(
-                f"{where} is not a supported image ({', '.join(FORMATS)}); "
-                "check that you sent the file's bytes, base64-encoded"
-            ) from None
-        except Exception as exc:  # Pillow's parsers raise many types on malformed headers.
-            raise CorruptImage(f"{where} could not be read ({type(exc).__name__})") from None
-        pixels = img.width * img.height
-        if pixels > max_pixels:
-            raise ImageTooLarge(
-                f"{where} is {img.width}x{img.height} = {pixels} pixels; the limit is "
-                f"{max_pixels} (LAMBDALITE_MAX_PIXELS); resize it before sending"
-            )
-        try:
-            img.load()
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLarge(f"{where} is an image bomb ({exc})") from None
-        except Exception as exc:  # truncated data: OSError, SyntaxError, EOFError ...
-            raise CorruptImage(
-                f"{where} is damaged or truncated ({type(exc).__name__}: {exc}); send the whole file"
-            ) from None
+            return _open_checked(raw, max_pixels, where)
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _open_checked(raw: bytes, max_pixels: int, where: str) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(raw), formats=FORMATS)  # reads the header only
+    except UnidentifiedImageError:
+        raise NotAnImage(
+            f"{where} is not a supported image ({', '.join(FORMATS)}); "
+            "check that you sent the file's bytes, base64-encoded"
+        ) from None
+    except Exception as exc:  # Pillow's parsers raise many types on malformed headers.
+        raise CorruptImage(f"{where} could not be read ({type(exc).__name__})") from None
+    pixels = img.width * img.height
+    if pixels > max_pixels:
+        raise ImageTooLarge(
+            f"{where} is {img.width}x{img.height} = {pixels} pixels; the limit is "
+            f"{max_pixels} (LAMBDALITE_MAX_PIXELS); resize it before sending"
+        )
+    try:
+        img.load()
+    except Exception as exc:  # truncated data: OSError, SyntaxError, EOFError ...
+        raise CorruptImage(
+            f"{where} is damaged or truncated ({type(exc).__name__}: {exc}); send the whole file"
+        ) from None
     return img

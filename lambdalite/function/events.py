@@ -9,8 +9,10 @@ does not say which service called:
     Scheduled Event              source "aws.events"/"aws.scheduler", detail-type "Scheduled Event"
     direct invocation            anything else (must be a JSON object)
 
-An HTTP body is JSON when its first non-blank character is ``{`` or ``[`` (no image
-format and no base64 text starts so); otherwise it is the image, either raw bytes
+An HTTP body is JSON when its Content-Type header says so (``application/json`` or
+``...+json``; then a body that does not parse is InvalidJSON, 400), or when its first
+non-blank character is ``{`` or ``[`` (no image format and no base64 text starts so);
+otherwise it is the image, either raw bytes
 (``isBase64Encoded``: the platform's transport encoding) or base64 text (the AWS SAM
 machine-learning template's contract). The image's own base64 is decoded later, in
 ``decode``; this module only unwraps. Every malformed input raises a ClientError.
@@ -114,16 +116,17 @@ def _parse_http(event: dict[str, Any], kind: EventKind, limits: Limits) -> Reque
         raise InvalidRequest(f"the event's body must be a string, got {type(body).__name__}")
     if len(body) > limits.max_payload_bytes:
         raise PayloadTooLarge(_too_large(len(body), limits))
+    declared_json = _declares_json(event.get("headers"))
     if event.get("isBase64Encoded") is True:
         raw = _transport_decode(body)
-        if _looks_json(raw):
+        if declared_json or _looks_json(raw):
             return _parse_object(_load_json(raw), kind, limits, default_top_k=top_k)
         # The platform base64-encodes any body it treats as binary; if the client itself
         # sent base64 text, that text arrives encoded a second time.
         is_text = _BASE64_TEXT.fullmatch(raw) is not None
         return Request(kind, images=(EncodedImage(raw, is_base64=is_text),), top_k=top_k)
     data = body.encode("utf-8", errors="replace")
-    if _looks_json(data):
+    if declared_json or _looks_json(data):
         return _parse_object(_load_json(data), kind, limits, default_top_k=top_k)
     return Request(kind, images=(EncodedImage(data, is_base64=True),), top_k=top_k)
 
@@ -135,6 +138,17 @@ def _transport_decode(body: str) -> bytes:
         raise InvalidBase64(
             "isBase64Encoded is true but the body is not base64; check the client or integration"
         ) from None
+
+
+def _declares_json(headers: Any) -> bool:
+    """Content-Type application/json or a +json type (header names are case-insensitive)."""
+    if not isinstance(headers, dict):
+        return False
+    value = next((v for k, v in headers.items() if str(k).lower() == "content-type"), None)
+    if not isinstance(value, str):
+        return False
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _looks_json(data: bytes) -> bool:

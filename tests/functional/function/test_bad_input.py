@@ -102,15 +102,35 @@ def test_http_raw_bodies(app, load_event):
         assert app(load_event("http_api_v2.json", body=body), None)["statusCode"] == status
 
 
-def test_pillow_decompression_bomb_error_is_413(make_app, monkeypatch):
-    # Our pixel cap set above Pillow's own limit: Pillow's DecompressionBombError must still map to 413.
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+@pytest.mark.parametrize("envelope", ["apigw_rest_v1.json", "http_api_v2.json"])
+def test_body_declared_json_that_is_not_json_is_400(app, served, load_event, envelope):
+    event = load_event(envelope, body="image=" + served.samples[0].b64, isBase64Encoded=False)
+    event["headers"] = {"Content-Type": "application/json"}
+    out = app(event, None)
+    assert out["statusCode"] == 400
+    assert json.loads(out["body"])["error"]["type"] == "InvalidJSON"
+
+
+def test_huge_header_gets_our_limit_message_not_pillows(app, load_event):
+    # 20000 x 20000 is over twice Pillow's own limit, where Pillow would raise its
+    # "decompression bomb DOS attack" error from Image.open; our header check answers first.
+    event = load_event("http_api_v2.json", body=b64(png_header_bomb(20_000, 20_000)))
+    out = app(event, None)
+    err = json.loads(out["body"])["error"]
+    assert (out["statusCode"], err["type"]) == (413, "ImageTooLarge")
+    assert "20000x20000 = 400000000 pixels" in err["message"]
+    assert "LAMBDALITE_MAX_PIXELS" in err["message"]
+    assert "decompression bomb" not in err["message"].lower()
+
+
+def test_pixel_cap_above_pillows_limit_is_honoured(make_app, served, monkeypatch):
+    # Pillow's limit set below a digit's 28x28 (it raises above twice the limit): with
+    # LAMBDALITE_MAX_PIXELS higher, ours is the one that counts and the digit is served.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     app = make_app(max_pixels=10**9)
-    buf = io.BytesIO()
-    Image.new("L", (100, 100)).save(buf, "PNG")
-    with pytest.raises(ClientError) as info:
-        app({"image": b64(buf.getvalue())}, None)
-    assert type(info.value).__name__ == "ImageTooLarge" and info.value.status == 413
+    sample = served.samples[0]
+    assert app({"image": sample.b64}, None) == {"predicted_label": sample.label}
+    assert Image.MAX_IMAGE_PIXELS == 100  # restored after the request
 
 
 def test_image_cap_is_configurable(make_app, served):

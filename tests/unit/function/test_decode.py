@@ -76,10 +76,14 @@ def test_pixel_cap_before_decoding():
         open_image(big, 39_999)
 
 
-def test_pillow_bomb_error_is_too_large(monkeypatch):
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow raises above 2x this
-    with pytest.raises(ImageTooLarge):
-        open_image(encode(Image.new("L", (100, 100)), "PNG"), 10**9)
+def test_our_cap_not_pillows_decides(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow would raise above 2x this
+    png = encode(Image.new("L", (100, 100)), "PNG")
+    assert open_image(png, 10**9).size == (100, 100)
+    with pytest.raises(ImageTooLarge, match="LAMBDALITE_MAX_PIXELS") as info:
+        open_image(png, 9_999)
+    assert "bomb" not in info.value.message
+    assert Image.MAX_IMAGE_PIXELS == 1000  # Pillow's limit is back after each image
 
 
 def test_decode_images_names_the_bad_one():

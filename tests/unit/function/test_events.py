@@ -147,3 +147,27 @@ def test_parse_top_k():
     for bad in (1001, -1, 2.5, None, "5a"):
         with pytest.raises(InvalidRequest):
             parse_top_k(bad)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "Application/JSON; charset=utf-8", "application/x+json"]
+)
+@pytest.mark.parametrize("make", [v1, v2])
+def test_declared_json_that_does_not_parse_is_invalid_json(make, content_type):
+    # Not valid JSON and not starting with "{": without the header it would be taken
+    # for an image (415 NotAnImage); the header says JSON, so the answer is 400 InvalidJSON.
+    for body, b64 in (("image=abc", False), (base64.b64encode(b"image=abc").decode(), True)):
+        event = make(body, b64=b64)
+        event["headers"] = {"Content-Type" if make is v1 else "content-type": content_type}
+        with pytest.raises(InvalidJSON, match="not valid JSON") as info:
+            parse(event, LIMITS)
+        assert info.value.status == 400
+
+
+def test_declared_json_that_parses_is_used():
+    event = v2(json.dumps({"image": B64}), b64=False)
+    event["headers"] = {"content-type": "application/json"}
+    assert parse(event, LIMITS).images == (EncodedImage(B64.encode(), is_base64=True),)
+    image = v2(B64)
+    image["headers"] = {"content-type": "image/png"}  # other types: shape decides, as before
+    assert parse(image, LIMITS).images == (EncodedImage(PNG, is_base64=False),)
