@@ -51,7 +51,7 @@ class Verdict:
 
     def text(self) -> str:
         lines = [f"pick: {self.row} at {self.memory_mb} MB"]
-        lines += [f"  because {r}" for r in self.reasons]
+        lines += [f"  {'because' if i == 0 else '-'} {r}" for i, r in enumerate(self.reasons)]
         lines += [f"  not {r}" for r in self.rejected]
         return "\n".join(lines)
 

@@ -115,8 +115,10 @@ def dynamic_vs_float32(result: BenchResult) -> list[str]:
         b = dyn.summary("warm") if dyn else None
         if a and b and a.p50 > 0:
             lines.append(f"dynamic vs float32 at {memory} MB: warm p50 {fmt_ms(b.p50)} vs "
-                         f"{fmt_ms(a.p50)} ({b.p50 / a.p50:.2f}x); the write-up measured "
-                         "dynamic ~20x slower than float32 on x86_64 with its TFLite runtime")
+                         f"{fmt_ms(a.p50)} ({b.p50 / a.p50:.2f}x)")
+    if lines:
+        lines.append("the write-up measured dynamic-range ~20x slower than float32 on x86_64 "
+                     "(57.3 s vs 2.85 s warm) with the TFLite runtime of its day")
     return lines
 
 

@@ -39,8 +39,8 @@ def test_markdown_carries_settings_machine_and_the_dynamic_point(result):
     assert "Test CPU" in md and "3 cold start(s)" in md and "a note" in md
     assert "tf @ 1024 MB stopped: Task timed out" in md
     assert "arm64 packages are built and checked, not run" in md
-    (line_1024, _line_3008) = dynamic_vs_float32(result)
-    assert "warm p50 53.5 ms vs 215 ms (0.25x)" in line_1024 and "20x" in line_1024
+    (line_1024, _line_3008, writeup) = dynamic_vs_float32(result)
+    assert "warm p50 53.5 ms vs 215 ms (0.25x)" in line_1024 and "20x" in writeup
 
 
 def test_writeup_table_is_quoted():
