@@ -125,8 +125,13 @@ def ensure_large_model(
 ) -> Path:
     """The converted large model folder (manifest + variants + the .keras original), built
     once and cached. ``variants`` None: all four."""
-    tf = import_tensorflow()
-    folder = (root or cache_root()) / f"large-{model_key(tf.__version__)}"
+    from lambdalite.bench.machine import package_version
+
+    # The installed version keys the cache, so a cached model is found without importing TF.
+    tf_version = package_version("tensorflow")
+    if tf_version is None:
+        import_tensorflow()   # raises the DependencyError that says what to install
+    folder = (root or cache_root()) / f"large-{model_key(str(tf_version))}"
     model_dir = folder / "model"
     if (model_dir / MANIFEST_NAME).exists():
         return model_dir

@@ -249,17 +249,17 @@ def build_package(options: BuildOptions, *, runs_here: bool = True,
             result = build(opts)
         except PackageTooLarge as exc:
             if opts.package_type != "zip":
-                return None, _failed(opts, exc.message)
+                return None, _failed(opts, exc.message, notes)
             notes.append(f"a zip is too large ({exc.message}); sized as an image")
             opts = replace(opts, package_type="image")
         except GlibcTooNew as exc:
             if runs_here or opts.runtime == ARM64_FALLBACK_RUNTIME:
-                return None, _failed(opts, exc.message)
+                return None, _failed(opts, exc.message, notes)
             notes.append(f"{opts.runtime}'s glibc is too old for the {opts.arch} wheels, sized "
                          f"for {ARM64_FALLBACK_RUNTIME} ({exc.message.split(':')[0]})")
             opts = replace(opts, runtime=ARM64_FALLBACK_RUNTIME)
         except BuildError as exc:
-            return None, _failed(opts, exc.message)
+            return None, _failed(opts, exc.message, notes)
         else:
             return result, PackageSize(
                 arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
@@ -268,9 +268,10 @@ def build_package(options: BuildOptions, *, runs_here: bool = True,
                 warnings=(*result.warnings, *notes))
 
 
-def _failed(opts: BuildOptions, message: str) -> PackageSize:
+def _failed(opts: BuildOptions, message: str, notes: list[str]) -> PackageSize:
     return PackageSize(arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
-                       unzipped_bytes=None, zipped_bytes=None, error=message)
+                       unzipped_bytes=None, zipped_bytes=None, error=message,
+                       warnings=tuple(notes))
 
 
 # -- measurements ------------------------------------------------------------------------------
