@@ -1,7 +1,10 @@
 """Platform facts about AWS Lambda, as data tables (not if-chains).
 
 Sources (AWS Lambda developer guide): "Lambda runtimes" (runtime -> OS),
-"Lambda quotas" (sizes, payloads, timeouts), "Configure Lambda function memory"
+"Lambda quotas" (sizes, payloads, timeouts),
+"AL2023 core toolchain packages" (glibc 2.34, gcc 11.2; AL2 ships gcc/libstdc++ 7.3.1),
+libstdc++'s "ABI Policy and Guidelines" (GCC 7.2+: GLIBCXX_3.4.24, CXXABI_1.3.11;
+GCC 11.1+: GLIBCXX_3.4.29, CXXABI_1.3.13), "Configure Lambda function memory"
 (1,769 MB = one vCPU), "AWS Lambda pricing" (us-east-1, checked 2026-11).
 Stdlib only: the function package ships this module.
 """
@@ -17,6 +20,10 @@ class Runtime:
     python: str          # "3.12"
     os: str              # base OS of the managed runtime
     glibc: tuple[int, int]
+    # The system libstdc++.so.6: the GCC it comes from and the newest symbol versions it has.
+    libstdcxx_gcc: str
+    glibcxx: tuple[int, ...]
+    cxxabi: tuple[int, ...]
 
     @property
     def glibc_str(self) -> str:
@@ -41,12 +48,14 @@ class Arch:
     price_per_gb_second: float  # USD, on-demand, first pricing tier
 
 
+_AL2 = ("Amazon Linux 2", (2, 26), "7.3", (3, 4, 24), (1, 3, 11))
+_AL2023 = ("Amazon Linux 2023", (2, 34), "11.2", (3, 4, 29), (1, 3, 13))
 RUNTIMES: dict[str, Runtime] = {
-    "python3.9": Runtime("python3.9", "3.9", "Amazon Linux 2", (2, 26)),
-    "python3.10": Runtime("python3.10", "3.10", "Amazon Linux 2", (2, 26)),
-    "python3.11": Runtime("python3.11", "3.11", "Amazon Linux 2", (2, 26)),
-    "python3.12": Runtime("python3.12", "3.12", "Amazon Linux 2023", (2, 34)),
-    "python3.13": Runtime("python3.13", "3.13", "Amazon Linux 2023", (2, 34)),
+    "python3.9": Runtime("python3.9", "3.9", *_AL2),
+    "python3.10": Runtime("python3.10", "3.10", *_AL2),
+    "python3.11": Runtime("python3.11", "3.11", *_AL2),
+    "python3.12": Runtime("python3.12", "3.12", *_AL2023),
+    "python3.13": Runtime("python3.13", "3.13", *_AL2023),
 }
 DEFAULT_RUNTIME = "python3.12"
 BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13")

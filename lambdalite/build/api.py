@@ -6,7 +6,7 @@
 
 Steps: install the backend's requirements for the target with pip -> verify and lock what
 got installed -> slim -> copy the function code and the one model variant -> compile .pyc
-for the target Python -> ELF machine and glibc checks -> zip (or image context) -> size check.
+for the target Python -> ELF machine, glibc and libstdc++ checks -> zip (or image context) -> size check.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ class BuildResult:
     slimmed: tuple[tuple[str, int, int], ...] = ()         # (rule, paths, bytes removed)
     notes: tuple[str, ...] = ()
     lock_path: Path | None = None
+    libstdcxx_needed: str | None = None                   # highest GLIBCXX_, e.g. "GLIBCXX_3.4.21"
+    libstdcxx_needed_by: str | None = None
+    libstdcxx_available: str = ""                          # e.g. "GLIBCXX_3.4.29 (GCC 11.2)"
 
 
 @dataclass(frozen=True)
@@ -176,11 +179,13 @@ def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
             note = slim.compile_for_target(root, target.python_version, p.compile_with)
             if note:
                 notes.append(note)
-        with steps.step("check ELF machines and glibc"):
+        with steps.step("check ELF machines, glibc and libstdc++"):
             infos = list(elfcheck.scan(root))
             elfcheck.check_arch(infos, target)
             elfcheck.check_glibc(infos, target, owners)
+            elfcheck.check_libstdcxx(infos, target, owners)
             worst = elfcheck.highest_glibc(infos)
+            worst_cxx = elfcheck.highest_libstdcxx(infos)
         files, unzipped = package.tree_stats(root)
         zip_path: Path | None = None
         zipped: int | None = None
@@ -213,6 +218,10 @@ def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
         slimmed=tuple((k, n, b) for k, (n, b) in report.removed.items()),
         notes=tuple(notes),
         lock_path=lock_path,
+        libstdcxx_needed=worst_cxx.glibcxx_str if worst_cxx else None,
+        libstdcxx_needed_by=worst_cxx.path if worst_cxx else None,
+        libstdcxx_available=f"{elfcheck.version_str('GLIBCXX', target.runtime.glibcxx)} "
+                            f"(GCC {target.runtime.libstdcxx_gcc})",
     )
     write_summary(result, p.out_arch_dir / "build.json")
     return result
@@ -242,6 +251,9 @@ def write_summary(result: BuildResult, path: Path) -> None:
         "glibc_needed": result.glibc_needed,
         "glibc_needed_by": result.glibc_needed_by,
         "glibc_available": result.glibc_available,
+        "libstdcxx_needed": result.libstdcxx_needed,
+        "libstdcxx_needed_by": result.libstdcxx_needed_by,
+        "libstdcxx_available": result.libstdcxx_available,
         "installed": list(result.installed),
         "packages": dict(result.packages),
         "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},

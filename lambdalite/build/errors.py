@@ -4,12 +4,14 @@
     ├── InstallFailed       pip could not install the runtime requirements for the target
     ├── ArchMismatch        an ELF file is built for another machine than the target
     ├── GlibcTooNew         an ELF file needs a newer glibc than the runtime has
+    ├── LibstdcxxTooNew     an ELF file needs a newer system libstdc++ than the runtime has
     └── PackageTooLarge     over Lambda's size quota for the package type
+    ProjectError (UsageError, exit 2)  the SAM template given to `build --template` is unusable
 """
 
 from __future__ import annotations
 
-from lambdalite.errors import BuildError
+from lambdalite.errors import BuildError, UsageError
 
 
 class InstallFailed(BuildError):
@@ -24,8 +26,17 @@ class GlibcTooNew(BuildError):
     pass
 
 
+class LibstdcxxTooNew(BuildError):
+    pass
+
+
 class PackageTooLarge(BuildError):
     pass
 
 
-__all__ = ["ArchMismatch", "BuildError", "GlibcTooNew", "InstallFailed", "PackageTooLarge"]
+class ProjectError(UsageError):
+    pass
+
+
+__all__ = ["ArchMismatch", "BuildError", "GlibcTooNew", "InstallFailed", "LibstdcxxTooNew",
+           "PackageTooLarge", "ProjectError"]

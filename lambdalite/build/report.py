@@ -33,6 +33,9 @@ def table(result: BuildResult) -> Table:
     needed = result.glibc_needed or "none"
     by = f" ({result.glibc_needed_by})" if result.glibc_needed_by else ""
     t.add_row("glibc", f"needs {needed}{by}; {o.runtime} has {result.glibc_available}")
+    cxx = result.libstdcxx_needed or "none"
+    cxx_by = f" ({result.libstdcxx_needed_by})" if result.libstdcxx_needed_by else ""
+    t.add_row("libstdc++", f"needs {cxx}{cxx_by}; {o.runtime} has {result.libstdcxx_available}")
     t.add_row("slimmed", mb(sum(b for _, _, b in result.slimmed)) + " removed: " + ", ".join(
         f"{rule} {mb(b)}" for rule, _, b in result.slimmed if b))
     for note in result.notes:

@@ -10,7 +10,7 @@ import pytest
 
 from lambdalite.build import elfcheck, image, install, resolve
 from lambdalite.build.api import BuildOptions, BuildResult, build
-from lambdalite.build.errors import GlibcTooNew
+from lambdalite.build.errors import GlibcTooNew, LibstdcxxTooNew
 from lambdalite.build.targets import Target
 
 
@@ -37,6 +37,19 @@ def test_python311_arm64_litert_build_fails_with_the_fix(tmp_path: Path, mnist_m
         build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
                            arch="arm64"))
     assert "--runtime python3.12" in err.value.message
+
+
+def test_newest_ai_edge_litert_fails_the_libstdcxx_check_on_python312_arm64(
+        tmp_path: Path, mnist_model_dir: Path):
+    """A real finding: its aarch64 wheels since 2.1 need GLIBCXX_3.4.30 (GCC 12); Amazon
+    Linux 2023 has GCC 11's libstdc++. If a fixed release ships, this fails: drop the pin in
+    conftest.ARM64_PY312_LITERT."""
+    with pytest.raises(LibstdcxxTooNew, match=r"ai_edge_litert/.*needs GLIBCXX_3\.4\.3\d") as err:
+        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
+                           arch="arm64"))
+    msg = err.value.message
+    assert "python3.12 (Amazon Linux 2023) has the libstdc++ of GCC 11.2" in msg
+    assert "--extra-requirement 'ai-edge-litert==<version>'" in msg and err.value.exit_code == 5
 
 
 def test_image_context_lints_parses_and_runs(image_311_x86: BuildResult, mnist_event):

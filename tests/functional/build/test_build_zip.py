@@ -35,9 +35,9 @@ def test_python311_x86_build_passes_every_check(zip_311_x86: BuildResult):
     assert infos and {i.machine for i in infos} == {"EM_X86_64"}
 
 
-def test_python311_gets_ai_edge_litert_1x_and_python312_gets_2x(zip_311_x86, zip_312_arm64):
+def test_python311_gets_ai_edge_litert_1x_and_python312_gets_2x(zip_311_x86, image_312_arm64):
     assert _version(zip_311_x86.task_root, "ai_edge_litert-*.dist-info").startswith("1.")
-    assert _version(zip_312_arm64.task_root, "ai_edge_litert-*.dist-info").startswith("2.")
+    assert _version(image_312_arm64.task_root, "ai_edge_litert-*.dist-info").startswith("2.")
     lock = zip_311_x86.lock_path.read_text().splitlines()
     assert f"ai-edge-litert=={_version(zip_311_x86.task_root, 'ai_edge_litert-*.dist-info')}" \
         in lock
@@ -104,12 +104,23 @@ def test_python311_build_runs_in_the_local_lambda_engine(zip_311_x86: BuildResul
     assert json.loads(response["body"]) == {"predicted_label": label}
 
 
-def test_arm64_python312_package_is_all_aarch64_within_glibc_2_34(zip_312_arm64: BuildResult):
-    infos = list(elfcheck.scan(zip_312_arm64.task_root))
+def test_arm64_python312_package_is_all_aarch64_within_glibc_2_34(image_312_arm64: BuildResult):
+    infos = list(elfcheck.scan(image_312_arm64.task_root))
     assert len(infos) > 10 and {i.machine for i in infos} == {"EM_AARCH64"}
     worst = elfcheck.highest_glibc(infos)
     assert worst is not None and worst.glibc is not None and worst.glibc <= (2, 34)
-    assert zip_312_arm64.glibc_needed == worst.glibc_str and zip_312_arm64.glibc_available == "2.34"
+    assert image_312_arm64.glibc_needed == worst.glibc_str and image_312_arm64.glibc_available == "2.34"
+    cxx = elfcheck.highest_libstdcxx(infos)  # LiteRT and numpy link the system libstdc++
+    assert cxx is not None and cxx.glibcxx is not None and (3, 4, 20) <= cxx.glibcxx <= (3, 4, 29)
+    assert image_312_arm64.libstdcxx_needed == cxx.glibcxx_str
+    assert image_312_arm64.libstdcxx_available == "GLIBCXX_3.4.29 (GCC 11.2)"
+
+
+def test_python311_x86_package_fits_amazon_linux_2_libstdcxx(zip_311_x86: BuildResult):
+    infos = list(elfcheck.scan(zip_311_x86.task_root))
+    cxx = elfcheck.highest_libstdcxx(infos)
+    assert cxx is not None and cxx.glibcxx is not None and cxx.glibcxx <= (3, 4, 24)
+    assert zip_311_x86.libstdcxx_needed == cxx.glibcxx_str
 
 
 def test_repo_function_code_is_what_got_shipped(zip_311_x86: BuildResult, repo_root: Path):

@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 from lambdalite.build import elfcheck
-from lambdalite.build.errors import ArchMismatch, GlibcTooNew
+from lambdalite.build.errors import ArchMismatch, GlibcTooNew, LibstdcxxTooNew
 from lambdalite.build.targets import Target
 
 EM_X86_64, EM_AARCH64 = 62, 183
@@ -75,3 +75,96 @@ def test_glibc_check_message_names_file_versions_and_fix(numpy_tree: Path):
     assert "numpy/_core/_multiarray_umath" in msg
     assert "--runtime python3.12" in msg and "older numpy release" in msg
     elfcheck.check_glibc(infos, Target.of("python3.12", "x86_64"), {})
+
+
+def elf_with_needs(machine: int, needs: dict[str, list[str]]) -> bytes:
+    """An ELF64 file whose only content is a ``.gnu.version_r`` section: ``needs`` maps a
+    DT_NEEDED name (``libstdc++.so.6``) to the symbol versions needed from it."""
+    dynstr = bytearray(b"\0")
+
+    def string(text: str) -> int:
+        dynstr.extend(text.encode() + b"\0")
+        return len(dynstr) - len(text) - 1
+
+    verneed = bytearray()
+    other = 2
+    for i, (file, versions) in enumerate(needs.items()):
+        size = 16 + 16 * len(versions)
+        last = i == len(needs) - 1
+        verneed += struct.pack("<HHIII", 1, len(versions), string(file), 16, 0 if last else size)
+        for j, version in enumerate(versions):
+            nxt = 0 if j == len(versions) - 1 else 16
+            verneed += struct.pack("<IHHII", 0, 0, other, string(version), nxt)
+            other += 1
+    shstr = b"\0.dynstr\0.gnu.version_r\0.shstrtab\0"
+    body = bytes(dynstr) + shstr
+    body += bytes(-(64 + len(body)) % 8)
+    verneed_off, shoff = 64 + len(body), 64 + len(body) + len(verneed)
+
+    def section(name: int, kind: int, offset: int, size: int, link: int = 0, info: int = 0):
+        return struct.pack("<IIQQQQIIQQ", name, kind, 0, 0, offset, size, link, info, 8, 0)
+
+    sections = (bytes(64) + section(1, 3, 64, len(dynstr))
+                + section(9, 0x6FFFFFFE, verneed_off, len(verneed), link=1, info=len(needs))
+                + section(24, 3, 64 + len(dynstr), len(shstr)))
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 3, machine, 1, 0, 0, shoff, 0, 64, 0, 0, 64,
+                                 4, 3)
+    return header + body + bytes(verneed) + sections
+
+
+def test_libstdcxx_needs_come_from_the_system_libstdcxx_only(tmp_path: Path):
+    (tmp_path / "ext.so").write_bytes(elf_with_needs(EM_X86_64, {
+        "libc.so.6": ["GLIBC_2.2.5", "GLIBC_2.17"],
+        "libstdc++.so.6": ["GLIBCXX_3.4.9", "GLIBCXX_3.4.21", "CXXABI_1.3.9", "CXXABI_TM_1"],
+    }))
+    # auditwheel renames a bundled libstdc++; needs against it are met by the bundled file.
+    (tmp_path / "bundled.so").write_bytes(elf_with_needs(EM_X86_64, {
+        "libstdc++-a1b2c3d4.so.6.0.33": ["GLIBCXX_3.4.32", "CXXABI_1.3.15"],
+    }))
+    infos = {i.path: i for i in elfcheck.scan(tmp_path)}
+    ext = infos["ext.so"]
+    assert (ext.glibc, ext.glibcxx, ext.cxxabi) == ((2, 17), (3, 4, 21), (1, 3, 9))
+    assert ext.glibcxx_str == "GLIBCXX_3.4.21"
+    assert (infos["bundled.so"].glibcxx, infos["bundled.so"].cxxabi) == (None, None)
+    for runtime in ("python3.11", "python3.12"):
+        elfcheck.check_libstdcxx(infos.values(), Target.of(runtime, "x86_64"), {})
+
+
+@pytest.mark.parametrize(("needs", "runtime", "fix"), [
+    (["GLIBCXX_3.4.26"], "python3.11", "--runtime python3.12 (Amazon Linux 2023, libstdc++ of GCC "
+                                       "11.2)"),
+    (["GLIBCXX_3.4.24", "CXXABI_1.3.12"], "python3.11", "--runtime python3.12"),
+    (["GLIBCXX_3.4.30"], "python3.12", None),
+])
+def test_libstdcxx_too_new_names_file_versions_and_fix(tmp_path: Path, needs, runtime, fix):
+    pkg = tmp_path / "fastlib"
+    pkg.mkdir()
+    (pkg / "_core.so").write_bytes(elf_with_needs(EM_X86_64, {"libstdc++.so.6": needs}))
+    infos = list(elfcheck.scan(tmp_path))
+    with pytest.raises(LibstdcxxTooNew) as err:
+        elfcheck.check_libstdcxx(infos, Target.of(runtime, "x86_64"), {"fastlib": "fast-lib"})
+    msg, need = err.value.message, needs[-1]
+    assert msg.startswith(f"fastlib/_core.so needs {need} from the system libstdc++.so.6")
+    assert f"'{need} not found'" in msg and "older fast-lib release" in msg
+    have = ("GCC 7.3 (up to GLIBCXX_3.4.24, CXXABI_1.3.11)" if runtime == "python3.11"
+            else "GCC 11.2 (up to GLIBCXX_3.4.29, CXXABI_1.3.13)")
+    assert have in msg and err.value.exit_code == 5
+    assert (fix in msg) if fix else "--runtime" not in msg
+
+
+def test_libstdcxx_of_real_shared_objects():
+    """This venv's LiteRT links the system libstdc++; its needs parse to real versions."""
+    import ai_edge_litert
+
+    infos = list(elfcheck.scan(Path(ai_edge_litert.__file__).parent))
+    worst = elfcheck.highest_libstdcxx(infos)
+    assert worst is not None and worst.glibcxx is not None
+    assert (3, 4, 9) < worst.glibcxx < (3, 5)
+    fits = [r for r in ("python3.11", "python3.12")
+            if worst.glibcxx <= Target.of(r, "x86_64").runtime.glibcxx]
+    for runtime in fits:
+        elfcheck.check_libstdcxx(infos, Target.of(runtime, "x86_64"), {})
+    for runtime in {"python3.11", "python3.12"} - set(fits):
+        with pytest.raises(LibstdcxxTooNew, match=worst.glibcxx_str or ""):
+            elfcheck.check_libstdcxx(infos, Target.of(runtime, "x86_64"), {})
