@@ -51,7 +51,8 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def template_options(archs: list[str], kw: dict[str, Any]) -> TemplateOptions:
+def template_options(archs: list[str], kw: dict[str, Any],
+                     model_dir: str | None = None) -> TemplateOptions:
     functions = []
     for i, arch in enumerate(archs):
         # With --arch all the second function gets its own name and API path.
@@ -60,7 +61,7 @@ def template_options(archs: list[str], kw: dict[str, Any]) -> TemplateOptions:
         functions.append(FunctionDef(
             logical_id=kw["function_name"] + suffix, arch=arch, package_type=kw["package_type"],
             runtime=kw["runtime"], memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"],
-            backend=kw["backend"], variant=kw["variant"], api_path=path,
+            backend=kw["backend"], variant=kw["variant"], api_path=path, model_dir=model_dir,
         ))
     return TemplateOptions(
         functions=tuple(functions), function_url=kw["function_url"],
@@ -71,7 +72,13 @@ def template_options(archs: list[str], kw: dict[str, Any]) -> TemplateOptions:
 
 @click.command()
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder with manifest.json (made by `lambdalite convert`).")
+              default=None, help="Folder with manifest.json (made by `lambdalite convert`); "
+              "required unless the --template function has Metadata.LambdaliteModelDir.")
+@click.option("--template", "template_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Build the functions of this SAM template; flags given "
+              "explicitly override its settings.")
+@click.option("--function", "function", default=None, metavar="NAME",
+              help="With --template: build only this function (logical id).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("build"),
               show_default=True)
 @click.option("--base-image-digest", default=None, help="Pin FROM to sha256:... (image only).")
@@ -79,42 +86,102 @@ def template_options(archs: list[str], kw: dict[str, Any]) -> TemplateOptions:
               help="Another pip requirement to ship (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (pip command, rules) and stop.")
 @function_options
-def build(model_dir: Path, out_dir: Path, base_image_digest: str | None, extra: tuple[str, ...],
+def build(model_dir: Path | None, template_path: Path | None, function: str | None,
+          out_dir: Path, base_image_digest: str | None, extra: tuple[str, ...],
           dry_run: bool, **kw: Any) -> None:
     """Build the function for Lambda (zip or image context) and write OUT/template.yaml."""
-    from lambdalite.build import api, report  # deferred: keeps `lambdalite --help` light
+    from lambdalite.build import api, project, report  # deferred: keeps `--help` light
+    from lambdalite.errors import UsageError
 
-    archs = _archs(kw["arch"])
-    results = []
-    for arch in archs:
-        options = api.BuildOptions(
+    build_extra: dict[str, Any] = {"extra_requirements": extra, "base_image_digest": base_image_digest}
+    if template_path is not None:
+        functions = project.read_project(
+            template_path, function=function, overrides=_explicit(kw, model_dir))
+        jobs = [fn.build_options(out_dir, **build_extra) for fn in functions]
+    elif function is not None:
+        raise UsageError("--function selects a function of --template FILE; pass --template")
+    elif model_dir is None:
+        raise UsageError("pass --model-dir DIR (made by `lambdalite convert`) or --template "
+                         "FILE (a SAM template whose function has Metadata.LambdaliteModelDir)")
+    else:
+        jobs = [api.BuildOptions(
             model_dir=model_dir, out_dir=out_dir, variant=kw["variant"], backend=kw["backend"],
             runtime=kw["runtime"], arch=arch, package_type=kw["package_type"],
             memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"],
-            function_name=kw["function_name"], extra_requirements=extra,
-            base_image_digest=base_image_digest,
-        )
-        plan = api.plan(options)
-        if dry_run:
-            click.echo(plan.describe())
-            continue
-        results.append(api.execute(plan, progress=True))
+            function_name=kw["function_name"], **build_extra,
+        ) for arch in _archs(kw["arch"])]
+    plans = [api.plan(options) for options in jobs]
+    _check_layout(plans)
     if dry_run:
+        for plan in plans:
+            click.echo(plan.describe())
         return
+    results = [api.execute(plan, progress=True) for plan in plans]
     report.print_results(results)
-    path = write(out_dir / "template.yaml", template_options(archs, kw))
+    path = out_dir / "template.yaml"
+    if template_path is not None:
+        for fn in functions:
+            for note in fn.notes:
+                click.echo(f"note: {fn.logical_id}: {note}", err=True)
+        project.write_template(path, functions)
+    else:
+        assert model_dir is not None
+        write(path, template_options(_archs(kw["arch"]), kw,
+                                     project.relative_model_dir(model_dir, out_dir)))
     click.echo(f"wrote {path}; next: `lambdalite local invoke -t {path} -e EVENT.json` "
                f"or `lambdalite deploy -t {path}`")
 
 
+def _explicit(kw: dict[str, Any], model_dir: Path | None) -> dict[str, Any]:
+    """The options the user typed (not click's defaults): they override the template."""
+    from click.core import ParameterSource
+
+    from lambdalite.errors import UsageError
+
+    ctx = click.get_current_context()
+    given = {k: v for k, v in kw.items()
+             if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None)}
+    if given.get("arch") == "all":
+        raise UsageError("--arch all cannot be combined with --template: set Architectures per "
+                         "function in the template, or pass --arch x86_64 / arm64")
+    if model_dir is not None:
+        given["model_dir"] = model_dir
+    return given
+
+
+def _check_layout(plans: list[Any]) -> None:
+    """Two functions of one template must not build into the same OUT/<arch> folder."""
+    from lambdalite.errors import UsageError
+
+    seen: dict[Path, str] = {}
+    for plan in plans:
+        name = plan.options.function_name
+        other = seen.setdefault(plan.out_arch_dir, name)
+        if other != name:
+            raise UsageError(f"{other} and {name} would both build into {plan.out_arch_dir}; "
+                             "build them one at a time with --function and different --out")
+
+
 @click.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("build/template.yaml"),
-              show_default=True)
+              show_default=True, help="Where to write it; `-` for stdout.")
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Record the model folder (Metadata.LambdaliteModelDir) so that "
+              "`lambdalite build --template` finds it.")
 @function_options
-def template(output: Path, **kw: Any) -> None:
+def template(output: Path, model_dir: Path | None, **kw: Any) -> None:
     """Write only the SAM template (CodeUri/DockerContext point at `lambdalite build` output)."""
-    path = write(output, template_options(_archs(kw["arch"]), kw))
-    click.echo(f"wrote {path}")
+    from lambdalite.build.project import relative_model_dir
+    from lambdalite.build.template import to_yaml
+
+    stdout = str(output) == "-"
+    where = Path.cwd() if stdout else output.parent
+    rel = relative_model_dir(model_dir, where) if model_dir is not None else None
+    opts = template_options(_archs(kw["arch"]), kw, rel)
+    if stdout:
+        click.echo(to_yaml(opts), nl=False)
+        return
+    click.echo(f"wrote {write(output, opts)}")
 
 
 def deploy_commands(template_path: Path, stack_name: str | None, image: bool) -> list[list[str]]:

@@ -17,6 +17,8 @@ import yaml
 from lambdalite import envvars
 
 HANDLER = "lambdalite.function.handler.lambda_handler"
+# Where `lambdalite build --template` finds the model folder (relative to the template).
+MODEL_DIR_METADATA = "LambdaliteModelDir"
 BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/octet-stream")
 
 
@@ -30,9 +32,10 @@ class FunctionDef:
     timeout_s: int = 30
     backend: str = "litert"
     variant: str | None = None
-    api_path: str = "/classify_digit"
+    api_path: str | None = "/classify_digit"  # None: no Api event
     code_uri: str | None = None          # zip: relative to the template
     docker_context: str | None = None    # image: relative to the template
+    model_dir: str | None = None         # Metadata.LambdaliteModelDir, relative to the template
 
     def resolved_code_uri(self) -> str:
         return self.code_uri or f"{self.arch}/function.zip"
@@ -78,15 +81,19 @@ def _function(fn: FunctionDef, opts: TemplateOptions) -> tuple[dict[str, Any], d
             "DockerContext": fn.resolved_context(),
             "DockerTag": f"{fn.runtime}-{fn.arch}",
         }
-    events: dict[str, Any] = {
-        "Inference": {"Type": "Api", "Properties": {"Path": fn.api_path, "Method": "post"}},
-    }
+    if fn.model_dir:
+        resource.setdefault("Metadata", {})[MODEL_DIR_METADATA] = fn.model_dir
+    events: dict[str, Any] = {}
+    if fn.api_path:
+        events["Inference"] = {"Type": "Api",
+                               "Properties": {"Path": fn.api_path, "Method": "post"}}
     if opts.warmup_schedule:
         events["Warmup"] = {
             "Type": "Schedule",
             "Properties": {"Schedule": opts.warmup_schedule, "Input": json.dumps({"warmup": True})},
         }
-    props["Events"] = events
+    if events:
+        props["Events"] = events
     if opts.function_url:
         props["FunctionUrlConfig"] = {"AuthType": opts.function_url_auth}
     if opts.provisioned_concurrency:
@@ -95,14 +102,14 @@ def _function(fn: FunctionDef, opts: TemplateOptions) -> tuple[dict[str, Any], d
             "ProvisionedConcurrentExecutions": opts.provisioned_concurrency
         }
     resource["Properties"] = props
-    outputs: dict[str, Any] = {
-        f"{fn.logical_id}Api": {
+    outputs: dict[str, Any] = {}
+    if fn.api_path:
+        outputs[f"{fn.logical_id}Api"] = {
             "Description": f"POST images here ({fn.arch})",
             "Value": {"Fn::Sub": "https://${ServerlessRestApi}.execute-api.${AWS::Region}"
                                  f".amazonaws.com/Prod{fn.api_path}"},
-        },
-        f"{fn.logical_id}Arn": {"Value": {"Fn::GetAtt": [fn.logical_id, "Arn"]}},
-    }
+        }
+    outputs[f"{fn.logical_id}Arn"] = {"Value": {"Fn::GetAtt": [fn.logical_id, "Arn"]}}
     if opts.function_url:
         outputs[f"{fn.logical_id}Url"] = {
             "Description": "Function URL",
@@ -118,7 +125,7 @@ def render(opts: TemplateOptions) -> dict[str, Any]:
         resource, outs = _function(fn, opts)
         resources[fn.logical_id] = resource
         outputs.update(outs)
-    return {
+    doc: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": opts.description,
@@ -126,6 +133,9 @@ def render(opts: TemplateOptions) -> dict[str, Any]:
         "Resources": resources,
         "Outputs": outputs,
     }
+    if not any(fn.api_path for fn in opts.functions):
+        del doc["Globals"]  # binary media types only matter to the API
+    return doc
 
 
 def to_yaml(opts: TemplateOptions) -> str:

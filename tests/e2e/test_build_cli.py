@@ -64,3 +64,19 @@ def test_bad_input_exits_with_a_precise_message(tmp_path: Path):
     proc = lambdalite("build", "--model-dir", str(MODEL), "--package", "image",
                       "--base-image-digest", "latest", "--dry-run", cwd=tmp_path)
     assert proc.returncode == 2 and "sha256:<64 hex digits>" in proc.stderr
+
+
+def test_template_round_trips_into_build_template(tmp_path: Path):
+    """`template --model-dir M -o t.yaml` then `build --template t.yaml` plans what
+    `build --model-dir M` plans with the same flags."""
+    flags = ["--runtime", "python3.11", "--arch", "arm64", "--memory", "2048", "--variant", "int8"]
+    proc = lambdalite("template", "--model-dir", str(MODEL), "-o", "t.yaml", *flags, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    from_template = lambdalite("build", "--template", "t.yaml", "--dry-run", cwd=tmp_path)
+    from_flags = lambdalite("build", "--model-dir", str(MODEL), "--dry-run", *flags, cwd=tmp_path)
+    assert from_template.returncode == 0, from_template.stderr
+    assert from_template.stdout == from_flags.stdout and "variant=int8" in from_flags.stdout
+    stdout = lambdalite("template", "--model-dir", str(MODEL), "-o", "-", *flags, cwd=tmp_path)
+    assert stdout.stdout == (tmp_path / "t.yaml").read_text()
+    proc = lambdalite("build", "--template", "t.yaml", "--runtime", "python3.10", cwd=tmp_path)
+    assert proc.returncode == 2 and "python3.11" in proc.stderr
