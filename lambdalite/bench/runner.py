@@ -85,7 +85,7 @@ def run_bench(config: BenchConfig, progress: ProgressSink | None = None) -> Benc
     rows, notes = plan_rows(config, manifest)
     if progress:
         progress.total(total_units(config, len(rows)))
-    event = make_event(config.model, manifest)
+    event = make_event(model_dir, manifest)
     cells: list[CellResult] = []
     results: list[RowResult] = []
     for row in rows:
@@ -166,11 +166,11 @@ class Event:
     label: str
 
 
-def make_event(model: str, manifest: Manifest) -> Event:
-    """MNIST: the example's SAM-style API Gateway event. Others: a direct invoke with one
+def make_event(model_dir: Path, manifest: Manifest) -> Event:
+    """The MNIST example: its SAM-style API Gateway event. Others: a direct invoke with one
     seeded-noise PNG of the model's input size (same bytes on every run)."""
     sample = MNIST_EXAMPLE / "events" / "event.json"
-    if model == "mnist" and sample.exists():
+    if model_dir.resolve() == (MNIST_EXAMPLE / "model").resolve() and sample.exists():
         return Event(sample.read_bytes(), "examples/mnist/events/event.json (API Gateway, one digit)")
     import numpy as np
     from PIL import Image
