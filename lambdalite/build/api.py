@@ -4,9 +4,11 @@
     result = build(BuildOptions(model_dir=Path("examples/mnist/model"), out_dir=Path("build"),
                                 runtime="python3.11", arch="x86_64"))
 
-Steps: install the backend's requirements for the target with pip -> verify and lock what
-got installed -> slim -> copy the function code and the one model variant -> compile .pyc
-for the target Python -> ELF machine, glibc and libstdc++ checks -> zip (or image context) -> size check.
+Steps: install the backend's requirements for the target with pip -> verify what got
+installed -> slim -> ELF machine, glibc and libstdc++ checks -> copy the function code and
+the one model variant -> compile .pyc for the target Python -> size check; when a check fails
+because of a package the user did not pin, versions.py steps it down to an older release and
+runs these steps again -> lock -> zip (or image context) -> size check.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from lambdalite.build import elfcheck, image, install, package, resolve, size, slim
+from lambdalite.build import elfcheck, image, install, package, resolve, size, slim, versions
+from lambdalite.build.errors import CheckFailed
 from lambdalite.build.targets import Target
 from lambdalite.errors import UsageError
 from lambdalite.manifest import Manifest
@@ -68,6 +71,8 @@ class BuildResult:
     libstdcxx_needed: str | None = None                   # highest GLIBCXX_, e.g. "GLIBCXX_3.4.21"
     libstdcxx_needed_by: str | None = None
     libstdcxx_available: str = ""                          # e.g. "GLIBCXX_3.4.29 (GCC 11.2)"
+    # Versions stepped down to fit the runtime, each with why newer ones were rejected.
+    picked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,42 +161,82 @@ def build(options: BuildOptions, *, progress: bool = False) -> BuildResult:
     return execute(plan(options), progress=progress)
 
 
-def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
+@dataclass(frozen=True)
+class _Assembled:
+    """A task root whose dependencies passed the ELF checks and whose size fits the type."""
+
+    installed: dict[str, resolve.Installed]
+    owners: dict[str, str]
+    slimmed: slim.SlimReport
+    infos: tuple[elfcheck.ElfInfo, ...]
+    compile_note: str | None
+    files: int
+    unzipped: int
+
+
+def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _Assembled:
+    """Install ``requirements`` for the target into a fresh task root and check it.
+
+    Raises CheckFailed (with the culprit's installed version) so versions.fit can step down.
+    """
     o, target, root = p.options, p.target, p.task_root
     if p.out_arch_dir.exists():
         shutil.rmtree(p.out_arch_dir)
-    notes: list[str] = []
-    with _Steps(progress, 8) as steps:
-        with steps.step(f"pip install for {target} ({' '.join(p.requirements)})"):
-            install.install(root, p.requirements, target)
-        with steps.step("verify and lock installed versions"):
-            installed = resolve.read_installed(root)
-            resolve.verify(installed, p.requirements, target)
-            lock_path = p.out_arch_dir / "requirements.lock"
-            lock_path.write_text(resolve.lock_text(installed, target))
-            owners = resolve.owner_of(installed)
-        with steps.step("slim dependencies"):
-            report = slim.apply(root, p.rules)
+    with steps.step(f"pip install for {target} ({' '.join(requirements)})"):
+        install.install(root, requirements, target)
+    with steps.step("verify installed versions"):
+        installed = resolve.read_installed(root)
+        resolve.verify(installed, requirements, target)
+        owners = resolve.owner_of(installed)
+    with steps.step("slim dependencies"):
+        report = slim.apply(root, p.rules)
+    try:
+        with steps.step("check ELF machines, glibc and libstdc++"):
+            # Function code and model hold no ELF files: check before copying and compiling.
+            infos = tuple(elfcheck.scan(root))
+            elfcheck.check_arch(infos, target)
+            elfcheck.check_glibc(infos, target, owners)
+            elfcheck.check_libstdcxx(infos, target, owners)
         with steps.step("copy function code and model"):
             package.copy_function_code(root)
             package.copy_model(o.model_dir, root, o.variant, o.backend)
         with steps.step(f"compile .pyc for python{target.python_version}"):
             note = slim.compile_for_target(root, target.python_version, p.compile_with)
-            if note:
-                notes.append(note)
-        with steps.step("check ELF machines, glibc and libstdc++"):
-            infos = list(elfcheck.scan(root))
-            elfcheck.check_arch(infos, target)
-            elfcheck.check_glibc(infos, target, owners)
-            elfcheck.check_libstdcxx(infos, target, owners)
-            worst = elfcheck.highest_glibc(infos)
-            worst_cxx = elfcheck.highest_libstdcxx(infos)
         files, unzipped = package.tree_stats(root)
+        size.check(o.package_type, unzipped, None)  # fail before zipping what cannot ship
+    except CheckFailed as err:
+        item = installed.get(resolve.canonical(err.package)) if err.package else None
+        err.version = item.version if item else None
+        raise
+    return _Assembled(installed, owners, report, infos, note, files, unzipped)
+
+
+def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
+    o, target, root = p.options, p.target, p.task_root
+    notes: list[str] = []
+    with _Steps(progress, 9) as steps:
+        done, picks = versions.fit(
+            p.requirements, lambda reqs: _assemble(p, reqs, steps),
+            pinned=versions.pinned(o.extra_requirements),
+            versions=lambda name: versions.list_versions(name, target),
+            screen=lambda name, v: versions.screen_wheel(
+                name, v, target, o.package_type,
+                constraints=versions.constraints_for(name, o.extra_requirements)),
+            target_label=str(target),
+        )
+        picked = tuple(pick.note() for pick in picks)
+        installed, owners, infos = done.installed, done.owners, done.infos
+        if done.compile_note:
+            notes.append(done.compile_note)
+        lock_path = p.out_arch_dir / "requirements.lock"
+        lock_path.write_text(resolve.lock_text(installed, target, picked))
+        worst = elfcheck.highest_glibc(infos)
+        worst_cxx = elfcheck.highest_libstdcxx(infos)
+        files, unzipped = done.files, done.unzipped
         zip_path: Path | None = None
         zipped: int | None = None
         context: Path | None = None
         with steps.step("write package"):
-            size.check(o.package_type, unzipped, None)  # fail before zipping what cannot ship
             if o.package_type == "zip":
                 zip_path = p.out_arch_dir / "function.zip"
                 zipped = package.write_zip(root, zip_path)
@@ -215,13 +260,14 @@ def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
         glibc_needed_by=worst.path if worst else None,
         installed=tuple(sorted(i.pin for i in installed.values())),
         packages=package_sizes(root, owners),
-        slimmed=tuple((k, n, b) for k, (n, b) in report.removed.items()),
+        slimmed=tuple((k, n, b) for k, (n, b) in done.slimmed.removed.items()),
         notes=tuple(notes),
         lock_path=lock_path,
         libstdcxx_needed=worst_cxx.glibcxx_str if worst_cxx else None,
         libstdcxx_needed_by=worst_cxx.path if worst_cxx else None,
         libstdcxx_available=f"{elfcheck.version_str('GLIBCXX', target.runtime.glibcxx)} "
                             f"(GCC {target.runtime.libstdcxx_gcc})",
+        picked=picked,
     )
     write_summary(result, p.out_arch_dir / "build.json")
     return result
@@ -255,6 +301,7 @@ def write_summary(result: BuildResult, path: Path) -> None:
         "libstdcxx_needed_by": result.libstdcxx_needed_by,
         "libstdcxx_available": result.libstdcxx_available,
         "installed": list(result.installed),
+        "picked": list(result.picked),
         "packages": dict(result.packages),
         "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},
         "warnings": list(result.warnings),

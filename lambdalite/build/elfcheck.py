@@ -128,7 +128,9 @@ def check_glibc(infos: Iterable[ElfInfo], target: Target, owners: dict[str, str]
         f"{worst.path}{others} needs GLIBC_{worst.glibc_str} but {target.runtime.name} "
         f"({target.runtime.os}) has glibc {target.runtime.glibc_str}: it would fail on Lambda "
         f"with 'GLIBC_{worst.glibc_str} not found'. Fix: {runtime_fix}pin an older {owner} "
-        f"release built for glibc <= {target.runtime.glibc_str}, or use --package image"
+        f"release built for glibc <= {target.runtime.glibc_str}, or use --package image",
+        package=owner, fix=runtime_fix.rstrip(", "),
+        reason=f"needs GLIBC_{worst.glibc_str}, {_where(target)} has {target.runtime.glibc_str}",
     )
 
 
@@ -172,11 +174,20 @@ def check_libstdcxx(infos: Iterable[ElfInfo], target: Target, owners: dict[str, 
     newer = _fitting_runtime(rt, lambda r: _libstdcxx_excess(worst, r) is None)
     runtime_fix = (f"use --runtime {newer.name} ({newer.os}, libstdc++ of GCC "
                    f"{newer.libstdcxx_gcc}), " if newer else "")
+    have = (version_str("GLIBCXX", rt.glibcxx) if need.startswith("GLIBCXX")
+            else version_str("CXXABI", rt.cxxabi))
     raise LibstdcxxTooNew(
         f"{worst.path}{others} needs {need} from the system {SYSTEM_LIBSTDCXX} but {rt.name} "
         f"({rt.os}) has the libstdc++ of GCC {rt.libstdcxx_gcc} (up to "
         f"{version_str('GLIBCXX', rt.glibcxx)}, {version_str('CXXABI', rt.cxxabi)}): it would "
         f"fail on Lambda with '{need} not found'. Fix: {runtime_fix}pin an older {owner} "
         f"release built with GCC <= {rt.libstdcxx_gcc} (--extra-requirement "
-        f"'{owner}==<version>') or one whose wheel bundles its own libstdc++"
+        f"'{owner}==<version>') or one whose wheel bundles its own libstdc++",
+        package=owner, fix=runtime_fix.rstrip(", "),
+        reason=f"needs {need}, {_where(target)} has {have}",
     )
+
+
+def _where(target: Target) -> str:
+    """e.g. "python3.12 arm64 (Amazon Linux 2023)"."""
+    return f"{target.runtime.name} {target.arch.name} ({target.runtime.os})"

@@ -3,9 +3,12 @@
     BuildError (lambdalite.errors)
     ├── InstallFailed       pip could not install the runtime requirements for the target
     ├── ArchMismatch        an ELF file is built for another machine than the target
-    ├── GlibcTooNew         an ELF file needs a newer glibc than the runtime has
-    ├── LibstdcxxTooNew     an ELF file needs a newer system libstdc++ than the runtime has
-    └── PackageTooLarge     over Lambda's size quota for the package type
+    └── CheckFailed         a pre-ship check failed (``package``: the distribution to blame)
+        ├── GlibcTooNew         an ELF file needs a newer glibc than the runtime has
+        ├── LibstdcxxTooNew     an ELF file needs a newer system libstdc++ than the runtime has
+        └── PackageTooLarge     over Lambda's size quota for the package type
+    When no release of an unpinned package fits (versions.py), the error of the same class
+    lists every release tried and why it was rejected.
     ProjectError (UsageError, exit 2)  the SAM template given to `build --template` is unusable
 """
 
@@ -22,15 +25,31 @@ class ArchMismatch(BuildError):
     pass
 
 
-class GlibcTooNew(BuildError):
+class CheckFailed(BuildError):
+    """A pre-ship check failed; ``package`` (a distribution name) caused it, when one did.
+
+    ``reason`` is the one-line why ("needs GLIBC_2.30, python3.11 arm64 (Amazon Linux 2) has
+    2.26"), ``fix`` the short what to do; ``version`` is filled in by whoever knows it.
+    """
+
+    def __init__(self, message: str, *, package: str | None = None, reason: str = "",
+                 fix: str = "") -> None:
+        super().__init__(message)
+        self.package = package
+        self.version: str | None = None
+        self.reason = reason or message
+        self.fix = fix
+
+
+class GlibcTooNew(CheckFailed):
     pass
 
 
-class LibstdcxxTooNew(BuildError):
+class LibstdcxxTooNew(CheckFailed):
     pass
 
 
-class PackageTooLarge(BuildError):
+class PackageTooLarge(CheckFailed):
     pass
 
 
@@ -38,5 +57,5 @@ class ProjectError(UsageError):
     pass
 
 
-__all__ = ["ArchMismatch", "BuildError", "GlibcTooNew", "InstallFailed", "LibstdcxxTooNew",
-           "PackageTooLarge", "ProjectError"]
+__all__ = ["ArchMismatch", "BuildError", "CheckFailed", "GlibcTooNew", "InstallFailed",
+           "LibstdcxxTooNew", "PackageTooLarge", "ProjectError"]

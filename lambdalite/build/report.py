@@ -30,6 +30,8 @@ def table(result: BuildResult) -> Table:
         t.add_row("zipped", mb(result.zipped_bytes))
     t.add_row("biggest", ", ".join(f"{n} {mb(b)}" for n, b in result.packages[:TOP_PACKAGES]))
     t.add_row("installed", ", ".join(result.installed))
+    for note in result.picked:
+        t.add_row("picked", note)
     needed = result.glibc_needed or "none"
     by = f" ({result.glibc_needed_by})" if result.glibc_needed_by else ""
     t.add_row("glibc", f"needs {needed}{by}; {o.runtime} has {result.glibc_available}")

@@ -1,8 +1,9 @@
 """What the function needs at run time, per backend, and what pip actually installed.
 
-Version picking is pip's job: given the target's platform tags (``targets.py``) it picks
-the newest release that has a wheel for them, e.g. ``ai-edge-litert`` 1.x
-(manylinux2014) for python3.11 and 2.x (manylinux_2_27+) for python3.12. We then read
+Version picking is pip's job first: given the target's platform tags (``targets.py``) it
+picks the newest release that has a wheel for them, e.g. ``ai-edge-litert`` 1.x
+(manylinux2014) for python3.11 and 2.x (manylinux_2_27+) for python3.12; when that release
+fails a check, versions.py steps it down. We then read
 the installed ``*.dist-info`` back, check every wheel tag against the target and pin
 exactly what got installed in ``requirements.lock``.
 """
@@ -95,8 +96,10 @@ def verify(installed: dict[str, Installed], wanted: tuple[str, ...], target: Tar
             )
 
 
-def lock_text(installed: dict[str, Installed], target: Target) -> str:
+def lock_text(installed: dict[str, Installed], target: Target, picked: tuple[str, ...] = ()
+              ) -> str:
     lines = [f"# installed for {target} by lambdalite build; pip picked these versions"]
+    lines += [f"# stepped down to fit: {note}" for note in picked]
     lines += sorted(item.pin for item in installed.values())
     return "\n".join(lines) + "\n"
 

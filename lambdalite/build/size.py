@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from lambdalite.build.errors import PackageTooLarge
 from lambdalite.platform import IMAGE_SIZE_LIMIT, MB, ZIP_DIRECT_UPLOAD_LIMIT, ZIP_UNZIPPED_LIMIT
 
+IMAGE_FIX = "use --package image (10 GB limit)"
+
 
 def mb(n: int) -> str:
     return f"{n / MB:.1f} MB"
@@ -24,7 +26,10 @@ def check(package_type: str, unzipped: int, zipped: int | None) -> SizeVerdict:
         if unzipped > ZIP_UNZIPPED_LIMIT:
             raise PackageTooLarge(
                 f"unzipped package is {mb(unzipped)}, over Lambda's {mb(ZIP_UNZIPPED_LIMIT)} "
-                "limit for zip functions; use --package image (10 GB limit) or the litert backend"
+                "limit for zip functions; use --package image (10 GB limit) or the litert backend",
+                reason=f"makes the package {mb(unzipped)} unzipped, over the "
+                       f"{mb(ZIP_UNZIPPED_LIMIT)} zip limit",
+                fix=IMAGE_FIX,
             )
         warnings: tuple[str, ...] = ()
         if zipped is not None and zipped > ZIP_DIRECT_UPLOAD_LIMIT:

@@ -1,17 +1,19 @@
 """The checks catch real failures: a wheel that lies about its glibc, a runtime no LiteRT
-wheel fits, and the image flow without a Docker engine."""
+wheel fits, releases stepped down until one fits, and the image flow without a Docker engine."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from lambdalite.build import elfcheck, image, install, resolve
 from lambdalite.build.api import BuildOptions, BuildResult, build
-from lambdalite.build.errors import GlibcTooNew, LibstdcxxTooNew
+from lambdalite.build.errors import GlibcTooNew, LibstdcxxTooNew, PackageTooLarge
 from lambdalite.build.targets import Target
+from lambdalite.platform import ZIP_UNZIPPED_LIMIT
 
 
 def test_tflite_runtime_2_14_fails_the_glibc_check_on_python311(tmp_path: Path):
@@ -31,22 +33,55 @@ def test_tflite_runtime_2_14_fails_the_glibc_check_on_python311(tmp_path: Path):
     assert err.value.exit_code == 5
 
 
-def test_python311_arm64_litert_build_fails_with_the_fix(tmp_path: Path, mnist_model_dir: Path):
-    """No ai-edge-litert aarch64 wheel fits Amazon Linux 2's glibc 2.26 (all need >= 2.29)."""
-    with pytest.raises(GlibcTooNew, match=r"ai_edge_litert/.*needs GLIBC_2\.(29|3\d)") as err:
+def test_python311_arm64_no_litert_release_fits_and_the_error_lists_them(
+        tmp_path: Path, mnist_model_dir: Path):
+    """No ai-edge-litert aarch64 wheel fits Amazon Linux 2's glibc 2.26 (all need >= 2.29):
+    every older release is tried, and one message says why each was rejected."""
+    with pytest.raises(GlibcTooNew) as err:
         build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
                            arch="arm64"))
-    assert "--runtime python3.12" in err.value.message
+    msg = err.value.message
+    assert msg.startswith("no ai-edge-litert release fits python3.11 arm64 (glibc 2.26): 1.4.0")
+    assert re.search(r"1\.1\.0 needs GLIBC_2\.(29|3\d), python3\.11 arm64 \(Amazon Linux 2\) "
+                     r"has 2\.26", msg)
+    assert "Fix: use --runtime python3.12" in msg and err.value.exit_code == 5
 
 
-def test_newest_ai_edge_litert_fails_the_libstdcxx_check_on_python312_arm64(
+def test_python312_arm64_zip_steps_down_to_a_release_that_fits(
         tmp_path: Path, mnist_model_dir: Path):
-    """A real finding: its aarch64 wheels since 2.1 need GLIBCXX_3.4.30 (GCC 12); Amazon
-    Linux 2023 has GCC 11's libstdc++. If a fixed release ships, this fails: drop the pin in
-    conftest.ARM64_PY312_LITERT."""
+    """A real finding: ai-edge-litert 2.1.1+ aarch64 needs GLIBCXX_3.4.30 (GCC 12); Amazon
+    Linux 2023 has GCC 11's libstdc++. The build picks an older release by itself."""
+    r = build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
+                           arch="arm64"))
+    (note,) = r.picked
+    assert note.startswith("ai-edge-litert 2.3.0") and "needs GLIBCXX_3.4.3" in note
+    assert "python3.12 arm64 (Amazon Linux 2023) has GLIBCXX_3.4.29 -> picked " in note
+    picked = note.rsplit(" ", 1)[1]
+    assert f"ai-edge-litert=={picked}" in r.installed and r.unzipped_bytes < ZIP_UNZIPPED_LIMIT
+    assert r.libstdcxx_needed is not None and r.libstdcxx_needed <= "GLIBCXX_3.4.29"
+    assert f"# stepped down to fit: {note}" in r.lock_path.read_text().splitlines()
+    assert json.loads((r.task_root.parent / "build.json").read_text())["picked"] == [note]
+
+
+def test_when_only_size_stands_in_the_way_the_error_says_use_image(
+        tmp_path: Path, mnist_model_dir: Path):
+    """The user excludes the small release that fits (not a pin: stepping still runs): 2.0.x
+    fit the libraries but are 288 MB unzipped by themselves."""
+    with pytest.raises(PackageTooLarge) as err:
+        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
+                           arch="arm64", extra_requirements=("ai-edge-litert>=2,!=2.1.0",)))
+    msg = err.value.message
+    assert msg.startswith("no ai-edge-litert release fits python3.12 arm64 (glibc 2.34): 2.3.0")
+    assert "2.1.0 has no wheel for python3.12 arm64 (glibc 2.34) that meets " in msg
+    assert re.search(r"2\.0\.3, 2\.0\.2 is \d+\.\d MB unzipped by itself, over the 250\.0 MB "
+                     r"zip limit", msg)
+    assert "Fix: use --package image (10 GB limit)" in msg
+
+
+def test_a_pinned_release_is_never_stepped(tmp_path: Path, mnist_model_dir: Path):
     with pytest.raises(LibstdcxxTooNew, match=r"ai_edge_litert/.*needs GLIBCXX_3\.4\.3\d") as err:
         build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
-                           arch="arm64"))
+                           arch="arm64", extra_requirements=("ai-edge-litert==2.3.0",)))
     msg = err.value.message
     assert "python3.12 (Amazon Linux 2023) has the libstdc++ of GCC 11.2" in msg
     assert "--extra-requirement 'ai-edge-litert==<version>'" in msg and err.value.exit_code == 5

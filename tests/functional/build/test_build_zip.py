@@ -42,6 +42,8 @@ def test_python311_gets_ai_edge_litert_1x_and_python312_gets_2x(zip_311_x86, ima
     assert f"ai-edge-litert=={_version(zip_311_x86.task_root, 'ai_edge_litert-*.dist-info')}" \
         in lock
     assert any(line.startswith("numpy==") for line in lock)
+    assert zip_311_x86.picked == ()  # pip's newest for the tags already fits: no stepping
+    assert image_312_arm64.picked and "-> picked" in image_312_arm64.picked[0]
 
 
 def test_task_root_holds_function_code_and_one_variant(zip_311_x86: BuildResult):
