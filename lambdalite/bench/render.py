@@ -73,7 +73,8 @@ def sizes(row: RowResult, zipped: bool, runtime: str) -> str:
 def cell_columns(cell: CellResult, cold_fraction: float) -> list[str]:
     if cell.error and not cell.warm:
         what = "timed out" if cell.timed_out else f"failed: {cell.error_type}"
-        return [what, "-", "-", f"{cell.max_memory_mb() or '-'}", "-", "-"]
+        peak = max((c.max_memory_used_mb for c in cell.cold), default=None)
+        return [what, "-", "-", f"{peak} MB" if peak else "-", "-", "-"]
     cold, warm = cell.cold_start(), cell.summary("warm")
     return [
         fmt_ms(cold.p50 if cold else None),

@@ -255,8 +255,8 @@ def build_package(options: BuildOptions, *, runs_here: bool = True,
         except GlibcTooNew as exc:
             if runs_here or opts.runtime == ARM64_FALLBACK_RUNTIME:
                 return None, _failed(opts, exc.message, notes)
-            notes.append(f"{opts.runtime}'s glibc is too old for the {opts.arch} wheels, sized "
-                         f"for {ARM64_FALLBACK_RUNTIME} ({exc.message.split(':')[0]})")
+            notes.append(f"{opts.runtime}'s glibc is too old for the {opts.arch} wheels, "
+                         f"retried for {ARM64_FALLBACK_RUNTIME} ({exc.message.split(':')[0]})")
             opts = replace(opts, runtime=ARM64_FALLBACK_RUNTIME)
         except BuildError as exc:
             return None, _failed(opts, exc.message, notes)
