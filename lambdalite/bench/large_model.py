@@ -149,7 +149,21 @@ def ensure_large_model(
     keras_path.unlink()   # the conversion kept its own copy for the TF backend (model/large.keras)
     shutil.rmtree(folder, ignore_errors=True)
     work.rename(folder)
+    _record_source(model_dir)
     return model_dir
+
+
+def _record_source(model_dir: Path) -> None:
+    """The manifest names the source by where it was converted (the .partial folder, now
+    gone): point it at the copy the conversion kept next to the variants."""
+    from dataclasses import replace
+
+    from lambdalite.manifest import Manifest
+
+    manifest = Manifest.load(model_dir)
+    if manifest.model.tf_model:
+        source = replace(manifest.model.source, path=manifest.model.tf_model)
+        replace(manifest, model=replace(manifest.model, source=source)).save(model_dir)
 
 
 def _write_calibration(path: Path) -> None:
