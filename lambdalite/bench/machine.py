@@ -34,7 +34,9 @@ class Machine:
     def describe(self) -> str:
         vs = ", ".join(f"{k} {v}" for k, v in self.versions.items() if v)
         return (f"{self.cpu_model}, {self.cores} cores, {self.memory_total_mb} MB RAM, "
-                f"{self.os} (kernel {self.kernel}), Python {self.python}; {vs}\n{self.limits}")
+                f"{self.os} (kernel {self.kernel}), Python {self.python}; lambdalite's own "
+                f"environment (not the measured packages, see their requirements.lock): {vs}"
+                f"\n{self.limits}")
 
 
 def collect() -> Machine:

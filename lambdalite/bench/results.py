@@ -29,6 +29,7 @@ class PackageSize:
     glibc_needed: str | None = None
     warnings: tuple[str, ...] = ()
     error: str | None = None        # the build failed its checks (message of the BuildError)
+    installed: tuple[str, ...] = ()  # "name==version" in the package, as the build locked it
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ class BenchResult:
         data = json.loads(path.read_text())
         data.pop("summaries", None)
         rows = tuple(RowResult(**{**r, "sizes": tuple(
-            PackageSize(**{**s, "warnings": tuple(s["warnings"])}) for s in r["sizes"])})
+            PackageSize(**{**s, "warnings": tuple(s["warnings"]),
+                            "installed": tuple(s.get("installed", ()))}) for s in r["sizes"])})
             for r in data.pop("rows"))
         cells = tuple(CellResult(
             **{**c, "cold": tuple(ColdSample(**s) for s in c["cold"]),

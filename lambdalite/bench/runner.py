@@ -44,9 +44,9 @@ FUNCTION = "BenchFunction"
 ARM64_FALLBACK_RUNTIME = "python3.12"   # Amazon Linux 2023 (glibc 2.34): what arm64 wheels need
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MNIST_EXAMPLE = EXAMPLES / "mnist"
-RUNTIME_NOTE = ("the LiteRT runtime shipped here is ai-edge-litert {litert} (XNNPACK on by "
-                "default); the write-up's dynamic-range slowdown came from the TFLite runtime "
-                "of its day")
+RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
+                "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
+                "TFLite runtime of its day")
 
 # (what is happening, units of work done) -> None; the CLI draws it as a progress bar.
 Progress = Callable[[str, int], None]
@@ -99,7 +99,7 @@ def run_bench(config: BenchConfig, progress: ProgressSink | None = None) -> Benc
                 say(f"skipped {row.name}", units_per_cell(config))
                 continue
             cells.append(measure(config, row, built, memory, event.payload, say))
-    litert = _litert_version()
+    litert = _litert_version(results)
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
     return BenchResult(
@@ -265,7 +265,8 @@ def build_package(options: BuildOptions, *, runs_here: bool = True,
                 arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
                 unzipped_bytes=result.unzipped_bytes, zipped_bytes=result.zipped_bytes,
                 files=result.files, glibc_needed=result.glibc_needed,
-                warnings=(*result.warnings, *notes))
+                warnings=(*result.warnings, *(f"picked {p}" for p in result.picked), *notes),
+                installed=result.installed)
 
 
 def _failed(opts: BuildOptions, message: str, notes: list[str]) -> PackageSize:
@@ -350,10 +351,14 @@ def _error_text(result: InvokeResult) -> str:
         return (result.error_type or "Unhandled") + ": " + result.payload[:200].decode("utf-8", "replace")
 
 
-def _litert_version() -> str | None:
-    from lambdalite.bench.machine import package_version
-
-    return package_version("ai-edge-litert")
+def _litert_version(rows: list[RowResult]) -> str | None:
+    """The ai-edge-litert the measured (x86_64) packages hold: what the numbers are for."""
+    versions = sorted({
+        pin.split("==", 1)[1]
+        for row in rows for size in row.sizes if size.arch == RUN_ARCH
+        for pin in size.installed if pin.lower().startswith("ai-edge-litert==")
+    })
+    return ", ".join(versions) or None
 
 
 def _now() -> str:

@@ -65,3 +65,18 @@ def test_other_models_get_a_seeded_png_of_their_input_size(manifest, tmp_path):
 def test_progress_units_count_builds_and_every_invocation():
     config = make_config(memory="1024,3008", cold=3, warm=5, warmup=2)
     assert total_units(config, rows=4) == 4 * (1 + 2 * (3 + 2 + 5))
+
+
+def test_the_runtime_note_names_the_litert_of_the_measured_packages_not_the_hosts():
+    from lambdalite.bench.results import PackageSize, RowResult
+    from lambdalite.bench.runner import _litert_version
+
+    def row(x86: str, arm: str) -> RowResult:
+        return RowResult("float32", "litert", "float32", 1, None, None, (
+            PackageSize("x86_64", "zip", "python3.11", 1, 1, installed=(f"ai-edge-litert=={x86}",)),
+            PackageSize("arm64", "zip", "python3.12", 1, 1, installed=(f"ai-edge-litert=={arm}",)),
+        ))
+
+    assert _litert_version([row("1.4.0", "2.1.0")]) == "1.4.0"
+    assert _litert_version([row("1.4.0", "2.1.0"), row("2.3.0", "2.1.0")]) == "1.4.0, 2.3.0"
+    assert _litert_version([]) is None
