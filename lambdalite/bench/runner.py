@@ -265,7 +265,7 @@ def build_package(options: BuildOptions, *, runs_here: bool = True,
                 arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
                 unzipped_bytes=result.unzipped_bytes, zipped_bytes=result.zipped_bytes,
                 files=result.files, glibc_needed=result.glibc_needed,
-                warnings=(*result.warnings, *(f"picked {p}" for p in result.picked), *notes),
+                warnings=(*result.warnings, *result.picked, *notes),
                 installed=result.installed)
 
 
