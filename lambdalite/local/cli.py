@@ -283,6 +283,9 @@ def _serve(template: Template, opts: dict[str, Any], make_server: Callable[[Any]
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    # Also for Ctrl-C: a server started in the background by a non-interactive shell inherits
+    # SIGINT as "ignored", and Python then never raises KeyboardInterrupt.
+    previous_int = signal.signal(signal.SIGINT, _terminate)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -292,4 +295,5 @@ def _serve(template: Template, opts: dict[str, Any], make_server: Callable[[Any]
         signal.signal(signal.SIGTERM, previous)
         server.httpd.server_close()
         engine.close()
+        signal.signal(signal.SIGINT, previous_int)
 
