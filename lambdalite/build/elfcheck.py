@@ -122,14 +122,17 @@ def check_glibc(infos: Iterable[ElfInfo], target: Target, owners: dict[str, str]
     owner = owners.get(worst.path.split("/", 1)[0], worst.path.split("/", 1)[0])
     others = f" (and {len(too_new) - 1} more file(s))" if len(too_new) > 1 else ""
     newer = _fitting_runtime(target.runtime, lambda rt: rt.glibc >= (worst.glibc or (0, 0)))
-    runtime_fix = (f"use --runtime {newer.name} ({newer.os}, glibc {newer.glibc_str}), "
+    runtime_fix = (f"use --runtime {newer.name} ({newer.os}, glibc {newer.glibc_str})"
                    if newer else "")
+    # No --package image here: the image's base OS is the runtime's, with the same glibc.
     raise GlibcTooNew(
         f"{worst.path}{others} needs GLIBC_{worst.glibc_str} but {target.runtime.name} "
         f"({target.runtime.os}) has glibc {target.runtime.glibc_str}: it would fail on Lambda "
-        f"with 'GLIBC_{worst.glibc_str} not found'. Fix: {runtime_fix}pin an older {owner} "
-        f"release built for glibc <= {target.runtime.glibc_str}, or use --package image",
-        package=owner, fix=runtime_fix.rstrip(", "),
+        f"with 'GLIBC_{worst.glibc_str} not found'. Fix: {runtime_fix + ' or ' if newer else ''}"
+        f"pin an older {owner} release built for glibc <= {target.runtime.glibc_str} "
+        f"(--extra-requirement '{owner}==<version>'); a container image does not help, it "
+        f"runs on the same {target.runtime.os}",
+        package=owner, fix=runtime_fix,
         reason=f"needs GLIBC_{worst.glibc_str}, {_where(target)} has {target.runtime.glibc_str}",
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,15 +106,41 @@ def _pip(target_dir: Path, requirements: Sequence[str], target: Target, runner: 
     cmd = pip_command(target_dir, requirements, target)
     proc = runner(cmd)
     if proc.returncode != 0:
-        reason = _reason(proc.stderr)
         raise InstallFailed(
-            f"pip could not install {' '.join(requirements)} for {target}: {reason}. "
-            "No wheel fits the runtime's glibc/architecture: pin another version, pick a "
-            "newer runtime (python3.12+ has glibc 2.34), or use --package image"
+            f"pip could not install {' '.join(requirements)} for {target}: "
+            f"{_reason(proc.stderr)}.{_hint(proc.stderr, target)}"
         )
     return cmd
 
 
+_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+_VERSIONS = re.compile(r"satisfies the requirement (\S+) \(from versions: ([^)]*)\)")
+
+
 def _reason(stderr: str) -> str:
+    """pip's own words: the decisive ERROR line (not "Ignored the following versions ...")."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip().startswith("ERROR")]
-    return " / ".join(lines[:2]) or stderr.strip()[-300:] or "unknown error"
+    decisive = [ln for ln in lines if "Ignored the following" not in ln
+                and "Could not find a version" not in ln]
+    return " / ".join((decisive or lines)[:2]) or stderr.strip()[-300:] or "unknown error"
+
+
+def _hint(stderr: str, target: Target) -> str:
+    """What to do, only when pip found no distribution for the target (not a conflict or a
+    malformed requirement: pip's reason says what is wrong with those).
+
+    A container image does not help either way: its task root is installed for the same
+    platform tags, and its base OS has the runtime's glibc.
+    """
+    no_match = _NO_MATCH.search(stderr)
+    if no_match is None:
+        return ""
+    req = no_match.group(1)
+    listed = {m.group(1): m.group(2) for m in _VERSIONS.finditer(stderr)}.get(req, "none")
+    versions = [v.strip() for v in listed.split(",") if v.strip() not in ("", "none")]
+    if versions:
+        return (f" Releases with a wheel for {target} go up to {versions[-1]} and {req} "
+                "matches none of them: pin one of those (a newer release may have no wheel "
+                "for this runtime's glibc/architecture)")
+    return (f" No release of {req} has a wheel for {target}: pick a newer runtime "
+            "(python3.12+ has glibc 2.34) or another package")

@@ -30,6 +30,7 @@ def test_tflite_runtime_2_14_fails_the_glibc_check_on_python311(tmp_path: Path):
     assert msg.startswith("tflite_runtime/") and "needs GLIBC_2.29" in msg
     assert "python3.11 (Amazon Linux 2) has glibc 2.26" in msg
     assert "older tflite-runtime release" in msg and "--runtime python3.12" in msg
+    assert "--package image" not in msg  # an image has the same glibc (verified: it fails too)
     assert err.value.exit_code == 5
 
 

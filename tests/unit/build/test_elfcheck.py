@@ -168,3 +168,22 @@ def test_libstdcxx_of_real_shared_objects():
     for runtime in {"python3.11", "python3.12"} - set(fits):
         with pytest.raises(LibstdcxxTooNew, match=worst.glibcxx_str or ""):
             elfcheck.check_libstdcxx(infos, Target.of(runtime, "x86_64"), {})
+
+
+@pytest.mark.parametrize(("glibc", "runtime", "runtime_fix"), [
+    ("GLIBC_2.29", "python3.11", "use --runtime python3.12 (Amazon Linux 2023, glibc 2.34) or "),
+    ("GLIBC_2.38", "python3.12", ""),
+])
+def test_glibc_fix_is_a_runtime_or_a_pin_never_an_image(tmp_path: Path, glibc, runtime,
+                                                          runtime_fix):
+    """An image runs on the runtime's own base OS (same glibc): suggesting it would not help."""
+    (tmp_path / "fastlib").mkdir()
+    (tmp_path / "fastlib" / "_core.so").write_bytes(
+        elf_with_needs(EM_X86_64, {"libc.so.6": ["GLIBC_2.17", glibc]}))
+    with pytest.raises(GlibcTooNew) as err:
+        elfcheck.check_glibc(list(elfcheck.scan(tmp_path)), Target.of(runtime, "x86_64"),
+                             {"fastlib": "fast-lib"})
+    msg = err.value.message
+    assert f"Fix: {runtime_fix}pin an older fast-lib release built for glibc <= " in msg
+    assert "--extra-requirement 'fast-lib==<version>'" in msg
+    assert "--package image" not in msg and err.value.fix == runtime_fix.removesuffix(" or ")

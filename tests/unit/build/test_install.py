@@ -68,3 +68,46 @@ def test_deps_cache_expires_and_can_be_turned_off(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", "off")
     install(tmp_path / "c", ["numpy"], T, runner=runner)
     assert len(calls) == 3 and not (tmp_path / "cache" / "off").exists()
+
+
+def _failing(stderr: str):
+    return lambda cmd: subprocess.CompletedProcess(cmd, 1, "", stderr)
+
+
+def test_a_conflict_gets_pips_reason_and_no_glibc_hint(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", "off")
+    conflict = ("ERROR: Cannot install ai-edge-litert==1.4.0 and numpy<1.20 because these "
+                "package versions have conflicting dependencies.\n"
+                "ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/...\n")
+    with pytest.raises(InstallFailed) as err:
+        install(tmp_path / "t", ["numpy<1.20"], T, runner=_failing(conflict))
+    msg = err.value.message
+    assert "conflicting dependencies" in msg
+    assert msg.endswith("ResolutionImpossible: for help visit https://pip.pypa.io/....")
+    assert "python3.12+" not in msg and "--package image" not in msg
+
+
+def test_no_matching_distribution_says_which_releases_have_a_wheel(tmp_path: Path, monkeypatch):
+    """`numpy===` (what pip printed for it): releases exist for the target, none matches."""
+    monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", "off")
+    stderr = ("ERROR: Ignored the following versions that require a different python version: "
+              "2.5.0 Requires-Python >=3.12\n"
+              "ERROR: Could not find a version that satisfies the requirement numpy=== (from "
+              "versions: 1.26.4, 2.0.0, 2.2.6)\nERROR: No matching distribution found for numpy===\n")
+    with pytest.raises(InstallFailed) as err:
+        install(tmp_path / "t", ["numpy==="], T, runner=_failing(stderr))
+    msg = err.value.message
+    assert "No matching distribution found for numpy===" in msg and "Ignored" not in msg
+    assert "go up to 2.2.6 and numpy=== matches none of them" in msg
+    assert "--package image" not in msg
+
+
+def test_no_wheel_for_the_target_at_all_says_pick_a_newer_runtime(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("LAMBDALITE_DEPS_CACHE", "off")
+    stderr = ("ERROR: Could not find a version that satisfies the requirement x (from versions: "
+              "none)\nERROR: No matching distribution found for x\n")
+    with pytest.raises(InstallFailed) as err:
+        install(tmp_path / "t", ["x"], T, runner=_failing(stderr))
+    msg = err.value.message
+    assert "No release of x has a wheel for python3.11 x86_64" in msg
+    assert "python3.12+ has glibc 2.34" in msg and "--package image" not in msg
