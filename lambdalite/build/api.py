@@ -203,7 +203,9 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _As
         with steps.step(f"compile .pyc for python{target.python_version}"):
             note = slim.compile_for_target(root, target.python_version, p.compile_with)
         files, unzipped = package.tree_stats(root)
-        size.check(o.package_type, unzipped, None)  # fail before zipping what cannot ship
+        # Fail before zipping what cannot ship; versions.fit never steps for size alone.
+        size.check(o.package_type, unzipped, None, backend=o.backend,
+                   model_bytes=slim.tree_bytes(root / package.MODEL_DIRNAME))
     except CheckFailed as err:
         item = installed.get(resolve.canonical(err.package)) if err.package else None
         err.version = item.version if item else None

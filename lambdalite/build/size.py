@@ -20,14 +20,24 @@ class SizeVerdict:
     notes: tuple[str, ...]
 
 
-def check(package_type: str, unzipped: int, zipped: int | None) -> SizeVerdict:
-    """Raise PackageTooLarge past a hard quota; return warnings and notes otherwise."""
+def check(package_type: str, unzipped: int, zipped: int | None, *,
+          model_bytes: int | None = None, backend: str = "litert") -> SizeVerdict:
+    """Raise PackageTooLarge past a hard quota; return warnings and notes otherwise.
+
+    ``model_bytes``: the model's share of ``unzipped``, named in the error so that a big
+    model is not blamed on the dependencies (and no release is stepped down for it).
+    """
     if package_type == "zip":
         if unzipped > ZIP_UNZIPPED_LIMIT:
+            parts = (f" (model {mb(model_bytes)}, dependencies and function code "
+                     f"{mb(unzipped - model_bytes)})" if model_bytes is not None else "")
+            smaller = ("the litert backend" if backend == "tf" else
+                       "a smaller variant (--variant int8 or float16 from `lambdalite convert`)")
             raise PackageTooLarge(
-                f"unzipped package is {mb(unzipped)}, over Lambda's {mb(ZIP_UNZIPPED_LIMIT)} "
-                "limit for zip functions; use --package image (10 GB limit) or the litert backend",
-                reason=f"makes the package {mb(unzipped)} unzipped, over the "
+                f"unzipped package is {mb(unzipped)}{parts}, over Lambda's "
+                f"{mb(ZIP_UNZIPPED_LIMIT)} limit for zip functions; use --package image "
+                f"(10 GB limit) or {smaller}",
+                reason=f"makes the package {mb(unzipped)} unzipped{parts}, over the "
                        f"{mb(ZIP_UNZIPPED_LIMIT)} zip limit",
                 fix=IMAGE_FIX,
             )

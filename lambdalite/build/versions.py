@@ -12,6 +12,9 @@ target, newest first (``pip index versions`` with the target's platform flags):
 2. build with ``name==version`` added (install.py's deps cache keys it separately) and run
    every check again; a failure there rejects it too.
 
+A size failure of the whole package (model + dependencies over 250 MB) never steps anything
+down, before or after a pick: no release is to blame, and it is raised as size.check says it.
+
 At most ``MAX_CANDIDATES`` releases per package (measured: python3.12 arm64 rejects seven
 2.x releases before ai-edge-litert 2.1.0 fits). The first that passes is picked and the
 result says why each newer one was rejected; when none fits, the error (of the newest
@@ -109,6 +112,10 @@ def fit(requirements: tuple[str, ...], attempt: Attempt[T], *, pinned: frozenset
     while True:
         try:
             result = attempt((*requirements, *(f"{n}=={v}" for n, v in pins.items())))
+        except PackageTooLarge:
+            # The model and dependencies together are too big: no release of anything is
+            # to blame, and an older one will not make the model smaller (size.check says so).
+            raise
         except CheckFailed as err:
             name = _culprit(err, pins)
             version = pins.get(name) if name else None
@@ -131,12 +138,7 @@ def fit(requirements: tuple[str, ...], attempt: Attempt[T], *, pinned: frozenset
 
 
 def _culprit(err: CheckFailed, pins: dict[str, str]) -> str | None:
-    if err.package:
-        return canonical(err.package)
-    # A size failure has no one package: blame the one we are stepping (last picked).
-    if isinstance(err, PackageTooLarge) and pins:
-        return list(pins)[-1]
-    return None
+    return canonical(err.package) if err.package else None
 
 
 def _rejection(version: str, err: CheckFailed) -> Rejected:

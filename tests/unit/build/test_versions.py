@@ -73,12 +73,31 @@ def test_steps_down_past_screen_rejections_and_says_why():
 
 
 def test_a_candidate_that_fails_the_full_build_is_rejected_too():
-    size = PackageTooLarge("big", reason="makes the package 353.0 MB unzipped", fix="image")
-    build = FakeBuild({"2.3.0": _cxx_error("2.3.0"), "2.2.0": size})
+    glibc = GlibcTooNew("g", package="ai-edge-litert", reason="needs GLIBC_2.35")
+    build = FakeBuild({"2.3.0": _cxx_error("2.3.0"), "2.2.0": glibc})
     result, (pick,), _ = _fit(build)
     assert result == "2.1.6"
-    assert [(r.version, r.size_only) for r in pick.rejected] == [("2.3.0", False),
-                                                                ("2.2.0", True)]
+    assert [(r.version, r.reason) for r in pick.rejected] == [("2.3.0", CXX),
+                                                             ("2.2.0", "needs GLIBC_2.35")]
+
+
+def test_a_too_large_model_after_a_pick_is_not_blamed_on_the_package():
+    """2.1.0 fits the runtime, but model + dependencies are over 250 MB: the size error is
+    raised as is (it names the model), no older release is screened or built."""
+    too_big = PackageTooLarge("unzipped package is 300.0 MB (model 210.0 MB, ...)",
+                              reason="makes the package 300.0 MB unzipped", fix="image")
+    screened: list[str] = []
+
+    def screen(name, version):
+        screened.append(version)
+        return None if version == "2.1.0" else LibstdcxxTooNew("x", reason=CXX)
+
+    build = FakeBuild({"2.3.0": _cxx_error("2.3.0"), "2.1.0": too_big})
+    with pytest.raises(PackageTooLarge) as got:
+        _fit(build, screen=screen)
+    assert got.value is too_big
+    assert screened == ["2.2.0", "2.1.6", "2.1.0"]       # 2.0.3 and 1.4.0 never tried
+    assert [r[-1] for r in build.calls] == ["ai-edge-litert", "ai-edge-litert==2.1.0"]
 
 
 def test_user_pinned_package_is_never_stepped():
