@@ -103,12 +103,16 @@ class RichProgress:
 @click.option("--write-manifest", is_flag=True,
               help="With --pick: set the manifest's default_variant to the pick.")
 @click.option("--write-template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="With --pick: set every MemorySize of this SAM template to the pick's.")
+              help="With --pick: set MemorySize, LAMBDALITE_BACKEND and LAMBDALITE_VARIANT of "
+                   "every AWS::Serverless::Function of this SAM template to the pick's.")
+@click.option("--function", "function_id",
+              help="With --write-template: only this function (logical id).")
 def bench(model: str, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
           timeout_s: int, no_arm64: bool, cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
-          max_size: float | None, write_manifest: bool, write_template: Path | None) -> None:
+          max_size: float | None, write_manifest: bool, write_template: Path | None,
+          function_id: str | None) -> None:
     """Measure package size, cold start, warm latency, memory and cost of every variant in the
     local Lambda environment; print the table, write JSON, Markdown and a PNG chart."""
     from lambdalite.bench.config import make_config
@@ -117,6 +121,8 @@ def bench(model: str, variants: str | None, memory: str | None, cold: int | None
 
     if (write_manifest or write_template) and not do_pick:
         raise UsageError("--write-manifest/--write-template need --pick")
+    if function_id and not write_template:
+        raise UsageError("--function names the function of --write-template: pass both")
     if from_json:
         result = BenchResult.load(from_json)
     else:
@@ -132,11 +138,12 @@ def bench(model: str, variants: str | None, memory: str | None, cold: int | None
     click.echo(paths.markdown.read_text())
     click.echo(f"results: {paths.json}\ntable:   {paths.markdown}\nchart:   {paths.chart}")
     if do_pick:
-        _pick(result, objective, max_accuracy_drop, max_size, write_manifest, write_template)
+        _pick(result, objective, max_accuracy_drop, max_size, write_manifest, write_template,
+              function_id)
 
 
 def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size: float | None,
-          write_manifest: bool, write_template: Path | None) -> None:
+          write_manifest: bool, write_template: Path | None, function_id: str | None) -> None:
     from lambdalite.bench.pick import Constraints, pick
     from lambdalite.bench.pick import write_manifest as save_manifest
     from lambdalite.bench.pick import write_template as save_template
@@ -147,5 +154,5 @@ def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size:
         path = save_manifest(Path(result.model_dir), verdict)
         click.echo(f"wrote default_variant={verdict.row} to {path}")
     if write_template:
-        count = save_template(write_template, verdict)
-        click.echo(f"set MemorySize={verdict.memory_mb} in {write_template} ({count} place(s))")
+        change = save_template(write_template, verdict, function_id)
+        click.echo(change.text(write_template))

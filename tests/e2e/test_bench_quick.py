@@ -11,6 +11,17 @@ import zipfile
 
 import pytest
 
+from lambdalite.bench.config import make_config
+from lambdalite.bench.results import (
+    BenchResult,
+    CellResult,
+    ColdSample,
+    PackageSize,
+    RowResult,
+    WarmSample,
+)
+from lambdalite.local.cfn import load_yaml
+
 VARIANTS = ("float32", "dynamic")   # the write-up's pair: enough to show the point, and quick
 
 
@@ -75,16 +86,41 @@ def test_sizes_match_the_packages_on_disk(quick_run):
         assert arm["error"] is None or len(arm["error"]) > 20
 
 
-def test_pick_from_the_json_writes_the_template(quick_run, tmp_path):
-    out, _ = quick_run
+def fixed_result(model_dir: str) -> BenchResult:
+    """Made-up samples (not measurements) at two memory sizes: float32 at 3008 MB is fastest."""
+    def cell(row: str, memory: int, warm: float) -> CellResult:
+        cold = tuple(ColdSample(300.0 + i, 2 * warm, 400.0, 90) for i in range(3))
+        return CellResult(row, memory, cold,
+                          tuple(WarmSample(warm + i, warm + 2, 95) for i in range(4)))
+
+    size = (PackageSize("x86_64", "zip", "python3.11", 40_000_000, 15_000_000),)
+    return BenchResult(
+        model="mnist", model_dir=model_dir,
+        settings=make_config(memory="1024,3008", variants="float32,dynamic").settings(),
+        machine={"cpu_model": "fixed", "cores": 2, "limits": "fixed"},
+        rows=(RowResult("float32", "litert", "float32", 400_000, 0.98, 0.0, size),
+              RowResult("dynamic", "litert", "dynamic", 100_000, 0.979, 0.1, size)),
+        cells=(cell("float32", 1024, 90.0), cell("float32", 3008, 30.0),
+               cell("dynamic", 1024, 120.0), cell("dynamic", 3008, 60.0)),
+        started="2026-01-01T00:00:00Z", finished="2026-01-01T00:01:00Z")
+
+
+def test_pick_from_a_json_writes_the_template(tmp_path):
+    fixed = fixed_result(str(tmp_path / "elsewhere")).save(tmp_path / "fixed.json")
     template = tmp_path / "template.yaml"
-    template.write_text("Resources:\n  Fn:\n    Properties:\n      MemorySize: 128\n")
-    proc = lambdalite("bench", "--from-json", str(out / "bench-mnist.json"), "--out",
-                      str(tmp_path), "--pick", "--objective", "cost",
-                      "--max-accuracy-drop", "0.5", "--write-template", str(template))
+    template.write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties:\n      CodeUri: !Ref Code  # kept\n"
+                        "      MemorySize: 128\n")
+    proc = lambdalite("bench", "--from-json", str(fixed), "--out", str(tmp_path / "out"),
+                      "--pick", "--write-template", str(template), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "pick: " in proc.stdout and "cheapest" in proc.stdout
-    assert "MemorySize: 1024" in template.read_text()
+    assert "pick: float32 at 3008 MB" in proc.stdout
+    doc = load_yaml(template.read_text(), "template.yaml")
+    props = doc["Resources"]["Fn"]["Properties"]
+    assert props["MemorySize"] == 3008
+    assert props["Environment"]["Variables"] == {"LAMBDALITE_BACKEND": "litert",
+                                                 "LAMBDALITE_VARIANT": "float32"}
+    assert "CodeUri: !Ref Code  # kept" in template.read_text()
 
 
 def test_bad_flag_is_a_usage_error():

@@ -4,8 +4,9 @@ import shutil
 
 import pytest
 
-from lambdalite.bench.pick import Constraints, pick, write_manifest, write_template
+from lambdalite.bench.pick import Constraints, Verdict, pick, write_manifest, write_template
 from lambdalite.errors import UsageError
+from lambdalite.local.cfn import load_yaml
 from lambdalite.manifest import Manifest
 
 
@@ -39,18 +40,62 @@ def test_no_candidate_is_a_usage_error(result):
         pick(result, Constraints("latency", max_size_mb=1))
 
 
-def test_write_template_sets_every_memory_size(tmp_path, result):
+TEMPLATE = """\
+Globals:
+  Function:
+    MemorySize: 512  # MB
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: !Ref X
+      MemorySize: 128
+      Environment:
+        Variables:
+          LAMBDALITE_VARIANT: float32
+  Other:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: code/
+  Bucket:
+    Type: AWS::S3::Bucket
+"""
+
+
+def test_write_template_sets_memory_and_variant_of_every_function(tmp_path, result):
     template = tmp_path / "template.yaml"
-    template.write_text("Globals:\n  Function:\n    MemorySize: 512  # MB\nResources:\n"
-                        "  Fn:\n    Properties:\n      CodeUri: !Ref X\n      MemorySize: 128\n")
+    template.write_text(TEMPLATE)
     v = pick(result, Constraints("latency"))
-    assert write_template(template, v) == 2
-    text = template.read_text()
-    assert "MemorySize: 3008  # MB" in text and "MemorySize: 128" not in text
-    assert "!Ref X" in text
-    (tmp_path / "empty.yaml").write_text("Resources: {}\n")
-    with pytest.raises(UsageError, match="MemorySize"):
-        write_template(tmp_path / "empty.yaml", v)
+    change = write_template(template, v)
+    assert change.functions == ("Fn", "Other")
+    assert change.values == {"MemorySize": "3008", "LAMBDALITE_BACKEND": "litert",
+                             "LAMBDALITE_VARIANT": "int8"}
+    doc = load_yaml(template.read_text(), "t")
+    for name in ("Fn", "Other"):
+        props = doc["Resources"][name]["Properties"]
+        assert props["MemorySize"] == 3008
+        assert props["Environment"]["Variables"] == {"LAMBDALITE_BACKEND": "litert",
+                                                     "LAMBDALITE_VARIANT": "int8"}
+    assert "CodeUri: !Ref X" in template.read_text() and "MemorySize: 512  # MB" in TEMPLATE
+    assert doc["Resources"]["Bucket"] == {"Type": "AWS::S3::Bucket"}
+
+
+def test_write_template_one_function_and_the_tf_row(tmp_path):
+    template = tmp_path / "template.yaml"
+    template.write_text(TEMPLATE)
+    change = write_template(template, Verdict("tf", 1024, (), ()), "Fn")
+    assert change.functions == ("Fn",) and "LAMBDALITE_VARIANT" not in change.values
+    doc = load_yaml(template.read_text(), "t")["Resources"]
+    # tf: the original model on TensorFlow; the variant is left as it was.
+    assert doc["Fn"]["Properties"]["Environment"]["Variables"] == {
+        "LAMBDALITE_BACKEND": "tf", "LAMBDALITE_VARIANT": "float32"}
+    assert "MemorySize" not in doc["Other"]["Properties"]
+    with pytest.raises(UsageError, match=r"no AWS::Serverless::Function named 'Nope' "
+                                         r"\(it has Fn, Other\)"):
+        write_template(template, Verdict("tf", 1024, (), ()), "Nope")
+    (tmp_path / "empty.yaml").write_text("Resources:\n  B:\n    Type: AWS::S3::Bucket\n")
+    with pytest.raises(UsageError, match="no AWS::Serverless::Function resource"):
+        write_template(tmp_path / "empty.yaml", Verdict("tf", 1024, (), ()))
 
 
 def test_write_manifest_sets_default_variant(tmp_path, mnist_model_dir, result):
@@ -62,7 +107,5 @@ def test_write_manifest_sets_default_variant(tmp_path, mnist_model_dir, result):
 
 def test_write_manifest_refuses_the_tf_row(tmp_path, mnist_model_dir, result):
     shutil.copy(mnist_model_dir / "manifest.json", tmp_path / "manifest.json")
-    from lambdalite.bench.pick import Verdict
-
     with pytest.raises(UsageError, match="LAMBDALITE_BACKEND=tf"):
         write_manifest(tmp_path, Verdict("tf", 3008, (), ()))
