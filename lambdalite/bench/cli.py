@@ -73,9 +73,10 @@ class RichProgress:
 
 
 @click.command("bench")
-@click.option("--model", default="mnist", show_default=True,
-              help="mnist (the bundled example), large (~52M-parameter model generated and "
-                   "cached; needs TensorFlow) or a folder made by `lambdalite convert`.")
+@click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
+                                "generated and cached; needs TensorFlow) or a folder made by "
+                                "`lambdalite convert` [default: mnist]. With --from-json: the "
+                                "model folder --write-manifest writes to.")
 @click.option("--variants", help="Comma-separated rows: float32,dynamic,float16,int8,tf "
                                  "(tf = the original model on TensorFlow). Default: all.")
 @click.option("--memory", help="MemorySize(s) in MB, comma-separated [default: 1024,3008; "
@@ -107,7 +108,7 @@ class RichProgress:
                    "every AWS::Serverless::Function of this SAM template to the pick's.")
 @click.option("--function", "function_id",
               help="With --write-template: only this function (logical id).")
-def bench(model: str, variants: str | None, memory: str | None, cold: int | None,
+def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
           timeout_s: int, no_arm64: bool, cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
@@ -129,7 +130,7 @@ def bench(model: str, variants: str | None, memory: str | None, cold: int | None
         from lambdalite.bench.runner import run_bench
 
         config = make_config(
-            model=model, variants=variants, memory=memory, cold=cold, warm=warm,
+            model=model or "mnist", variants=variants, memory=memory, cold=cold, warm=warm,
             warmup=warmup, quick=quick, runtime=runtime, timeout_s=timeout_s,
             arm64_sizes=not no_arm64, cold_fraction=cold_fraction, out=out)
         with RichProgress() as progress:
@@ -138,21 +139,48 @@ def bench(model: str, variants: str | None, memory: str | None, cold: int | None
     click.echo(paths.markdown.read_text())
     click.echo(f"results: {paths.json}\ntable:   {paths.markdown}\nchart:   {paths.chart}")
     if do_pick:
-        _pick(result, objective, max_accuracy_drop, max_size, write_manifest, write_template,
+        folder = _model_folder(result, model, from_json) if write_manifest else None
+        _pick(result, objective, max_accuracy_drop, max_size, folder, write_template,
               function_id)
 
 
+def _model_folder(result: BenchResult, model: str | None, from_json: Path | None
+                  ) -> tuple[Path, str]:
+    """Where --write-manifest writes, and where that folder came from: --model wins; else the
+    folder the run measured (a JSON may come from another machine: it must exist here)."""
+    from lambdalite.bench.runner import resolve_model
+    from lambdalite.errors import UsageError
+    from lambdalite.manifest import Manifest
+
+    if model is not None:
+        folder, origin = resolve_model(model, lambda m: click.echo(m, err=True)), f"--model {model}"
+    elif from_json is None:
+        folder, origin = Path(result.model_dir), "the model measured"
+    else:
+        folder, origin = Path(result.model_dir), f"the model folder recorded in {from_json}"
+        if not (folder / "manifest.json").is_file():
+            raise UsageError(f"{origin} ({folder}) has no manifest.json on this machine: pass "
+                             "--model DIR (the model folder to write default_variant to)")
+    name = Manifest.load(folder).model.name
+    if name != result.model:
+        raise UsageError(f"{folder} ({origin}) holds model {name!r}, but the benchmark measured "
+                         f"{result.model!r}: pass --model with that model's folder")
+    return folder, origin
+
+
 def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size: float | None,
-          write_manifest: bool, write_template: Path | None, function_id: str | None) -> None:
+          manifest_folder: tuple[Path, str] | None, write_template: Path | None,
+          function_id: str | None) -> None:
     from lambdalite.bench.pick import Constraints, pick
     from lambdalite.bench.pick import write_manifest as save_manifest
     from lambdalite.bench.pick import write_template as save_template
 
     verdict = pick(result, Constraints(objective, max_drop, max_size))  # type: ignore[arg-type]
     click.echo(verdict.text())
-    if write_manifest:
-        path = save_manifest(Path(result.model_dir), verdict)
-        click.echo(f"wrote default_variant={verdict.row} to {path}")
+    if manifest_folder:
+        folder, origin = manifest_folder
+        path = save_manifest(folder, verdict)
+        click.echo(f"wrote default_variant={verdict.row} to {path} (from {origin})")
     if write_template:
         change = save_template(write_template, verdict, function_id)
         click.echo(change.text(write_template))
