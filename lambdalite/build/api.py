@@ -189,7 +189,10 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _As
         resolve.verify(installed, requirements, target)
         owners = resolve.owner_of(installed)
     with steps.step("slim dependencies"):
-        report = slim.apply(root, p.rules)
+        # What the user asked for (and what it requires) stays, even where a rule drops it.
+        asked = resolve.requested_closure(installed, o.extra_requirements, target,
+                                          stop_at=resolve.REQUIREMENTS[o.backend])
+        report = slim.apply(root, p.rules, keep=resolve.paths_of(installed, asked))
     try:
         with steps.step("check ELF machines, glibc and libstdc++"):
             # Function code and model hold no ELF files: check before copying and compiling.
@@ -230,6 +233,9 @@ def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
         installed, owners, infos = done.installed, done.owners, done.infos
         if done.compile_note:
             notes.append(done.compile_note)
+        if done.slimmed.spared:
+            notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
+                         + ", ".join(done.slimmed.spared))
         lock_path = p.out_arch_dir / "requirements.lock"
         lock_path.write_text(resolve.lock_text(installed, target, picked))
         worst = elfcheck.highest_glibc(infos)

@@ -45,6 +45,7 @@ class Installed:
     wheel_tags: tuple[str, ...]    # from WHEEL
     top_level: tuple[str, ...]     # first path parts the distribution owns (from RECORD)
     dist_info: str                 # folder name, relative to the target dir
+    requires: tuple[str, ...] = ()  # Requires-Dist lines of METADATA (with their markers)
 
     @property
     def pin(self) -> str:
@@ -60,7 +61,8 @@ def read_installed(target_dir: Path) -> dict[str, Installed]:
         wheel = HeaderParser().parsestr(wheel_file.read_text()) if wheel_file.exists() else None
         tags = tuple(wheel.get_all("Tag") or ()) if wheel is not None else ()
         top = _top_level(info)
-        item = Installed(meta["Name"], meta["Version"], tags, top, info.name)
+        item = Installed(meta["Name"], meta["Version"], tags, top, info.name,
+                         tuple(meta.get_all("Requires-Dist") or ()))
         found[canonical(item.name)] = item
     return found
 
@@ -102,6 +104,65 @@ def lock_text(installed: dict[str, Installed], target: Target, picked: tuple[str
     lines += [f"# stepped down to fit: {note}" for note in picked]
     lines += sorted(item.pin for item in installed.values())
     return "\n".join(lines) + "\n"
+
+
+def marker_environment(target: Target) -> dict[str, str]:
+    """PEP 508 marker values on the target (Lambda: Linux, CPython X.Y, its machine)."""
+    python = target.python_version
+    return {
+        "python_version": python, "python_full_version": f"{python}.0",
+        "implementation_version": f"{python}.0", "implementation_name": "cpython",
+        "platform_python_implementation": "CPython", "os_name": "posix",
+        "sys_platform": "linux", "platform_system": "Linux",
+        "platform_machine": target.arch.wheel_machine, "platform_release": "",
+        "platform_version": "", "extra": "",
+    }
+
+
+def requested_closure(installed: dict[str, Installed], requested: tuple[str, ...],
+                      target: Target, *, stop_at: tuple[str, ...] = ()) -> frozenset[str]:
+    """Canonical names of the ``requested`` distributions and everything they require.
+
+    Follows each installed METADATA's ``Requires-Dist`` whose marker holds on the target
+    (extras only when asked for, e.g. ``tqdm[notebook]``); names in ``stop_at`` (the
+    backend's own requirements) are neither included nor followed.
+    """
+    if not requested:
+        return frozenset()
+    # Deferred: packaging is needed only when the user asked for extra requirements.
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    env = marker_environment(target)
+    stop = {canonical(n) for n in stop_at}
+    seen: set[str] = set()
+    queue: list[tuple[str, frozenset[str]]] = []
+    for text in requested:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue  # pip installed it anyway; nothing to follow
+        queue.append((canonical(req.name), frozenset(req.extras)))
+    while queue:
+        name, extras = queue.pop()
+        item = installed.get(name)
+        if name in stop or item is None or name in seen:
+            continue
+        seen.add(name)
+        for line in item.requires:
+            try:
+                dep = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if dep.marker is None or any(dep.marker.evaluate({**env, "extra": e})
+                                         for e in (extras or {""})):
+                queue.append((canonical(dep.name), frozenset(dep.extras)))
+    return frozenset(seen)
+
+
+def paths_of(installed: dict[str, Installed], names: frozenset[str]) -> frozenset[str]:
+    """First path parts (packages, modules, dist-info folders) the distributions own."""
+    return frozenset(part for name in names if (item := installed.get(name))
+                     for part in (*item.top_level, item.dist_info))
 
 
 def owner_of(installed: dict[str, Installed]) -> dict[str, str]:

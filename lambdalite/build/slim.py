@@ -29,6 +29,9 @@ class Rule:
     patterns: tuple[str, ...]      # globs relative to the task root (Path.glob syntax)
     why: str
     backends: tuple[str, ...] = ("litert", "tf")
+    # Removes whole distributions the backend pulls in: spares those the user asked for
+    # (--extra-requirement) and what they require.
+    whole_packages: bool = False
 
 
 # Bundled shared libraries of manylinux wheels (auditwheel puts them in <dist>.libs/):
@@ -57,7 +60,7 @@ RULES: tuple[Rule, ...] = (
           "typing_extensions.py", "typing_extensions-*.dist-info"),
          "ai-edge-litert requires them for its converter/CompiledModel/tools; the classic "
          "Interpreter the function uses imports none of them (measured)",
-         ("litert",)),
+         ("litert",), whole_packages=True),
     Rule("litert-extras",
          ("ai_edge_litert/tools", "ai_edge_litert/vendors", "ai_edge_litert/aot",
           "ai_edge_litert/*_pb2.py", "ai_edge_litert/libLiteRtWebGpuAccelerator.so",
@@ -74,6 +77,7 @@ RULES: tuple[Rule, ...] = (
 @dataclass(frozen=True)
 class SlimReport:
     removed: dict[str, tuple[int, int]] = field(default_factory=dict)  # rule -> (paths, bytes)
+    spared: tuple[str, ...] = ()   # paths a whole-package rule kept because they were asked for
 
     @property
     def bytes_removed(self) -> int:
@@ -93,10 +97,13 @@ def _match(parts: tuple[str, ...], pattern: str) -> bool:
     return len(parts) == len(pat) and all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pat, strict=True))
 
 
-def matches(root: Path, rule: Rule) -> list[Path]:
+def matches(root: Path, rule: Rule, keep: frozenset[str] = frozenset(),
+            spared: list[str] | None = None) -> list[Path]:
     """Paths a rule removes (the outermost ones), refusing protected paths.
 
-    One walk of the tree for all patterns: a TensorFlow install has ~20k files.
+    ``keep``: first path parts a whole-package rule must not touch (appended to ``spared``
+    when it would have). One walk of the tree for all patterns: a TensorFlow install has
+    ~20k files.
     """
     found: list[Path] = []
     seen: set[Path] = set()
@@ -106,6 +113,10 @@ def matches(root: Path, rule: Rule) -> list[Path]:
         for name in sorted([*dirnames, *filenames]):
             parts = (*rel_base, name)
             if any(_match(parts, p) for p in rule.patterns):
+                if rule.whole_packages and parts[0] in keep:
+                    if spared is not None:
+                        spared.append("/".join(parts))
+                    continue
                 if any(fnmatch.fnmatchcase(parts[0], p) for p in PROTECTED):
                     raise BuildError(
                         f"slim rule {rule.name!r} would remove {'/'.join(parts)}, a bundled "
@@ -123,10 +134,12 @@ def tree_bytes(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def apply(root: Path, rules: Iterable[Rule]) -> SlimReport:
+def apply(root: Path, rules: Iterable[Rule], keep: frozenset[str] = frozenset()) -> SlimReport:
+    """Remove what the rules match; ``keep``: first path parts of requested distributions."""
     removed: dict[str, tuple[int, int]] = {}
+    spared: list[str] = []
     for rule in rules:
-        paths = matches(root, rule)
+        paths = matches(root, rule, keep, spared)
         size = sum(tree_bytes(p) for p in paths)
         for path in paths:
             if path.is_dir() and not path.is_symlink():
@@ -135,7 +148,7 @@ def apply(root: Path, rules: Iterable[Rule]) -> SlimReport:
                 path.unlink()
         removed[rule.name] = (len(paths), size)
     _remove_empty_dirs(root)
-    return SlimReport(removed)
+    return SlimReport(removed, tuple(spared))
 
 
 def _remove_empty_dirs(root: Path) -> None:

@@ -128,3 +128,23 @@ def test_python311_x86_package_fits_amazon_linux_2_libstdcxx(zip_311_x86: BuildR
 def test_repo_function_code_is_what_got_shipped(zip_311_x86: BuildResult, repo_root: Path):
     shipped = zip_311_x86.task_root / "lambdalite/function/app.py"
     assert shipped.read_bytes() == (repo_root / "lambdalite/function/app.py").read_bytes()
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="needs a python3.11 host")
+def test_an_extra_requirement_survives_slimming_and_imports(tmp_path: Path, mnist_model_dir):
+    """tqdm is what ai-edge-litert 1.x pulls in and `unused-deps` drops; asked for, it stays."""
+    import subprocess
+
+    from lambdalite.build.api import BuildOptions, build
+
+    r = build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
+                           arch="x86_64", extra_requirements=("tqdm",)))
+    assert any(pin.startswith("tqdm==") for pin in r.installed)
+    assert (r.task_root / "tqdm").is_dir() and list(r.task_root.glob("tqdm-*.dist-info"))
+    assert not (r.task_root / "flatbuffers").exists()  # the rule still drops what nobody asked
+    assert any(n.startswith("kept for --extra-requirement") and "tqdm" in n for n in r.notes)
+    code = "import sys; sys.path[:0] = [sys.argv[1]]; import tqdm; print(tqdm.__file__)"
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(r.task_root)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    assert proc.stdout.strip().startswith(str(r.task_root / "tqdm"))

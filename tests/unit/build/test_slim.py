@@ -59,6 +59,16 @@ def test_litert_rules_remove_what_the_function_never_loads(tree: Path):
     assert report.bytes_removed == sum(len(t) for r, t in TREE.items() if not (tree / r).exists())
 
 
+def test_what_the_user_asked_for_is_spared_by_the_unused_deps_rule(tree: Path):
+    keep = frozenset({"tqdm", "tqdm-4.70.1.dist-info"})
+    report = slim.apply(tree, slim.rules_for("litert"), keep=keep)
+    assert {"tqdm/__init__.py", "tqdm-4.70.1.dist-info/METADATA"} <= _left(tree)
+    assert not (tree / "google").exists() and report.removed["unused-deps"][0] == 1
+    assert report.spared == ("tqdm", "tqdm-4.70.1.dist-info")
+    assert not (tree / "ai_edge_litert/tools").exists()  # other rules are not affected
+    assert not (tree / "numpy/_core/tests").exists()
+
+
 def test_tf_rules_keep_dependencies(tree: Path):
     assert {r.name for r in slim.rules_for("tf")}.isdisjoint({"unused-deps", "litert-extras"})
     slim.apply(tree, slim.rules_for("tf"))
