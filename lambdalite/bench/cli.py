@@ -99,8 +99,11 @@ class RichProgress:
               help="Do not measure: re-render (and --pick from) an earlier bench JSON.")
 @click.option("--pick", "do_pick", is_flag=True, help="Name the best variant for the constraints.")
 @click.option("--objective", type=click.Choice(OBJECTIVES), default="latency", show_default=True)
-@click.option("--max-accuracy-drop", type=float, help="Accuracy points a variant may lose.")
-@click.option("--max-size", type=float, help="Largest unzipped x86_64 package, MB.")
+@click.option("--max-accuracy-drop", type=click.FloatRange(min=0),
+              help="Accuracy points a LiteRT variant may lose against float32 (tf, the original "
+                   "model, is the reference).")
+@click.option("--max-size", type=click.FloatRange(min=0, min_open=True),
+              help="Largest unzipped x86_64 package, MB.")
 @click.option("--write-manifest", is_flag=True,
               help="With --pick: set the manifest's default_variant to the pick.")
 @click.option("--write-template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -172,8 +175,8 @@ def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size:
           manifest_folder: tuple[Path, str] | None, write_template: Path | None,
           function_id: str | None) -> None:
     from lambdalite.bench.pick import Constraints, pick
-    from lambdalite.bench.pick import write_manifest as save_manifest
-    from lambdalite.bench.pick import write_template as save_template
+    from lambdalite.bench.writeback import write_manifest as save_manifest
+    from lambdalite.bench.writeback import write_template as save_template
 
     verdict = pick(result, Constraints(objective, max_drop, max_size))  # type: ignore[arg-type]
     click.echo(verdict.text())

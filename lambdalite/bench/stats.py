@@ -2,6 +2,8 @@
 
 Percentiles use linear interpolation between closest ranks (numpy's default "linear" method,
 Hyndman & Fan type 7), so p50 of an even-sized sample is the mean of the two middle values.
+``robust_stdev`` estimates the standard deviation from the median absolute deviation, so one
+outlier (a 38 ms hiccup among 0.7 ms calls) does not make every difference look like noise.
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ def percentile(samples: Sequence[float], q: float) -> float:
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# MAD x 1.4826 estimates the standard deviation of normally distributed samples.
+MAD_TO_STDEV = 1.4826
+
+
+def robust_stdev(samples: Sequence[float]) -> float:
+    """1.4826 x the median absolute deviation from the median; 0.0 for fewer than 2 samples."""
+    if len(samples) < 2:
+        return 0.0
+    median = percentile(samples, 50)
+    return MAD_TO_STDEV * percentile([abs(s - median) for s in samples], 50)
 
 
 def summarize(samples: Sequence[float]) -> Summary:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lambdalite.bench.pick import Verdict, write_template
+from lambdalite.bench.pick import Verdict
+from lambdalite.bench.writeback import write_template
 from lambdalite.build.template import lint
 from lambdalite.local.template import read_template
 

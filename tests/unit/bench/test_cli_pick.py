@@ -65,3 +65,10 @@ def test_another_models_folder_is_refused(result, tmp_path, model_copy, capsys):
     path = replace(result, model_dir=str(folder)).save(tmp_path / "bench.json")  # model "fixed"
     assert run(tmp_path, "--from-json", str(path), "--write-manifest") == 2
     assert "holds model 'mnist', but the benchmark measured 'fixed'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--max-accuracy-drop", "-1"), ("--max-size", "0")])
+def test_limits_below_their_range_are_usage_errors(result, tmp_path, flag, value, capsys):
+    path = result.save(tmp_path / "bench.json")
+    assert main(["bench", "--from-json", str(path), "--pick", flag, value]) == 2
+    assert f"Invalid value for '{flag}'" in capsys.readouterr().err

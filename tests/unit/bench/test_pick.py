@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 
-from lambdalite.bench.pick import Constraints, Verdict, pick, write_manifest, write_template
+from lambdalite.bench.pick import Constraints, Verdict, pick
+from lambdalite.bench.results import CellResult, ColdSample, WarmSample
+from lambdalite.bench.writeback import write_manifest, write_template
 from lambdalite.errors import UsageError
 from lambdalite.local.cfn import load_yaml
 from lambdalite.manifest import Manifest
@@ -38,6 +41,69 @@ def test_size_objective_and_size_limit(result):
 def test_no_candidate_is_a_usage_error(result):
     with pytest.raises(UsageError, match="no variant meets"):
         pick(result, Constraints("latency", max_size_mb=1))
+
+
+def only(result, memory=3008, **warm):
+    """The fixture's rows with just these cells: row -> warm samples (one cold start each)."""
+    return replace(result, cells=tuple(
+        CellResult(row, memory, (ColdSample(300, 90, 400, 100),),
+                   tuple(WarmSample(w, w + 1, 105) for w in samples))
+        for row, samples in warm.items()))
+
+
+def test_within_five_percent_is_a_tie_broken_by_accuracy(result):
+    # int8 is 3% faster but loses 3 points: a tie, float32 (no drop) wins.
+    v = pick(only(result, float32=[100] * 4, int8=[97] * 4), Constraints("latency"))
+    assert v.row == "float32"
+    assert v.reasons[0].startswith("it ties for lowest warm p50 (100 ms; lowest 97.0 ms) "
+                                   "with int8 @ 3008 MB (97.0 ms)")
+    assert "broken by the smaller accuracy drop, then the smaller package" in v.reasons[1]
+
+
+def test_within_one_combined_stdev_is_a_tie(result):
+    # 14% apart, but float32's samples spread ~18 ms: noise, not a difference.
+    noisy = only(result, float32=[90, 100, 120, 130], int8=[95, 96, 97, 98])
+    assert pick(noisy, Constraints("latency")).row == "float32"
+    clear = only(result, float32=[150, 151, 152, 153], int8=[95, 96, 97, 98])
+    v = pick(clear, Constraints("latency"))
+    assert v.row == "int8" and v.reasons[0].startswith("it is the lowest warm p50 (96.5 ms)")
+    assert "runner-up: float32 @ 3008 MB" in v.reasons[-1]
+    # One hiccup does not turn a 2x difference into noise (the spread is MAD-based).
+    hiccup = only(result, float32=[100, 100, 101, 102, 1000], int8=[50, 50, 51, 52, 50])
+    assert pick(hiccup, Constraints("latency")).row == "int8"
+
+
+def test_equal_drops_tie_goes_to_the_smaller_package(result):
+    rows = tuple(replace(r, accuracy_drop_points=0.5) if r.row in ("float32", "dynamic") else r
+                 for r in result.rows)
+    tied = replace(only(result, float32=[50] * 4, dynamic=[51] * 4), rows=rows)
+    v = pick(tied, Constraints("latency"))
+    assert v.row == "dynamic"          # 150 MB against float32's 300 MB
+
+
+def test_cost_ties_use_the_warm_spread_too(result):
+    v = pick(only(result, int8=[100] * 4, dynamic=[90, 100, 110, 120]), Constraints("cost"))
+    assert v.row == "dynamic" and v.reasons[0].startswith("it ties for cheapest")
+
+
+def test_negative_accuracy_drop_is_refused(result):
+    with pytest.raises(UsageError, match="--max-accuracy-drop -1 is negative"):
+        pick(result, Constraints("latency", max_accuracy_drop=-1))
+    with pytest.raises(UsageError, match="--max-size 0 must be more than 0 MB"):
+        pick(result, Constraints("latency", max_size_mb=0))
+
+
+def test_the_tf_row_is_named_the_reference(result):
+    v = pick(result, Constraints("latency", max_accuracy_drop=0))
+    assert v.row == "float32"
+    assert any("tf (the original model on TensorFlow, the reference) was considered" in r
+               for r in v.reasons)
+    fast_tf = only(result, tf=[10, 11, 12, 13], float32=[100] * 4)
+    v = pick(fast_tf, Constraints("latency", max_accuracy_drop=0))
+    assert v.row == "tf"
+    assert any(r.startswith("tf is the original model on TensorFlow, the reference") and
+               "the accuracy limit does not apply to it" in r for r in v.reasons)
+    assert not any("unknown" in r for r in v.reasons)
 
 
 TEMPLATE = """\

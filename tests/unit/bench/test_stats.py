@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from lambdalite.bench.stats import percentile, summarize
+from lambdalite.bench.stats import percentile, robust_stdev, summarize
 
 
 def test_percentiles_interpolate_between_ranks():
@@ -43,3 +43,11 @@ def test_empty_sample_is_an_error(bad):
 def test_percentile_outside_range_is_an_error():
     with pytest.raises(ValueError, match="outside"):
         percentile([1.0], 101)
+
+
+def test_robust_stdev_ignores_one_outlier():
+    calm = [0.6, 0.7, 0.8, 0.7, 0.6, 0.8]
+    assert robust_stdev(calm) == pytest.approx(1.4826 * 0.1)
+    assert robust_stdev([*calm, 38.0]) == pytest.approx(1.4826 * 0.1)
+    assert summarize([*calm, 38.0]).stdev > 10
+    assert robust_stdev([5.0]) == 0.0 and robust_stdev([]) == 0.0
