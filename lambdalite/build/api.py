@@ -27,6 +27,7 @@ from lambdalite.build.errors import CheckFailed
 from lambdalite.build.targets import Target
 from lambdalite.errors import UsageError
 from lambdalite.manifest import Manifest
+from lambdalite.platform import base_image
 
 HANDLER = "lambdalite.function.handler.lambda_handler"
 
@@ -96,6 +97,9 @@ class BuildPlan:
             f"slim rules  {', '.join(r.name for r in self.rules)}",
             f"compile     {self.compile_with or 'skipped (no matching interpreter)'}",
         ]
+        if self.options.package_type == "image":
+            o = self.options
+            lines.append(f"FROM        {base_image(o.runtime, o.arch, o.base_image_digest)}")
         return "\n".join(lines)
 
 

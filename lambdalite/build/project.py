@@ -94,9 +94,25 @@ class ProjectFunction:
 
 
 def relative_model_dir(model_dir: Path, template_dir: Path) -> str:
-    """``Metadata.LambdaliteModelDir``: the model folder relative to the template's folder."""
-    rel = Path(os.path.relpath(model_dir.resolve(), template_dir.resolve())).as_posix()
-    return rel if rel.startswith("..") else f"./{rel}"
+    """``Metadata.LambdaliteModelDir``: ``./<path>`` when the model folder is inside the
+    template's folder, else its absolute path (a ``../../..`` chain breaks silently when
+    either moves, and says less)."""
+    model, base = model_dir.resolve(), template_dir.resolve()
+    if model.is_relative_to(base):
+        rel = Path(os.path.relpath(model, base)).as_posix()
+        return "." if rel == "." else f"./{rel}"
+    return model.as_posix()
+
+
+def image_functions(path: Path) -> tuple[str, ...]:
+    """Logical ids of the template's functions with ``PackageType: Image`` (Globals too)."""
+    doc = _load(path)
+    globals_fn = _mapping(_mapping(doc.get("Globals")).get("Function"))
+    return tuple(
+        name for name, res in doc["Resources"].items()
+        if isinstance(res, dict) and res.get("Type") == FUNCTION
+        and _mapping(res.get("Properties")).get("PackageType", globals_fn.get("PackageType"))
+        == "Image")
 
 
 def read_project(path: Path, *, function: str | None = None,
@@ -345,4 +361,5 @@ def _input(value: Any) -> Any:
         return value
 
 
-__all__ = ["ProjectFunction", "read_project", "relative_model_dir", "write_template"]
+__all__ = ["ProjectFunction", "image_functions", "read_project", "relative_model_dir",
+           "write_template"]

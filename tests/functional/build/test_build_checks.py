@@ -34,18 +34,8 @@ def test_tflite_runtime_2_14_fails_the_glibc_check_on_python311(tmp_path: Path):
     assert err.value.exit_code == 5
 
 
-def test_python311_arm64_no_litert_release_fits_and_the_error_lists_them(
-        tmp_path: Path, mnist_model_dir: Path):
-    """No ai-edge-litert aarch64 wheel fits Amazon Linux 2's glibc 2.26 (all need >= 2.29):
-    every older release is tried, and one message says why each was rejected."""
-    with pytest.raises(GlibcTooNew) as err:
-        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
-                           arch="arm64"))
-    msg = err.value.message
-    assert msg.startswith("no ai-edge-litert release fits python3.11 arm64 (glibc 2.26): 1.4.0")
-    assert re.search(r"1\.1\.0 needs GLIBC_2\.(29|3\d), python3\.11 arm64 \(Amazon Linux 2\) "
-                     r"has 2\.26", msg)
-    assert "Fix: use --runtime python3.12" in msg and err.value.exit_code == 5
+# python3.11 arm64 (no ai-edge-litert release fits): tests/e2e/test_build_cli.py, through
+# `build --arch all`, which also checks that x86_64 still builds.
 
 
 def test_python312_arm64_zip_steps_down_to_a_release_that_fits(

@@ -42,3 +42,19 @@ def test_cfn_lint_does_catch_errors(tmp_path: Path):
     opts = TemplateOptions((FunctionDef("Fn", memory_mb=64, runtime="python2.7"),))
     path = write(tmp_path / "bad.yaml", opts)
     assert lint(path), "cfn-lint accepted MemorySize 64 and runtime python2.7"
+
+
+def test_a_template_written_through_the_cli_passes_cfn_lint(tmp_path: Path, mnist_model_dir):
+    """The CLI path (flags -> template_options -> write), with every option at once."""
+    from click.testing import CliRunner
+
+    from lambdalite.build.cli import template
+
+    out = tmp_path / "deploy" / "template.yaml"
+    result = CliRunner().invoke(template, [
+        "-o", str(out), "--model-dir", str(mnist_model_dir), "--arch", "all", "--package",
+        "image", "--name", "Digits", "--api-path", "/predict", "--function-url",
+        "--warmup", "cron(0/5 * * * ? *)", "--provisioned-concurrency", "2"])
+    assert result.exit_code == 0, result.output
+    assert {"Digits", "DigitsArm64"} <= set(out.read_text().replace(":", " ").split())
+    assert lint(out) == []

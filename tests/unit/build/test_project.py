@@ -112,7 +112,9 @@ def test_defaults_are_sam_defaults(tmp_path: Path):
     doc = yaml.safe_load(write_template(tmp_path / "out" / "template.yaml", (fn,)).read_text())
     props = doc["Resources"]["Fn"]["Properties"]
     assert "Events" not in props and "Globals" not in doc and "FnApi" not in doc["Outputs"]
-    assert doc["Resources"]["Fn"]["Metadata"] == {"LambdaliteModelDir": "../m"}
+    # The model is outside build/'s tree: an absolute path, not a ../ chain.
+    assert doc["Resources"]["Fn"]["Metadata"] == {
+        "LambdaliteModelDir": (tmp_path / "m").resolve().as_posix()}
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -179,5 +181,20 @@ def test_a_generated_template_round_trips_to_the_same_build(tmp_path: Path, pack
     again = yaml.safe_load(out.read_text())["Resources"]["Fn"]
     first = yaml.safe_load(path.read_text())["Resources"]["Fn"]
     assert again["Properties"] == first["Properties"]
-    assert again["Metadata"].pop("LambdaliteModelDir") == "../examples/model"
-    assert first["Metadata"].pop("LambdaliteModelDir") == "../examples/model"
+    assert again["Metadata"].pop("LambdaliteModelDir") == model.resolve().as_posix()
+    assert first["Metadata"].pop("LambdaliteModelDir") == model.resolve().as_posix()
+
+
+def test_model_dir_is_relative_inside_the_templates_tree_else_absolute(tmp_path: Path):
+    inside = tmp_path / "project" / "models" / "mnist"
+    inside.mkdir(parents=True)
+    assert relative_model_dir(inside, tmp_path / "project") == "./models/mnist"
+    assert relative_model_dir(tmp_path / "project", tmp_path / "project") == "."
+    outside = relative_model_dir(inside, tmp_path / "elsewhere" / "build")
+    assert outside == inside.resolve().as_posix() and Path(outside).is_absolute()
+    template = tmp_path / "elsewhere" / "build" / "t.yaml"   # and read back from there
+    template.parent.mkdir(parents=True)
+    template.write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        f"    Metadata: {{LambdaliteModelDir: {outside}}}\n"
+                        "    Properties: {Runtime: python3.12}\n")
+    assert read_project(template)[0].model_dir == inside.resolve()
