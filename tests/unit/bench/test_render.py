@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
+from lambdalite.bench import render
 from lambdalite.bench.render import (
     HEADER,
     dynamic_vs_float32,
@@ -41,6 +44,23 @@ def test_markdown_carries_settings_machine_and_the_dynamic_point(result):
     assert "arm64 packages are built and checked, not run" in md
     (line_1024, _line_3008, writeup) = dynamic_vs_float32(result)
     assert "warm p50 53.5 ms vs 215 ms (0.25x)" in line_1024 and "20x" in writeup
+
+
+def test_without_arm64_the_notes_say_so(result):
+    no_arm = replace(result, settings={**result.settings, "arm64_sizes": False},
+                     rows=tuple(replace(r, sizes=r.sizes[:1]) for r in result.rows))
+    md = render_markdown(no_arm)
+    assert "package size = unzipped x86_64 (arm64 not built: --no-arm64)" in md
+    assert "arm64 packages are built" not in md and "x86_64 / arm64" not in md
+
+
+def test_the_writeup_note_comes_from_the_writeup_table(result, monkeypatch):
+    assert dynamic_vs_float32(result)[-1] == (
+        "the write-up measured dynamic-range ~20x slower than float32 on x86_64 "
+        "(57.3 s vs 2.85 s warm) with the TFLite runtime of its day")
+    monkeypatch.setattr(render, "WRITEUP_DYNAMIC", ("x", "1 MB", "-", "28.5 s", "1 MB"))
+    assert "~10x slower than float32 on x86_64 (28.5 s vs 2.85 s warm)" in (
+        dynamic_vs_float32(result)[-1])
 
 
 def test_writeup_table_is_quoted():
