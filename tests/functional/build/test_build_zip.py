@@ -91,6 +91,17 @@ def test_slimmed_python312_package_runs_isolated(zip_312_x86: BuildResult, mnist
     assert _version(zip_312_x86.task_root, "ai_edge_litert-*.dist-info").startswith("2.")
 
 
+def test_python312_x86_package_is_all_x86_64_within_amazon_linux_2023(zip_312_x86: BuildResult):
+    infos = list(elfcheck.scan(zip_312_x86.task_root))
+    assert len(infos) > 10 and {i.machine for i in infos} == {"EM_X86_64"}
+    worst = elfcheck.highest_glibc(infos)
+    assert worst is not None and worst.glibc is not None and worst.glibc <= (2, 34)
+    assert zip_312_x86.glibc_needed == worst.glibc_str and zip_312_x86.glibc_available == "2.34"
+    cxx = elfcheck.highest_libstdcxx(infos)
+    assert cxx is not None and cxx.glibcxx is not None and cxx.glibcxx <= (3, 4, 29)
+    assert zip_312_x86.libstdcxx_needed == cxx.glibcxx_str
+
+
 def test_python311_build_runs_in_the_local_lambda_engine(zip_311_x86: BuildResult, mnist_event):
     from lambdalite.local.engine import LocalLambda
     from lambdalite.local.model import FunctionSpec
