@@ -91,15 +91,21 @@ def test_slimmed_python312_package_runs_isolated(zip_312_x86: BuildResult, mnist
     assert _version(zip_312_x86.task_root, "ai_edge_litert-*.dist-info").startswith("2.")
 
 
-def test_python312_x86_package_is_all_x86_64_within_amazon_linux_2023(zip_312_x86: BuildResult):
-    infos = list(elfcheck.scan(zip_312_x86.task_root))
-    assert len(infos) > 10 and {i.machine for i in infos} == {"EM_X86_64"}
+def _assert_fits_amazon_linux_2023(result: BuildResult, machine: str) -> None:
+    """Every ELF file is for ``machine``; glibc <= 2.34 and GLIBCXX <= 3.4.29 (GCC 11.2)."""
+    infos = list(elfcheck.scan(result.task_root))
+    assert len(infos) > 10 and {i.machine for i in infos} == {machine}
     worst = elfcheck.highest_glibc(infos)
     assert worst is not None and worst.glibc is not None and worst.glibc <= (2, 34)
-    assert zip_312_x86.glibc_needed == worst.glibc_str and zip_312_x86.glibc_available == "2.34"
-    cxx = elfcheck.highest_libstdcxx(infos)
-    assert cxx is not None and cxx.glibcxx is not None and cxx.glibcxx <= (3, 4, 29)
-    assert zip_312_x86.libstdcxx_needed == cxx.glibcxx_str
+    assert result.glibc_needed == worst.glibc_str and result.glibc_available == "2.34"
+    cxx = elfcheck.highest_libstdcxx(infos)  # LiteRT and numpy link the system libstdc++
+    assert cxx is not None and cxx.glibcxx is not None and (3, 4, 19) <= cxx.glibcxx <= (3, 4, 29)
+    assert result.libstdcxx_needed == cxx.glibcxx_str
+    assert result.libstdcxx_available == "GLIBCXX_3.4.29 (GCC 11.2)"
+
+
+def test_python312_x86_package_is_all_x86_64_within_amazon_linux_2023(zip_312_x86: BuildResult):
+    _assert_fits_amazon_linux_2023(zip_312_x86, "EM_X86_64")
 
 
 def test_python311_build_runs_in_the_local_lambda_engine(zip_311_x86: BuildResult, mnist_event):
@@ -118,15 +124,7 @@ def test_python311_build_runs_in_the_local_lambda_engine(zip_311_x86: BuildResul
 
 
 def test_arm64_python312_package_is_all_aarch64_within_glibc_2_34(image_312_arm64: BuildResult):
-    infos = list(elfcheck.scan(image_312_arm64.task_root))
-    assert len(infos) > 10 and {i.machine for i in infos} == {"EM_AARCH64"}
-    worst = elfcheck.highest_glibc(infos)
-    assert worst is not None and worst.glibc is not None and worst.glibc <= (2, 34)
-    assert image_312_arm64.glibc_needed == worst.glibc_str and image_312_arm64.glibc_available == "2.34"
-    cxx = elfcheck.highest_libstdcxx(infos)  # LiteRT and numpy link the system libstdc++
-    assert cxx is not None and cxx.glibcxx is not None and (3, 4, 20) <= cxx.glibcxx <= (3, 4, 29)
-    assert image_312_arm64.libstdcxx_needed == cxx.glibcxx_str
-    assert image_312_arm64.libstdcxx_available == "GLIBCXX_3.4.29 (GCC 11.2)"
+    _assert_fits_amazon_linux_2023(image_312_arm64, "EM_AARCH64")
 
 
 def test_python311_x86_package_fits_amazon_linux_2_libstdcxx(zip_311_x86: BuildResult):
