@@ -72,3 +72,9 @@ def test_limits_below_their_range_are_usage_errors(result, tmp_path, flag, value
     path = result.save(tmp_path / "bench.json")
     assert main(["bench", "--from-json", str(path), "--pick", flag, value]) == 2
     assert f"Invalid value for '{flag}'" in capsys.readouterr().err
+
+
+def test_function_needs_write_template(result, tmp_path, capsys):
+    path = result.save(tmp_path / "bench.json")
+    assert main(["bench", "--from-json", str(path), "--pick", "--function", "Fn"]) == 2
+    assert "--function names the function of --write-template" in capsys.readouterr().err
