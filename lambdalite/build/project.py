@@ -95,13 +95,25 @@ class ProjectFunction:
 
 def relative_model_dir(model_dir: Path, template_dir: Path) -> str:
     """``Metadata.LambdaliteModelDir``: ``./<path>`` when the model folder is inside the
-    template's folder, else its absolute path (a ``../../..`` chain breaks silently when
-    either moves, and says less)."""
+    template's folder; relative (``../model``) when both are in the same project (git work
+    tree), so the checkout can move; else absolute (a ``../../..`` chain out of the project
+    breaks silently when either moves, and says less)."""
     model, base = model_dir.resolve(), template_dir.resolve()
     if model.is_relative_to(base):
         rel = Path(os.path.relpath(model, base)).as_posix()
         return "." if rel == "." else f"./{rel}"
+    project = _work_tree(base)
+    if project is not None and model.is_relative_to(project):
+        return Path(os.path.relpath(model, base)).as_posix()
     return model.as_posix()
+
+
+def _work_tree(folder: Path) -> Path | None:
+    """The nearest folder at or above ``folder`` holding ``.git`` (the project's root)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def image_functions(path: Path) -> tuple[str, ...]:

@@ -198,3 +198,10 @@ def test_model_dir_is_relative_inside_the_templates_tree_else_absolute(tmp_path:
                         f"    Metadata: {{LambdaliteModelDir: {outside}}}\n"
                         "    Properties: {Runtime: python3.12}\n")
     assert read_project(template)[0].model_dir == inside.resolve()
+
+
+def test_model_dir_stays_relative_within_one_project(tmp_path: Path):
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    model = tmp_path / "repo" / "examples" / "model"
+    model.mkdir(parents=True)
+    assert relative_model_dir(model, tmp_path / "repo" / "build") == "../examples/model"
