@@ -10,9 +10,11 @@ Lifecycle (``EnvState``), as in Lambda:
                                                     DEFUNCT
 
 Init Duration is measured from spawn to the runtime's first ``next``; Duration from the event
-being handed out to the response or error arriving. An INIT over the 10 s limit is logged
-(INIT_REPORT ... Status: timeout), killed, and re-run inside the first invocation, bounded by
-the function's Timeout and counted in its Duration, as on-demand Lambda does. A timeout,
+being handed out to the response or error arriving. An INIT over the 10 s limit, or one that
+fails (init error, runtime exit), is logged (INIT_REPORT ... Phase: init, Status: timeout or
+error with its Error Type), killed, and re-run inside the first invocation, bounded by the
+function's Timeout and counted in its Duration, as on-demand Lambda does; if the re-run fails
+too, the invocation fails with its error (INIT_REPORT ... Phase: invoke). A timeout,
 crash or out-of-memory kills the environment: the next call starts a fresh one (cold).
 """
 
@@ -179,12 +181,12 @@ class Environment:
             event, measured_ms = self._init(self._spawned_at + self.init_timeout_s)
             init_ms = measured_ms
             init_output += self._take_output()
-            if event is None:
-                # On-demand Lambda: an INIT over the 10 s limit is reported, then re-run as part
-                # of the first invoke ("suppressed init"), bounded by the function's Timeout,
-                # whose Duration includes it; the REPORT then has no Init Duration.
-                self._kill_runtime()
-                init_output += self._take_output() + _init_report(measured_ms, "init", "timeout")
+            if not isinstance(event, Ready):
+                # On-demand Lambda: an INIT that fails (error, crash, or over the 10 s limit) is
+                # reported, then re-run as part of the first invoke ("suppressed init"), bounded
+                # by the function's Timeout, whose Duration includes it; the REPORT then has no
+                # Init Duration.
+                init_output += self._abandon_init(event, measured_ms)
                 self._renew_api()
                 self._spawn()
                 began = self._spawned_at
@@ -195,13 +197,12 @@ class Environment:
                     init_output += _init_report(measured_ms, "invoke", "timeout")
                     return replace(self._timed_out(invocation, timeout_s, cold, None),
                                    init_output=init_output)
-            if not isinstance(event, Ready):
-                phase = "init" if began is None else "invoke"
-                failed = (self._init_failed(invocation, event, measured_ms, init_ms, phase)
-                          if isinstance(event, InitError)
-                          else self._crashed(invocation, event, True, init_ms, 0.0))
-                # Lambda logs INIT's output and an INIT_REPORT line before the START line.
-                return replace(failed, init_output=init_output + failed.init_output)
+                if not isinstance(event, Ready):
+                    failed = (self._init_failed(invocation, event, measured_ms)
+                              if isinstance(event, InitError)
+                              else self._init_crashed(invocation, event, measured_ms))
+                    # Lambda logs INIT's output and INIT_REPORT lines before the START line.
+                    return replace(failed, init_output=init_output + failed.init_output)
         self.state = EnvState.BUSY
         self.invocations += 1
         self.sandbox.reset_peak()
@@ -227,13 +228,29 @@ class Environment:
             if event is None and time.monotonic() >= deadline:   # else: a fallback-mode poll
                 return None, elapsed_ms
 
-    def _kill_runtime(self) -> None:
-        """SIGKILL the runtime's processes, keeping the environment (its limits) for a re-run."""
+    def _abandon_init(self, event: InitError | Exited | None, measured_ms: float) -> str:
+        """End a failed first INIT, keeping the environment (its limits) for the re-run:
+        the runtime's last output and Lambda's ``INIT_REPORT ... Phase: init`` line."""
+        if event is not None:
+            # awslambdaric exits right after posting its init error: let it finish writing.
+            self._wait_exit(1.0)
         self._signal(signal.SIGKILL)
         self.sandbox.kill_all()
+        self._wait_exit(5.0)
+        output = self._take_output()
+        if event is None:
+            return output + _init_report(measured_ms, "init", "timeout")
+        return output + _init_report(measured_ms, "init", "error", self._init_error_type(event))
+
+    def _wait_exit(self, timeout_s: float) -> None:
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=timeout_s)
+
+    def _init_error_type(self, event: InitError | Exited) -> str:
+        if isinstance(event, InitError):
+            return event.error_type
+        return OUT_OF_MEMORY if self.sandbox.oom_killed() else EXIT_ERROR
 
     def _renew_api(self) -> None:
         """A fresh Runtime API for a re-run INIT: the old one may still hold requests of the
@@ -307,18 +324,27 @@ class Environment:
         return self._execution(invocation, outcome.body, None, cold, init_ms, duration_ms,
                                peak, output, reset=False)
 
-    def _init_failed(self, invocation: Invocation, error: InitError, measured_ms: float,
-                     init_ms: float | None, phase: str) -> Execution:
-        # awslambdaric exits right after posting; give it a moment, then make sure.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            if self.proc is not None:
-                self.proc.wait(timeout=1.0)
+    def _init_failed(self, invocation: Invocation, error: InitError, measured_ms: float
+                     ) -> Execution:
+        """The re-run INIT failed too: the invocation fails with the init error; its Duration
+        is the re-run INIT."""
+        self._wait_exit(1.0)
         peak = self.sandbox.peak_since_reset()
         self.kill()
-        line = _init_report(measured_ms, phase, "error", error.error_type)
-        failed = self._execution(invocation, error.body, error.error_type, True, init_ms, 0.0,
-                                 peak, "", reset=True)
+        line = _init_report(measured_ms, "invoke", "error", error.error_type)
+        failed = self._execution(invocation, error.body, error.error_type, True, None,
+                                 measured_ms, peak, "", reset=True)
         return replace(failed, init_output=self._take_output() + line)
+
+    def _init_crashed(self, invocation: Invocation, exited: Exited, measured_ms: float
+                      ) -> Execution:
+        """The re-run INIT's runtime exited without an init error (``os._exit``, a signal, out
+        of memory): Lambda logs ``INIT_REPORT ... Phase: invoke`` with the exit's error type."""
+        self._wait_exit(1.0)
+        output = self._take_output()
+        line = _init_report(measured_ms, "invoke", "error", self._init_error_type(exited))
+        crashed = self._crashed(invocation, exited, True, None, measured_ms)
+        return replace(crashed, init_output=output + line)
 
     def _crashed(self, invocation: Invocation, exited: Exited, cold: bool,
                  init_ms: float | None, elapsed_ms: float) -> Execution:

@@ -153,14 +153,61 @@ def test_function_error_keeps_the_environment_warm(engine: LocalLambda) -> None:
     assert not second.cold and second.environment_id == first.environment_id
 
 
-def test_init_error_is_reported_like_lambda(engine: LocalLambda) -> None:
+def _init_reports(result) -> list[str]:
+    """The INIT_REPORT lines, checked to come before the START line as in Lambda's log."""
+    lines = result.logs.splitlines()
+    start = lines.index(f"START RequestId: {result.request_id} Version: $LATEST")
+    reports = [line for line in lines if line.startswith("INIT_REPORT")]
+    assert all(lines.index(line) < start for line in reports), result.logs
+    return reports
+
+
+def _init_ms(report_line: str) -> float:
+    return float(report_line.split("Init Duration: ")[1].split(" ms")[0])
+
+
+def test_init_error_is_rerun_inside_the_invoke_and_fails_like_lambda(engine: LocalLambda) -> None:
     result = call(engine, "ImportError")
     body = json.loads(result.payload)
     assert result.error_type == "Runtime.ImportModuleError" == body["errorType"]
     assert "Unable to import module 'import_error'" in body["errorMessage"]
-    assert result.report.init_duration_ms is not None
-    assert result.logs.index("INIT_REPORT") < result.logs.index("START RequestId")
+    init, rerun = _init_reports(result)
+    assert init.endswith("\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError")
+    assert rerun.endswith("\tPhase: invoke\tStatus: error\tError Type: Runtime.ImportModuleError")
+    # Both INITs ran and logged the import error; the re-run is this invocation's Duration.
+    assert result.logs.count("[ERROR] Runtime.ImportModuleError: Unable to import module") == 2
+    assert result.report.init_duration_ms is None and "Init Duration" not in result.report.line()
+    assert result.report.duration_ms == pytest.approx(_init_ms(rerun), abs=0.01)
     assert engine.environments("ImportError") == []
+
+
+def test_init_that_fails_once_succeeds_in_the_rerun(tmp_path: Path) -> None:
+    spec = fn("Flaky", "init_fails.handler", environment={"INIT_FAIL_ONCE": str(tmp_path / "m")})
+    with LocalLambda({"Flaky": spec}, idle_timeout_s=600) as eng:
+        first = call(eng, "Flaky")
+        second = call(eng, "Flaky")
+    assert first.function_error is None, first.logs
+    (init,) = _init_reports(first)
+    assert init.endswith("\tPhase: init\tStatus: error\tError Type: RuntimeError")
+    assert "RuntimeError: INIT failed on purpose" in first.logs
+    assert first.cold and first.report.init_duration_ms is None
+    assert not second.cold and json.loads(second.payload) == json.loads(first.payload)
+
+
+def test_init_crash_is_rerun_and_reported_as_an_exit_error() -> None:
+    spec = fn("InitExit", "init_fails.handler", environment={"INIT_FAIL_EXIT": "7"})
+    with LocalLambda({"InitExit": spec}, idle_timeout_s=600) as eng:
+        result = call(eng, "InitExit")
+        assert eng.environments("InitExit") == []
+    body = json.loads(result.payload)
+    assert result.error_type == "Runtime.ExitError" == body["errorType"]
+    assert body["errorMessage"] == f"RequestId: {result.request_id} Error: Runtime exited " \
+                                   "with error: exit status 7"
+    init, rerun = _init_reports(result)
+    assert init.endswith("\tPhase: init\tStatus: error\tError Type: Runtime.ExitError")
+    assert rerun.endswith("\tPhase: invoke\tStatus: error\tError Type: Runtime.ExitError")
+    assert result.logs.count("init fails") == 2
+    assert result.report.init_duration_ms is None
 
 
 def test_oversized_response_is_refused(engine: LocalLambda) -> None:
