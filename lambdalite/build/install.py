@@ -70,7 +70,11 @@ def install(
     if not _fresh(entry):
         tmp = cache / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        _pip(tmp, requirements, target, runner)
+        try:
+            _pip(tmp, requirements, target, runner)
+        except BaseException:   # a failed or interrupted pip leaves no half-filled entry
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         (tmp / _COMPLETE).write_text(json.dumps({"command": key_cmd, "created": time.time()}))
         shutil.rmtree(entry, ignore_errors=True)
         try:
