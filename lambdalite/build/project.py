@@ -36,9 +36,9 @@ from lambdalite.build.template import (
     TemplateOptions,
     render,
 )
-from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml
+from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml, merge_globals
 from lambdalite.local.errors import TemplateError
-from lambdalite.local.template import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FUNCTION, _merge
+from lambdalite.local.template import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FUNCTION
 from lambdalite.platform import ARCHS, BUILDABLE_RUNTIMES, MEMORY_MAX_MB, MEMORY_MIN_MB
 
 _DOCKER_TAG = re.compile(r"^(python3\.\d+)-")
@@ -199,7 +199,8 @@ class _FunctionReader:
         self.over = overrides
 
     def read(self, name: str, resource: dict[str, Any]) -> ProjectFunction:
-        props = _merge(self.globals_fn, self.resolver.resolve(_mapping(resource.get("Properties"))))
+        props = merge_globals(self.globals_fn,
+                              self.resolver.resolve(_mapping(resource.get("Properties"))))
         metadata = _mapping(self.resolver.resolve(resource.get("Metadata")))
         notes = [f"{key}: not written to the built template" for key in sorted(
             props.keys() - _READ - {"Description", "Tags", "FunctionName"})]

@@ -81,6 +81,19 @@ def describe(value: Any) -> str:
     return f"{tag} {arg if isinstance(arg, str) else repr(arg)}"
 
 
+def merge_globals(base: Any, override: Any) -> Any:
+    """SAM's Globals rule: maps merge (the resource wins), lists concatenate, scalars override."""
+    if isinstance(base, dict) and isinstance(override, dict) and not (
+            is_intrinsic(base) or is_intrinsic(override)):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = merge_globals(base[key], value) if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list):
+        return [*base, *override]
+    return override
+
+
 class Resolver:
     """Resolves the intrinsics whose value is known locally; leaves the others in place."""
 

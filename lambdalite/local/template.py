@@ -25,15 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml
+from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml, merge_globals
 from lambdalite.local.errors import TemplateError
 from lambdalite.local.model import EventSource, FunctionSpec
-from lambdalite.platform import ARCHS, DEFAULT_RUNTIME, MEMORY_MAX_MB, MEMORY_MIN_MB
+from lambdalite.platform import ARCHS, DEFAULT_RUNTIME, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 
 FUNCTION = "AWS::Serverless::Function"
 REST_API, HTTP_API = "AWS::Serverless::Api", "AWS::Serverless::HttpApi"
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
-MAX_TIMEOUT_S = 900
 # Defaults of SAM's AWS::Serverless::Function (the SAM specification).
 DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S = 128, 3
 DEFAULT_REST_STAGE, DEFAULT_HTTP_STAGE = "Prod", "$default"
@@ -174,13 +173,13 @@ class _Reader:
         if not isinstance(resource, dict) or resource.get("Type") != kind:
             raise TemplateError(f"{fn}: Events.{event} refers to {describe(ref)}, which is not "
                                 f"an {kind} of this template")
-        return _merge(implicit, self.resolver.resolve(_mapping(resource.get("Properties"))))
+        return merge_globals(implicit, self.resolver.resolve(_mapping(resource.get("Properties"))))
 
     # -- functions -----------------------------------------------------------------------------
 
     def _function(self, name: str, resource: dict[str, Any]) -> tuple[FunctionSpec | None, Any]:
-        props = _merge(self.globals_function,
-                       self.resolver.resolve(_mapping(resource.get("Properties"))))
+        props = merge_globals(self.globals_function,
+                              self.resolver.resolve(_mapping(resource.get("Properties"))))
         unsupported = [f"{key}: not emulated locally, ignored"
                        for key in sorted(props.keys() - EMULATED - NO_LOCAL_EFFECT)]
         if "Condition" in resource:
@@ -204,7 +203,7 @@ class _Reader:
             memory_mb=_number(name, "MemorySize", props.get("MemorySize", DEFAULT_MEMORY_MB),
                               MEMORY_MIN_MB, MEMORY_MAX_MB, int),
             timeout_s=_number(name, "Timeout", props.get("Timeout", DEFAULT_TIMEOUT_S),
-                              1, MAX_TIMEOUT_S, float),
+                              1, TIMEOUT_MAX_S, float),
             architecture=self._architecture(name, props.get("Architectures"), unsupported),
             package_type=package_type,
             environment=self._environment(name, props.get("Environment"), unsupported),
@@ -407,19 +406,6 @@ def _number(fn: str, prop: str, value: Any, low: float, high: float, kind: type)
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) and not is_intrinsic(value) else {}
-
-
-def _merge(base: Any, override: Any) -> Any:
-    """SAM's Globals rule: maps merge (the resource wins), lists concatenate, scalars override."""
-    if isinstance(base, dict) and isinstance(override, dict) and not (
-            is_intrinsic(base) or is_intrinsic(override)):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    if isinstance(base, list) and isinstance(override, list):
-        return [*base, *override]
-    return override
 
 
 # -- unpacked code, removed when the process exits ----------------------------------------------
