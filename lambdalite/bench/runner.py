@@ -214,13 +214,13 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     is built instead, as a user would. The TF row builds an image: TensorFlow alone is far
     over the zip limit. An arm64 package that fails its checks for ``config.runtime`` (old
     glibc of Amazon Linux 2) is sized for python3.12 instead, and the table says so."""
-    from lambdalite.build.api import BuildOptions  # deferred: pulls in the build tooling
+    from lambdalite.build.api import HANDLER, BuildOptions  # deferred: pulls in the build tooling
 
     out = Path(config.out) / "packages" / row.name
     archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
     sizes: list[PackageSize] = []
     task_root: Path | None = None
-    handler = "lambdalite.function.handler.lambda_handler"
+    handler = HANDLER
     for arch in archs:
         options = BuildOptions(
             model_dir=model_dir, out_dir=out, variant=row.variant,
