@@ -46,7 +46,8 @@ def pip_command(
     ]
 
 
-def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+def run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """The default Runner: a command's exit code and output, captured as text."""
     return subprocess.run(list(cmd), capture_output=True, text=True, check=False)
 
 
@@ -55,7 +56,7 @@ def install(
     requirements: Sequence[str],
     target: Target,
     *,
-    runner: Runner = _run,
+    runner: Runner = run,
 ) -> list[str]:
     """Install into ``target_dir`` (from the deps cache when fresh); return pip's command.
 

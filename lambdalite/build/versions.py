@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -37,6 +36,7 @@ from typing import TypeVar
 
 from lambdalite.build import elfcheck
 from lambdalite.build.errors import CheckFailed, PackageTooLarge
+from lambdalite.build.install import Runner, run
 from lambdalite.build.resolve import canonical
 from lambdalite.build.size import IMAGE_FIX, mb
 from lambdalite.build.targets import Target
@@ -48,7 +48,6 @@ T = TypeVar("T")
 Attempt = Callable[[tuple[str, ...]], T]          # requirements -> result; raises CheckFailed
 Lister = Callable[[str], Sequence[str]]           # name -> versions for the target, newest first
 Screen = Callable[[str, str], CheckFailed | None]  # (name, version) -> why it cannot fit
-Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
 
 
 @dataclass(frozen=True)
@@ -181,11 +180,7 @@ def _none_fits(name: str, rejected: list[Rejected], newest: CheckFailed, untried
 
 # -- pip-backed lister and screen --------------------------------------------------------------
 
-def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, check=False)
-
-
-def list_versions(name: str, target: Target, *, runner: Runner = _run) -> list[str]:
+def list_versions(name: str, target: Target, *, runner: Runner = run) -> list[str]:
     """Releases of ``name`` that have a wheel for ``target``, newest first ([] if pip fails)."""
     proc = runner([sys.executable, "-m", "pip", "index", "versions", name, "--json",
                    "--disable-pip-version-check", *target.pip_args()])
@@ -198,7 +193,7 @@ def list_versions(name: str, target: Target, *, runner: Runner = _run) -> list[s
 
 
 def screen_wheel(name: str, version: str, target: Target, package_type: str, *,
-                 constraints: Sequence[str] = (), runner: Runner = _run) -> CheckFailed | None:
+                 constraints: Sequence[str] = (), runner: Runner = run) -> CheckFailed | None:
     """Check one release's wheel alone: its ELF files fit the runtime, and (zip) its size.
 
     ``constraints`` (the user's own requirements on ``name``) go to pip too, so a release
