@@ -13,13 +13,10 @@ from lambdalite.convert.schema import manifest_schema, schema_errors, validate_m
 from lambdalite.errors import ModelError
 from lambdalite.manifest import SCHEMA_VERSION, VARIANTS, Manifest
 
-REPO = Path(__file__).resolve().parents[3]
-MNIST_MANIFEST = REPO / "examples" / "mnist" / "model" / "manifest.json"
-
 
 @pytest.fixture(scope="module")
-def good() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(MNIST_MANIFEST.read_text())
+def good(mnist_model_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((mnist_model_dir / "manifest.json").read_text())
     return data
 
 
