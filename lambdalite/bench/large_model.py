@@ -17,12 +17,13 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lambdalite.bench.machine import package_version
 from lambdalite.errors import DependencyError
-from lambdalite.manifest import MANIFEST_NAME
+from lambdalite.manifest import MANIFEST_NAME, Manifest
 
 SEED = 20240520
 CALIBRATION_IMAGES = 16
@@ -125,8 +126,6 @@ def ensure_large_model(
 ) -> Path:
     """The converted large model folder (manifest + variants + the .keras original), built
     once and cached. ``variants`` None: all four."""
-    from lambdalite.bench.machine import package_version
-
     # The installed version keys the cache, so a cached model is found without importing TF.
     tf_version = package_version("tensorflow")
     if tf_version is None:
@@ -156,10 +155,6 @@ def ensure_large_model(
 def _record_source(model_dir: Path) -> None:
     """The manifest names the source by where it was converted (the .partial folder, now
     gone): point it at the copy the conversion kept next to the variants."""
-    from dataclasses import replace
-
-    from lambdalite.manifest import Manifest
-
     manifest = Manifest.load(model_dir)
     if manifest.model.tf_model:
         source = replace(manifest.model.source, path=manifest.model.tf_model)
