@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from lambdalite.build import elfcheck
+from lambdalite.build import elfcheck, package
 from lambdalite.build.errors import CheckFailed, PackageTooLarge
 from lambdalite.build.install import Runner, run
 from lambdalite.build.resolve import canonical
@@ -219,7 +219,7 @@ def screen_wheel(name: str, version: str, target: Target, package_type: str, *,
             elfcheck.check_libstdcxx(infos, target, owners)
         except CheckFailed as err:
             return err
-        size = sum(p.stat().st_size for p in unpacked.rglob("*") if p.is_file())
+        _files, size = package.tree_stats(unpacked)
         if package_type == "zip" and size > ZIP_UNZIPPED_LIMIT:
             return PackageTooLarge(
                 f"{name} {version} alone is {mb(size)} unzipped",
