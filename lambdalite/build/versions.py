@@ -116,7 +116,7 @@ def fit(requirements: tuple[str, ...], attempt: Attempt[T], *, pinned: frozenset
             # to blame, and an older one will not make the model smaller (size.check says so).
             raise
         except CheckFailed as err:
-            name = _culprit(err, pins)
+            name = canonical(err.package) if err.package else None
             version = pins.get(name) if name else None
             version = version or err.version
             if name is None or name in pinned or version is None:
@@ -134,10 +134,6 @@ def fit(requirements: tuple[str, ...], attempt: Attempt[T], *, pinned: frozenset
             pins[name] = picked
         else:
             return result, tuple(Pick(n, v, tuple(rejected[n])) for n, v in pins.items())
-
-
-def _culprit(err: CheckFailed, pins: dict[str, str]) -> str | None:
-    return canonical(err.package) if err.package else None
 
 
 def _rejection(version: str, err: CheckFailed) -> Rejected:
