@@ -6,7 +6,6 @@ LambdaliteError
 │   ├── CalibrationRequired     int8 asked for without calibration data
 │   └── UnsupportedData         --data/--calibration is neither an .npz nor a folder of images
 ├── ConversionError
-│   ├── VariantFailed           one variant could not be made (others go on)
 │   └── AccuracyDropped         a variant lost more accuracy than allowed (--strict, train)
 └── ModelError
     └── BadDataset              calibration/evaluation data unreadable or mismatched
@@ -29,10 +28,6 @@ class UnsupportedData(UsageError):
     pass
 
 
-class VariantFailed(ConversionError):
-    pass
-
-
 class AccuracyDropped(ConversionError):
     pass
 
@@ -50,5 +45,4 @@ __all__ = [
     "UnknownModelFormat",
     "UnsupportedData",
     "UsageError",
-    "VariantFailed",
 ]
