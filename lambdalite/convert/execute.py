@@ -10,7 +10,7 @@ import hashlib
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from lambdalite.convert.capture import (
 from lambdalite.convert.data import calibration_sample, load_dataset, model_input
 from lambdalite.convert.errors import ConversionError, ModelError
 from lambdalite.convert.formats import ModelFormat, load_keras
-from lambdalite.convert.plan import ConversionPlan
+from lambdalite.convert.plan import ConversionPlan, Skipped
 from lambdalite.convert.schema import validate_manifest
 from lambdalite.convert.tflite_info import final_activation, open_interpreter, tensor_specs
 from lambdalite.convert.variants import SPECS, configure
@@ -55,7 +55,7 @@ class ConvertResult:
     manifest: Manifest | None
     manifest_path: Path | None
     outcomes: tuple[VariantOutcome, ...]
-    skipped: tuple[Any, ...] = field(default=())
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def failed(self) -> tuple[VariantOutcome, ...]:
