@@ -116,19 +116,14 @@ def _parse_http(event: dict[str, Any], kind: EventKind, limits: Limits) -> Reque
         raise InvalidRequest(f"the event's body must be a string, got {type(body).__name__}")
     if len(body) > limits.max_payload_bytes:
         raise PayloadTooLarge(_too_large(len(body), limits))
-    declared_json = _declares_json(event.get("headers"))
-    if event.get("isBase64Encoded") is True:
-        raw = _transport_decode(body)
-        if declared_json or _looks_json(raw):
-            return _parse_object(_load_json(raw), kind, limits, default_top_k=top_k)
-        # The platform base64-encodes any body it treats as binary; if the client itself
-        # sent base64 text, that text arrives encoded a second time.
-        is_text = _BASE64_TEXT.fullmatch(raw) is not None
-        return Request(kind, images=(EncodedImage(raw, is_base64=is_text),), top_k=top_k)
-    data = body.encode("utf-8", errors="replace")
-    if declared_json or _looks_json(data):
+    transported = event.get("isBase64Encoded") is True
+    data = _transport_decode(body) if transported else body.encode("utf-8", errors="replace")
+    if _declares_json(event.get("headers")) or _looks_json(data):
         return _parse_object(_load_json(data), kind, limits, default_top_k=top_k)
-    return Request(kind, images=(EncodedImage(data, is_base64=True),), top_k=top_k)
+    # The platform base64-encodes any body it treats as binary; if the client itself
+    # sent base64 text, that text arrives encoded a second time.
+    is_text = not transported or _BASE64_TEXT.fullmatch(data) is not None
+    return Request(kind, images=(EncodedImage(data, is_base64=is_text),), top_k=top_k)
 
 
 def _transport_decode(body: str) -> bytes:
