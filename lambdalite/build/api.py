@@ -25,11 +25,10 @@ from typing import Literal
 from lambdalite.build import elfcheck, image, install, package, resolve, size, slim, versions
 from lambdalite.build.errors import CheckFailed
 from lambdalite.build.targets import Target
+from lambdalite.build.template import HANDLER
 from lambdalite.errors import UsageError
 from lambdalite.manifest import Manifest
 from lambdalite.platform import base_image
-
-HANDLER = "lambdalite.function.handler.lambda_handler"
 
 
 @dataclass(frozen=True)
