@@ -119,7 +119,7 @@ def check_glibc(infos: Iterable[ElfInfo], target: Target, owners: dict[str, str]
     if not too_new:
         return
     worst = too_new[0]
-    owner = owners.get(worst.path.split("/", 1)[0], worst.path.split("/", 1)[0])
+    owner = _owner(worst, owners)
     others = f" (and {len(too_new) - 1} more file(s))" if len(too_new) > 1 else ""
     newer = _fitting_runtime(target.runtime, lambda rt: rt.glibc >= (worst.glibc or (0, 0)))
     runtime_fix = (f"use --runtime {newer.name} ({newer.os}, glibc {newer.glibc_str})"
@@ -135,6 +135,12 @@ def check_glibc(infos: Iterable[ElfInfo], target: Target, owners: dict[str, str]
         package=owner, fix=runtime_fix,
         reason=f"needs GLIBC_{worst.glibc_str}, {_where(target)} has {target.runtime.glibc_str}",
     )
+
+
+def _owner(info: ElfInfo, owners: dict[str, str]) -> str:
+    """The distribution that ships the file (its first path part when none is known)."""
+    top = info.path.split("/", 1)[0]
+    return owners.get(top, top)
 
 
 def _fitting_runtime(current: Runtime, fits: Callable[[Runtime], bool]) -> Runtime | None:
@@ -172,7 +178,7 @@ def check_libstdcxx(infos: Iterable[ElfInfo], target: Target, owners: dict[str, 
     if not too_new:
         return
     worst, need = too_new[0]
-    owner = owners.get(worst.path.split("/", 1)[0], worst.path.split("/", 1)[0])
+    owner = _owner(worst, owners)
     others = f" (and {len(too_new) - 1} more file(s))" if len(too_new) > 1 else ""
     newer = _fitting_runtime(rt, lambda r: _libstdcxx_excess(worst, r) is None)
     runtime_fix = (f"use --runtime {newer.name} ({newer.os}, libstdc++ of GCC "
