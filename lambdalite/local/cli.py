@@ -22,6 +22,7 @@ from lambdalite.errors import UsageError
 from lambdalite.local.errors import FunctionFailed, TemplateError
 from lambdalite.local.model import FunctionSpec, InvokeResult
 from lambdalite.local.template import Template, read_template
+from lambdalite.platform import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 
 _echo_lock = threading.Lock()
 
@@ -54,9 +55,9 @@ def _template_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "as `sam local` (only variables the template declares)."),
         click.option("--python", help="Interpreter for every function (3.12 or a path); "
                                       "default: the one matching each Runtime."),
-        click.option("--memory", type=click.IntRange(128, 10240),
+        click.option("--memory", type=click.IntRange(MEMORY_MIN_MB, MEMORY_MAX_MB),
                      help="Override MemorySize (MB)."),
-        click.option("--timeout", type=click.FloatRange(0.01, 900),
+        click.option("--timeout", type=click.FloatRange(0.01, TIMEOUT_MAX_S),
                      help="Override Timeout (seconds)."),
         click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Append one JSON record per invocation (the REPORT figures)."),
