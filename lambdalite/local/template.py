@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml
+from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml, merge_globals
 from lambdalite.local.errors import TemplateError
 from lambdalite.local.model import EventSource, FunctionSpec
 from lambdalite.platform import ARCHS, DEFAULT_RUNTIME, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
@@ -173,13 +173,13 @@ class _Reader:
         if not isinstance(resource, dict) or resource.get("Type") != kind:
             raise TemplateError(f"{fn}: Events.{event} refers to {describe(ref)}, which is not "
                                 f"an {kind} of this template")
-        return _merge(implicit, self.resolver.resolve(_mapping(resource.get("Properties"))))
+        return merge_globals(implicit, self.resolver.resolve(_mapping(resource.get("Properties"))))
 
     # -- functions -----------------------------------------------------------------------------
 
     def _function(self, name: str, resource: dict[str, Any]) -> tuple[FunctionSpec | None, Any]:
-        props = _merge(self.globals_function,
-                       self.resolver.resolve(_mapping(resource.get("Properties"))))
+        props = merge_globals(self.globals_function,
+                              self.resolver.resolve(_mapping(resource.get("Properties"))))
         unsupported = [f"{key}: not emulated locally, ignored"
                        for key in sorted(props.keys() - EMULATED - NO_LOCAL_EFFECT)]
         if "Condition" in resource:
@@ -406,19 +406,6 @@ def _number(fn: str, prop: str, value: Any, low: float, high: float, kind: type)
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) and not is_intrinsic(value) else {}
-
-
-def _merge(base: Any, override: Any) -> Any:
-    """SAM's Globals rule: maps merge (the resource wins), lists concatenate, scalars override."""
-    if isinstance(base, dict) and isinstance(override, dict) and not (
-            is_intrinsic(base) or is_intrinsic(override)):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    if isinstance(base, list) and isinstance(override, list):
-        return [*base, *override]
-    return override
 
 
 # -- unpacked code, removed when the process exits ----------------------------------------------
