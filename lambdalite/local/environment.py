@@ -248,8 +248,10 @@ class Environment:
                 self.proc.wait(timeout=timeout_s)
 
     def _init_error_type(self, event: InitError | Exited) -> str:
-        if isinstance(event, InitError):
-            return event.error_type
+        return event.error_type if isinstance(event, InitError) else self._exit_error_type()
+
+    def _exit_error_type(self) -> str:
+        """Why the runtime exited: the OOM killer (cgroup), or any other exit."""
         return OUT_OF_MEMORY if self.sandbox.oom_killed() else EXIT_ERROR
 
     def _renew_api(self) -> None:
@@ -348,10 +350,8 @@ class Environment:
 
     def _crashed(self, invocation: Invocation, exited: Exited, cold: bool,
                  init_ms: float | None, elapsed_ms: float) -> Execution:
-        oom = self.sandbox.oom_killed()
-        error_type = OUT_OF_MEMORY if oom else EXIT_ERROR
         message = f"Runtime exited with error: {exit_reason(exited.returncode)}"
-        return self._fail(invocation, error_type, message, cold, init_ms, elapsed_ms)
+        return self._fail(invocation, self._exit_error_type(), message, cold, init_ms, elapsed_ms)
 
     def _fail(self, invocation: Invocation, error_type: str, message: str, cold: bool,
               init_ms: float | None, duration_ms: float, log: str | None = None) -> Execution:
