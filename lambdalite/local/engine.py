@@ -32,7 +32,13 @@ from lambdalite.local.errors import InvalidRequestContent, RequestTooLarge, Reso
 from lambdalite.local.interpreters import Interpreter, choose_interpreter
 from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
 from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
-from lambdalite.local.model import FunctionSpec, InvocationType, InvokeResult, Report
+from lambdalite.local.model import (
+    INVOCATION_TYPES,
+    FunctionSpec,
+    InvocationType,
+    InvokeResult,
+    Report,
+)
 from lambdalite.local.pool import FunctionPool
 from lambdalite.local.runtime_api import Invocation
 from lambdalite.platform import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
@@ -115,7 +121,7 @@ class LocalLambda:
             raise RequestTooLarge(
                 f"Request must be smaller than {limit} bytes for the {invocation_type} invoke "
                 f"(got {len(payload)})")
-        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+        if invocation_type not in INVOCATION_TYPES:
             raise InvalidRequestContent(f"unknown InvocationType {invocation_type!r}")
         invocation = self._invocation(spec, payload, client_context, cognito_identity)
         if invocation_type == "DryRun":

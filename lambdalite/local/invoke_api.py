@@ -31,7 +31,7 @@ from lambdalite.local.errors import (
     UnknownOperation,
 )
 from lambdalite.local.logs import LATEST
-from lambdalite.local.model import InvocationType, InvokeResult, LambdaEngine
+from lambdalite.local.model import INVOCATION_TYPES, InvocationType, InvokeResult, LambdaEngine
 from lambdalite.local.server import BodyTooLarge, Handler, LocalServer
 from lambdalite.platform import SYNC_PAYLOAD_LIMIT
 
@@ -42,7 +42,6 @@ LOG_TAIL_BYTES = 4096
 CLIENT_CONTEXT_LIMIT = 3583   # bytes of base64 (Lambda API reference, Invoke)
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _ARN = re.compile(r"^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:(?P<rest>.+)$")
-INVOCATION_TYPES: tuple[InvocationType, ...] = ("RequestResponse", "Event", "DryRun")
 ResultCallback = Callable[[InvokeResult], None]
 
 

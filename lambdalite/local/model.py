@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
+INVOCATION_TYPES: tuple[InvocationType, ...] = get_args(InvocationType)
 
 
 @dataclass(frozen=True)
