@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 from lambdalite.local import events
 from lambdalite.local.errors import InvokeAPIError
 from lambdalite.local.model import FunctionSpec, InvokeResult, LambdaEngine
-from lambdalite.local.server import BodyTooLarge, Handler, LocalServer
+from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,6 @@ ResultCallback = Callable[[InvokeResult], None]
 
 class MalformedResponse(ValueError):
     """The function's answer is not a valid Lambda proxy response."""
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -129,7 +122,7 @@ def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
 
 # -- the function's answer -> HTTP --------------------------------------------------------------
 
-def proxy_response(payload: bytes, route: ApiRoute) -> HttpAnswer:
+def proxy_response(payload: bytes, route: ApiRoute) -> Answer:
     """Map a Lambda proxy response back to HTTP; MalformedResponse where API Gateway fails."""
     try:
         answer = json.loads(payload)
@@ -138,7 +131,7 @@ def proxy_response(payload: bytes, route: ApiRoute) -> HttpAnswer:
     if route.payload_version == "2.0":
         if not (isinstance(answer, dict) and "statusCode" in answer):
             # HTTP API infers the response: 200, JSON, the function's output as the body.
-            return HttpAnswer(200, (("Content-Type", "application/json"),), payload)
+            return Answer(200, (("Content-Type", "application/json"),), payload)
         # Only the 2.0 fields are read; other keys are not an error there (REST is strict).
         return _structured({k: v for k, v in answer.items() if k in V2_KEYS}, V2_KEYS)
     if not isinstance(answer, dict):
@@ -146,7 +139,7 @@ def proxy_response(payload: bytes, route: ApiRoute) -> HttpAnswer:
     return _structured(answer, V1_KEYS)
 
 
-def _structured(answer: dict[str, Any], allowed: frozenset[str]) -> HttpAnswer:
+def _structured(answer: dict[str, Any], allowed: frozenset[str]) -> Answer:
     extra = sorted(answer.keys() - allowed)
     if extra:
         raise MalformedResponse(f"unexpected keys in the response: {', '.join(extra)}")
@@ -169,7 +162,7 @@ def _structured(answer: dict[str, Any], allowed: frozenset[str]) -> HttpAnswer:
     if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
         raise MalformedResponse("cookies must be a list of strings")
     headers += [("Set-Cookie", c) for c in cookies]
-    return HttpAnswer(status, tuple(headers), raw)
+    return Answer(status, tuple(headers), raw)
 
 
 def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
@@ -195,16 +188,16 @@ def _header_value(value: Any) -> str:
     raise MalformedResponse(f"header values must be strings, not {value!r}")
 
 
-def gateway_error(rest: bool, status: int, message: str) -> HttpAnswer:
+def gateway_error(rest: bool, status: int, message: str) -> Answer:
     headers = [("Content-Type", "application/json")]
     if rest:
         kinds = {403: "MissingAuthenticationTokenException", 502: "InternalServerErrorException",
                  504: "InternalServerErrorException", 413: "RequestTooLarge"}
         headers.append(("x-amzn-ErrorType", kinds.get(status, "ApiGatewayException")))
-    return HttpAnswer(status, tuple(headers), json.dumps({"message": message}).encode())
+    return Answer(status, tuple(headers), json.dumps({"message": message}).encode())
 
 
-def integration_failure(rest: bool) -> HttpAnswer:
+def integration_failure(rest: bool) -> Answer:
     if rest:
         return gateway_error(True, 502, "Internal server error")
     return gateway_error(False, 500, "Internal Server Error")
@@ -223,7 +216,7 @@ class HttpAPI(LocalServer):
         self.rest_only = all(r.rest for r in self.routes)
         super().__init__(_ApiHandler, host, port)
 
-    def answer(self, request: events.Request) -> HttpAnswer:
+    def answer(self, request: events.Request) -> Answer:
         found = match(self.routes, request.method, request.path)
         if found is None:
             return self._no_route(request.path)
@@ -234,7 +227,7 @@ class HttpAPI(LocalServer):
         event = shape(request, events.Route(route.path, route.method, route.stage, params,
                                             route.binary_media_types, http_api=not route.rest))
         result = self._invoke(route, json.dumps(event).encode())
-        if isinstance(result, HttpAnswer):
+        if isinstance(result, Answer):
             return result
         if result.function_error:
             log.warning("%s %s: function %s failed (%s)", request.method, request.path,
@@ -249,9 +242,9 @@ class HttpAPI(LocalServer):
         headers = [*answer.headers, ("x-amzn-RequestId", request.request_id)]
         if route.rest and not any(n.lower() == "content-type" for n, _ in headers):
             headers.append(("Content-Type", "application/json"))   # REST API's default
-        return HttpAnswer(answer.status, tuple(headers), answer.body)
+        return Answer(answer.status, tuple(headers), answer.body)
 
-    def _no_route(self, path: str) -> HttpAnswer:
+    def _no_route(self, path: str) -> Answer:
         """No route for this method: the API that owns the path answers (a wrong method on an
         HttpApi path is HTTP API's 404, not REST's 403); an unknown path, REST's if any."""
         owner = next((r for r in self.routes if r.pattern.fullmatch(path)), None)
@@ -261,9 +254,9 @@ class HttpAPI(LocalServer):
             return gateway_error(True, 403, "Missing Authentication Token")
         return gateway_error(False, 404, "Not Found")
 
-    def _invoke(self, route: ApiRoute, payload: bytes) -> InvokeResult | HttpAnswer:
+    def _invoke(self, route: ApiRoute, payload: bytes) -> InvokeResult | Answer:
         """Invoke within API Gateway's integration timeout (29 s REST, 30 s HTTP API)."""
-        box: list[InvokeResult | HttpAnswer] = []
+        box: list[InvokeResult | Answer] = []
 
         def run() -> None:
             try:

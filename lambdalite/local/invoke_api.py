@@ -18,7 +18,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lambdalite.local.errors import (
@@ -32,7 +31,7 @@ from lambdalite.local.errors import (
 )
 from lambdalite.local.logs import LATEST
 from lambdalite.local.model import INVOCATION_TYPES, InvocationType, InvokeResult, LambdaEngine
-from lambdalite.local.server import BodyTooLarge, Handler, LocalServer
+from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
 from lambdalite.platform import SYNC_PAYLOAD_LIMIT
 
 log = logging.getLogger(__name__)
@@ -43,13 +42,6 @@ CLIENT_CONTEXT_LIMIT = 3583   # bytes of base64 (Lambda API reference, Invoke)
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _ARN = re.compile(r"^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:(?P<rest>.+)$")
 ResultCallback = Callable[[InvokeResult], None]
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
 
 
 class InvokeAPI(LocalServer):

@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -20,6 +21,15 @@ MAX_BODY = 32 * 1024 * 1024   # read and refuse up to this; above it, answer and
 
 class BodyTooLarge(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP response, as the Invoke API and the API Gateway front compute it."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
 
 
 class Handler(BaseHTTPRequestHandler):
