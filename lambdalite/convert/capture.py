@@ -12,13 +12,12 @@ import contextlib
 import enum
 import io
 import logging
-import os
 import re
-import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from lambdalite.function.backends.tf import QUIET_LOGGERS, capture_fd
 
 
 class NoteKind(enum.StrEnum):
@@ -49,7 +48,7 @@ PATTERNS: tuple[tuple[NoteKind, re.Pattern[str]], ...] = (
 SELECT_OPS = re.compile(r"^\s*(?:TF Select ops|Flex ops):\s*(.+?)\s*$", re.M)
 CUSTOM_OPS = re.compile(r"^\s*Custom ops:\s*(.+?)\s*$", re.M)
 MAX_NOTES = 8
-LISTENED_LOGGERS = ("tensorflow", "absl")
+LISTENED_LOGGERS = QUIET_LOGGERS   # the loggers import_tensorflow() quiets
 MAX_LINE = 400
 
 
@@ -89,7 +88,7 @@ def capture_converter_output() -> Iterator[Captured]:
     c_err: Callable[[], str] = str
     try:
         with (
-            _fd_capture(2) as c_err,
+            capture_fd(2) as c_err,
             contextlib.redirect_stdout(py_out),
             contextlib.redirect_stderr(py_out),
             warnings.catch_warnings(record=True) as caught,
@@ -103,23 +102,6 @@ def capture_converter_output() -> Iterator[Captured]:
         texts = [py_out.getvalue(), c_err(), *(str(w.message) for w in caught)]
         result.text = "\n".join(t for t in texts if t)
         result.notes = classify(result.text)
-
-
-@contextlib.contextmanager
-def _fd_capture(fd: int) -> Iterator[Callable[[], str]]:
-    """Point ``fd`` at a temp file; the yielded function returns what was written."""
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    holder: list[str] = [""]
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), fd)
-        try:
-            yield lambda: holder[0]
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-            tmp.seek(0)
-            holder[0] = tmp.read().decode("utf-8", "replace")
 
 
 def ops_listed(text: str, pattern: re.Pattern[str]) -> tuple[str, ...]:

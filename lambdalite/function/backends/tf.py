@@ -6,12 +6,13 @@ hundreds of MB, which is what the LiteRT variants exist to avoid.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import sys
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +42,38 @@ def import_tensorflow(environ: MutableMapping[str, str] = os.environ) -> Any:
         return sys.modules["tensorflow"]
     environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     level = int(environ["TF_CPP_MIN_LOG_LEVEL"]) if environ["TF_CPP_MIN_LOG_LEVEL"].isdigit() else 0
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            import tensorflow as tf  # deferred: seconds of import, see the module docstring
+    with capture_fd(2) as written:
+        import tensorflow as tf  # deferred: seconds of import, see the module docstring
 
-            # Probes for a GPU now, inside the capture, rather than at the first op.
-            tf.config.list_physical_devices()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            kept = filter_startup_log(tmp.read().decode("utf-8", "replace"), level)
+        # Probes for a GPU now, inside the capture, rather than at the first op.
+        tf.config.list_physical_devices()
+    kept = filter_startup_log(written(), level)
     if kept:
         sys.stderr.write(kept)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     return tf
+
+
+@contextlib.contextmanager
+def capture_fd(fd: int) -> Iterator[Callable[[], str]]:
+    """Point ``fd`` at a temp file; the yielded function returns what was written to it.
+
+    For C++ logs (TensorFlow, MLIR) that bypass ``sys.stderr``. Also used by
+    ``lambdalite.convert.capture`` around a conversion.
+    """
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    holder: list[str] = [""]
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            yield lambda: holder[0]
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            holder[0] = tmp.read().decode("utf-8", "replace")
 
 
 def filter_startup_log(text: str, min_level: int) -> str:
