@@ -155,8 +155,8 @@ def _ric_path(exe: str, version: str, environ: Mapping[str, str] | None) -> tupl
     return None
 
 
-@functools.cache
-def _can_import_ric(exe: str, extra: str) -> bool:
+def can_import_ric(exe: str, extra: str) -> bool:
+    """Does ``exe`` import awslambdaric (and its compiled part) with ``extra`` on PYTHONPATH?"""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": extra}
     try:
         done = subprocess.run(
@@ -166,6 +166,9 @@ def _can_import_ric(exe: str, extra: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
+
+
+_can_import_ric = functools.cache(can_import_ric)   # choices are made per process
 
 
 @functools.cache

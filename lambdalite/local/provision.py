@@ -16,7 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from lambdalite.local.interpreters import HOST_VERSION, find_python, ric_dir
+from lambdalite.local.interpreters import HOST_VERSION, can_import_ric, find_python, ric_dir
 from lambdalite.platform import RUNTIMES
 
 
@@ -39,7 +39,7 @@ def _one(version: str, timeout_s: float) -> Outcome:
     if exe is None:
         return Outcome(version, None, "no interpreter")
     target = ric_dir(version)
-    if _imports(exe, str(target)):
+    if can_import_ric(exe, str(target)):
         return Outcome(version, exe, "ready")
     cmd = [exe, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
            "--only-binary=:all:", "--target", str(target), "--upgrade", "awslambdaric"]
@@ -47,20 +47,10 @@ def _one(version: str, timeout_s: float) -> Outcome:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Outcome(version, exe, f"failed: {exc}")
-    if done.returncode != 0 or not _imports(exe, str(target)):
+    if done.returncode != 0 or not can_import_ric(exe, str(target)):
         tail = (done.stderr.strip().splitlines() or ["awslambdaric does not import"])[-1]
         return Outcome(version, exe, f"failed: {tail}")
     return Outcome(version, exe, "installed")
-
-
-def _imports(exe: str, path: str) -> bool:
-    try:
-        done = subprocess.run([exe, "-c", "import awslambdaric, runtime_client"],
-                              env={"PYTHONPATH": path}, capture_output=True, timeout=60,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 def _key(version: str) -> tuple[int, ...]:
