@@ -14,7 +14,14 @@ from typing import Any
 import click
 
 from lambdalite.build.template import FunctionDef, TemplateOptions, write
-from lambdalite.platform import ARCHS, BUILDABLE_RUNTIMES, DEFAULT_RUNTIME
+from lambdalite.platform import (
+    ARCHS,
+    BUILDABLE_RUNTIMES,
+    DEFAULT_RUNTIME,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    TIMEOUT_MAX_S,
+)
 
 ARCH_CHOICES = [*ARCHS, "all"]
 
@@ -53,9 +60,9 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="`all` builds x86_64 and arm64."),
         click.option("--package", "package_type", type=click.Choice(["zip", "image"]),
                      default="zip", show_default=True),
-        click.option("--memory", "memory_mb", type=click.IntRange(128, 10240), default=1024,
+        click.option("--memory", "memory_mb", type=click.IntRange(MEMORY_MIN_MB, MEMORY_MAX_MB), default=1024,
                      show_default=True, help="MemorySize in MB."),
-        click.option("--timeout", "timeout_s", type=click.IntRange(1, 900), default=30,
+        click.option("--timeout", "timeout_s", type=click.IntRange(1, TIMEOUT_MAX_S), default=30,
                      show_default=True, help="Timeout in seconds."),
         click.option("--name", "function_name", default="InferenceFunction", show_default=True,
                      callback=_LOGICAL_ID, help="Logical id of the function in template.yaml "

@@ -37,9 +37,16 @@ from lambdalite.build.template import (
     render,
 )
 from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml, merge_globals
+from lambdalite.local.cfn import mapping as _mapping
 from lambdalite.local.errors import TemplateError
 from lambdalite.local.template import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, FUNCTION
-from lambdalite.platform import ARCHS, BUILDABLE_RUNTIMES, MEMORY_MAX_MB, MEMORY_MIN_MB
+from lambdalite.platform import (
+    ARCHS,
+    BUILDABLE_RUNTIMES,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    TIMEOUT_MAX_S,
+)
 
 _DOCKER_TAG = re.compile(r"^(python3\.\d+)-")
 # Properties OUT/template.yaml writes itself (or that the build replaces): not reported.
@@ -186,10 +193,6 @@ def _parameter_defaults(doc: dict[str, Any]) -> dict[str, Any]:
             if isinstance(p, dict) and "Default" in p}
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) and not is_intrinsic(value) else {}
-
-
 class _FunctionReader:
     def __init__(self, path: Path, resolver: Resolver, globals_fn: dict[str, Any],
                  overrides: dict[str, Any]) -> None:
@@ -225,7 +228,8 @@ class _FunctionReader:
             package_type=package_type,
             memory_mb=self._number(name, "MemorySize", "memory_mb", props, DEFAULT_MEMORY_MB,
                                    MEMORY_MIN_MB, MEMORY_MAX_MB),
-            timeout_s=self._number(name, "Timeout", "timeout_s", props, DEFAULT_TIMEOUT_S, 1, 900),
+            timeout_s=self._number(name, "Timeout", "timeout_s", props, DEFAULT_TIMEOUT_S, 1,
+                                   TIMEOUT_MAX_S),
             variant=variant, backend=cast(Literal["litert", "tf"], backend),
             api_path=self.over.get("api_path") or api_path,
             function_url_auth="AWS_IAM" if self.over.get("function_url") and not url_auth

@@ -70,6 +70,11 @@ def is_intrinsic(value: Any) -> bool:
         "Ref" in value or next(iter(value)).startswith("Fn::"))
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a plain mapping (not an unresolved intrinsic), else ``{}``."""
+    return value if isinstance(value, dict) and not is_intrinsic(value) else {}
+
+
 def describe(value: Any) -> str:
     """A short form of an unresolved intrinsic for messages: ``!GetAtt Table.Arn``."""
     if not is_intrinsic(value):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml, merge_globals
+from lambdalite.local.cfn import mapping as _mapping
 from lambdalite.local.errors import TemplateError
 from lambdalite.local.model import EventSource, FunctionSpec
 from lambdalite.platform import ARCHS, DEFAULT_RUNTIME, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
@@ -402,10 +403,6 @@ def _number(fn: str, prop: str, value: Any, low: float, high: float, kind: type)
         raise TemplateError(f"{fn}: {prop} must be a number from {low:g} to {high:g}, "
                             f"not {shown}")
     return number
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) and not is_intrinsic(value) else {}
 
 
 # -- unpacked code, removed when the process exits ----------------------------------------------
