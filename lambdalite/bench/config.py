@@ -12,8 +12,8 @@ from pathlib import Path
 
 from lambdalite.bench.cost import DEFAULT_COLD_FRACTION
 from lambdalite.errors import UsageError
+from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, RUNTIMES
 from lambdalite.manifest import VARIANTS
-from lambdalite.platform import MEMORY_MAX_MB, MEMORY_MIN_MB, RUNTIMES
 
 BACKENDS = ("litert", "tf")
 TF_ROW = "tf"                       # the row of the TensorFlow backend (original model)

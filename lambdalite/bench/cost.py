@@ -1,6 +1,6 @@
 """What a variant costs per million requests on Lambda, from measured durations.
 
-Prices come from ``lambdalite.platform`` (the one documented place: ``ARCHS[...]``
+Prices come from ``lambdalite.lambda_facts`` (the one documented place: ``ARCHS[...]``
 ``price_per_gb_second`` and ``PRICE_PER_MILLION_REQUESTS``). Lambda bills duration in 1 ms
 steps at MemorySize GB (1 GB = 1024 MB), and since 2025-08-01 it bills the INIT phase of a cold
 start like invoke duration, so a cold request costs ``Init Duration + Duration``.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lambdalite.platform import ARCHS, BILLING_GRANULARITY_MS, PRICE_PER_MILLION_REQUESTS
+from lambdalite.lambda_facts import ARCHS, BILLING_GRANULARITY_MS, PRICE_PER_MILLION_REQUESTS
 
 MILLION = 1_000_000
 DEFAULT_COLD_FRACTION = 0.01   # 1 request in 100 lands on a new execution environment

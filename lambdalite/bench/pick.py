@@ -18,7 +18,7 @@ from lambdalite.bench.render import fmt_bytes, fmt_ms, fmt_usd
 from lambdalite.bench.results import BenchResult, CellResult, RowResult
 from lambdalite.bench.stats import robust_stdev
 from lambdalite.errors import UsageError
-from lambdalite.platform import MB
+from lambdalite.lambda_facts import MB
 
 Objective = Literal["latency", "cost", "size"]
 OBJECTIVES = ("latency", "cost", "size")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lambdalite.bench.config import TF_ROW
 from lambdalite.bench.results import BenchResult, CellResult, RowResult
-from lambdalite.platform import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
+from lambdalite.lambda_facts import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
 
 HEADER = ("variant", "memory", "package size", "zipped", "cold start", "warm run",
           "warm p95 / p99", "memory used", "accuracy", "$/1M x86_64", "$/1M arm64")
@@ -154,7 +154,7 @@ def notes(result: BenchResult) -> list[str]:
         f"cost per 1M requests = ${PRICE_PER_MILLION_REQUESTS:.2f} requests + GB-s at "
         f"${ARCHS['x86_64'].price_per_gb_second:.10f} (x86_64) / "
         f"${ARCHS['arm64'].price_per_gb_second:.10f} (arm64), {cold_pct:g}% of requests cold "
-        "with INIT billed (Lambda bills INIT since 2025-08); prices: lambdalite/platform.py",
+        "with INIT billed (Lambda bills INIT since 2025-08); prices: lambdalite/lambda_facts.py",
         f"machine: {machine.get('cpu_model')}, {machine.get('cores')} cores, "
         f"{machine.get('limits')}",
     ]

@@ -4,7 +4,7 @@
     print(render_markdown(result))          # lambdalite.bench.render
 
 A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
-row the x86_64 package is built for ``config.runtime`` with ``lambdalite.build`` (and the
+row the x86_64 package is built for ``config.runtime`` with ``lambdalite.bundle`` (and the
 arm64 one, for its size: it is checked but cannot run here). For each row x MemorySize:
 ``cold_starts`` fresh ``LocalLambda`` engines (a new execution environment each: INIT, first
 invoke), then on the last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
@@ -36,9 +36,9 @@ from lambdalite.errors import BuildError, LambdaliteError, ModelError, UsageErro
 from lambdalite.manifest import Manifest
 
 if TYPE_CHECKING:
-    from lambdalite.build.api import BuildOptions, BuildResult
+    from lambdalite.bundle.api import BuildOptions, BuildResult
     from lambdalite.local.engine import LocalLambda
-    from lambdalite.local.model import FunctionSpec, InvokeResult
+    from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 
 FUNCTION = "BenchFunction"
 ARM64_FALLBACK_RUNTIME = "python3.12"   # Amazon Linux 2023 (glibc 2.34): what arm64 wheels need
@@ -214,7 +214,7 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     is built instead, as a user would. The TF row builds an image: TensorFlow alone is far
     over the zip limit. An arm64 package that fails its checks for ``config.runtime`` (old
     glibc of Amazon Linux 2) is sized for python3.12 instead, and the table says so."""
-    from lambdalite.build.api import HANDLER, BuildOptions  # deferred: pulls in the build tooling
+    from lambdalite.bundle.api import HANDLER, BuildOptions  # deferred: pulls in the build tooling
 
     out = Path(config.out) / "packages" / row.name
     archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
@@ -239,8 +239,8 @@ def build_package(options: BuildOptions, *, runs_here: bool = True,
     """Build one package; on a failed check, the fallback a user would take (an image when
     the zip is too large; python3.12 for an arm64 package that needs a newer glibc). Its
     size, or why it could not be built."""
-    from lambdalite.build.api import build
-    from lambdalite.build.errors import GlibcTooNew, PackageTooLarge
+    from lambdalite.bundle.api import build
+    from lambdalite.bundle.errors import GlibcTooNew, PackageTooLarge
 
     notes: list[str] = []
     opts = options
@@ -278,7 +278,7 @@ def _failed(opts: BuildOptions, message: str, notes: list[str]) -> PackageSize:
 # -- measurements ------------------------------------------------------------------------------
 
 def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -> FunctionSpec:
-    from lambdalite.local.model import FunctionSpec
+    from lambdalite.local.engine_types import FunctionSpec
 
     assert built.task_root is not None
     env = {envvars.BACKEND: row.backend}

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from lambdalite.platform import RUNTIMES
+from lambdalite.lambda_facts import RUNTIMES
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "mnist"

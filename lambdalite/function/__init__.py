@@ -20,5 +20,5 @@ SHARED_MODULES = (
     "lambdalite.errors",
     "lambdalite.manifest",
     "lambdalite.envvars",
-    "lambdalite.platform",
+    "lambdalite.lambda_facts",
 )

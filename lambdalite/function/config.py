@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lambdalite import envvars
 from lambdalite.errors import UsageError
-from lambdalite.platform import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
+from lambdalite.lambda_facts import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
 
 DEFAULT_MAX_IMAGES = 16
 # 4096 x 4096: a 48 MB RGB array, well inside a small function's memory. Pillow's

@@ -19,10 +19,10 @@ from typing import Any
 import click
 
 from lambdalite.errors import UsageError
+from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
+from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 from lambdalite.local.errors import FunctionFailed, TemplateError
-from lambdalite.local.model import FunctionSpec, InvokeResult
 from lambdalite.local.template import Template, read_template
-from lambdalite.platform import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 
 _echo_lock = threading.Lock()
 

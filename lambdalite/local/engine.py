@@ -27,21 +27,21 @@ from pathlib import Path
 from typing import IO
 
 from lambdalite.errors import UsageError
-from lambdalite.local.environment import Environment, Execution
-from lambdalite.local.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
-from lambdalite.local.interpreters import Interpreter, choose_interpreter
-from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
-from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
-from lambdalite.local.model import (
+from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
+from lambdalite.local.engine_types import (
     INVOCATION_TYPES,
     FunctionSpec,
     InvocationType,
     InvokeResult,
     Report,
 )
+from lambdalite.local.environment import Environment, Execution
+from lambdalite.local.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
+from lambdalite.local.interpreters import Interpreter, choose_interpreter
+from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
+from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
 from lambdalite.local.pool import FunctionPool
 from lambdalite.local.runtime_api import Invocation
-from lambdalite.platform import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from lambdalite.lambda_facts import INIT_TIMEOUT_S
+from lambdalite.local.engine_types import EnvState, FunctionSpec
 from lambdalite.local.interpreters import Interpreter
 from lambdalite.local.limits import RLIMIT_AS_HEADROOM, LimitsMode, Sandbox, plan_limits
 from lambdalite.local.logs import OutputCollector
-from lambdalite.local.model import EnvState, FunctionSpec
 from lambdalite.local.runtime_api import (
     MAX_RESPONSE_BYTES,
     Exited,
@@ -49,7 +50,6 @@ from lambdalite.local.runtime_api import (
     RuntimeAPI,
     RuntimeEvent,
 )
-from lambdalite.platform import INIT_TIMEOUT_S
 
 SHUTDOWN_GRACE_S = 2.0
 FALLBACK_POLL_S = 0.05        # RSS sampling period when cgroups are not available

@@ -30,8 +30,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lambdalite.local import events
+from lambdalite.local.engine_types import FunctionSpec, InvokeResult, LambdaEngine
 from lambdalite.local.errors import InvokeAPIError
-from lambdalite.local.model import FunctionSpec, InvokeResult, LambdaEngine
 from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdalite.errors import DependencyError, UsageError
-from lambdalite.platform import RUNTIMES
+from lambdalite.lambda_facts import RUNTIMES
 
 RIC_DIR_ENV = "LAMBDALITE_RIC_DIR"
 DEFAULT_RIC_DIR = Path.home() / ".cache" / "lambdalite" / "awslambdaric"

@@ -20,6 +20,13 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from lambdalite.lambda_facts import SYNC_PAYLOAD_LIMIT
+from lambdalite.local.engine_types import (
+    INVOCATION_TYPES,
+    InvocationType,
+    InvokeResult,
+    LambdaEngine,
+)
 from lambdalite.local.errors import (
     InvalidParameterValue,
     InvalidRequestContent,
@@ -30,9 +37,7 @@ from lambdalite.local.errors import (
     UnknownOperation,
 )
 from lambdalite.local.logs import LATEST
-from lambdalite.local.model import INVOCATION_TYPES, InvocationType, InvokeResult, LambdaEngine
 from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
-from lambdalite.platform import SYNC_PAYLOAD_LIMIT
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from lambdalite.platform import MB, vcpus_for_memory
+from lambdalite.lambda_facts import MB, vcpus_for_memory
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000

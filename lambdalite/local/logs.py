@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-from lambdalite.local.model import Report
+from lambdalite.local.engine_types import Report
 
 LATEST = "$LATEST"
 LogSink = Callable[[dict[str, object]], None]

@@ -12,9 +12,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from lambdalite.local.engine_types import EnvState, FunctionSpec
 from lambdalite.local.environment import Environment
 from lambdalite.local.errors import TooManyRequests
-from lambdalite.local.model import EnvState, FunctionSpec
 
 EnvironmentFactory = Callable[[FunctionSpec, str], Environment]
 

@@ -16,8 +16,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from lambdalite.lambda_facts import RUNTIMES
 from lambdalite.local.interpreters import HOST_VERSION, can_import_ric, find_python, ric_dir
-from lambdalite.platform import RUNTIMES
 
 
 @dataclass(frozen=True)

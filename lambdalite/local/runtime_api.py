@@ -33,7 +33,7 @@ from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from lambdalite.platform import SYNC_PAYLOAD_LIMIT
+from lambdalite.lambda_facts import SYNC_PAYLOAD_LIMIT
 
 API_PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"

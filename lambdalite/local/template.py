@@ -25,11 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdalite.lambda_facts import (
+    ARCHS,
+    DEFAULT_RUNTIME,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    TIMEOUT_MAX_S,
+)
 from lambdalite.local.cfn import Resolver, describe, is_intrinsic, load_yaml, merge_globals
 from lambdalite.local.cfn import mapping as _mapping
+from lambdalite.local.engine_types import EventSource, FunctionSpec
 from lambdalite.local.errors import TemplateError
-from lambdalite.local.model import EventSource, FunctionSpec
-from lambdalite.platform import ARCHS, DEFAULT_RUNTIME, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 
 FUNCTION = "AWS::Serverless::Function"
 REST_API, HTTP_API = "AWS::Serverless::Api", "AWS::Serverless::HttpApi"

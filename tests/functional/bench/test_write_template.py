@@ -10,7 +10,7 @@ import pytest
 
 from lambdalite.bench.pick import Verdict
 from lambdalite.bench.writeback import write_template
-from lambdalite.build.template import lint
+from lambdalite.bundle.template import lint
 from lambdalite.local.template import read_template
 
 TEMPLATE = """\

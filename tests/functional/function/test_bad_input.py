@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from lambdalite.errors import ClientError
-from lambdalite.platform import SYNC_PAYLOAD_LIMIT
+from lambdalite.lambda_facts import SYNC_PAYLOAD_LIMIT
 
 
 def png_header_bomb(width: int, height: int) -> bytes:

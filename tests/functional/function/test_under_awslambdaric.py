@@ -10,7 +10,7 @@ import pytest
 
 def test_handler_runs_under_the_real_runtime_client(served, load_event, repo_root):
     engine_mod = pytest.importorskip("lambdalite.local.engine")
-    from lambdalite.local.model import FunctionSpec
+    from lambdalite.local.engine_types import FunctionSpec
 
     spec = FunctionSpec(
         name="Fn",

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from lambdalite.local.engine import LocalLambda
+from lambdalite.local.engine_types import EnvState, FunctionSpec
 from lambdalite.local.errors import RequestTooLarge, ResourceNotFound, TooManyRequests
 from lambdalite.local.interpreters import HOST_VERSION
 from lambdalite.local.limits import LimitsMode
-from lambdalite.local.model import EnvState, FunctionSpec
 
 HANDLERS = Path(__file__).resolve().parents[2] / "fixtures" / "handlers"
 RUNTIME = f"python{HOST_VERSION}"   # the host's Python: no interpreter fallback warning

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from lambdalite.local.engine import LocalLambda
+from lambdalite.local.engine_types import EventSource, FunctionSpec
 from lambdalite.local.http_api import HttpAPI
 from lambdalite.local.interpreters import HOST_VERSION
-from lambdalite.local.model import EventSource, FunctionSpec
 
 HANDLERS = Path(__file__).resolve().parents[2] / "fixtures" / "handlers"
 pytestmark = pytest.mark.timeout(120)

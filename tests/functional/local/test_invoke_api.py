@@ -13,11 +13,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, SYNC_PAYLOAD_LIMIT
 from lambdalite.local.engine import LocalLambda
+from lambdalite.local.engine_types import FunctionSpec
 from lambdalite.local.interpreters import HOST_VERSION
 from lambdalite.local.invoke_api import InvokeAPI
-from lambdalite.local.model import FunctionSpec
-from lambdalite.platform import ASYNC_PAYLOAD_LIMIT, SYNC_PAYLOAD_LIMIT
 
 HANDLERS = Path(__file__).resolve().parents[2] / "fixtures" / "handlers"
 pytestmark = pytest.mark.timeout(120)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lambdalite.bench.cost import CostInputs, billed_ms, cost_per_million, gb_seconds
-from lambdalite.platform import ARCHS, PRICE_PER_MILLION_REQUESTS
+from lambdalite.lambda_facts import ARCHS, PRICE_PER_MILLION_REQUESTS
 
 
 def test_billed_duration_rounds_up_to_the_millisecond():

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lambdalite.local import events
+from lambdalite.local.engine_types import EventSource, FunctionSpec
 from lambdalite.local.http_api import MalformedResponse, match, proxy_response, routes_from
-from lambdalite.local.model import EventSource, FunctionSpec
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 

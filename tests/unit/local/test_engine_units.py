@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from lambdalite.errors import UsageError
+from lambdalite.lambda_facts import MB
+from lambdalite.local.engine_types import FunctionSpec, Report
 from lambdalite.local.environment import error_payload, exit_reason, lambda_environ, log_stream_name
 from lambdalite.local.interpreters import HOST_VERSION, Interpreter, choose_interpreter, find_python
 from lambdalite.local.limits import CFS_PERIOD_US, LimitsMode, limits_notice, plan_limits
 from lambdalite.local.logs import invocation_log, make_sink
-from lambdalite.local.model import FunctionSpec, Report
-from lambdalite.platform import MB
 
 
 def test_cpu_share_follows_memory() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lambdalite.local.cfn import Resolver, describe, load_yaml
+from lambdalite.local.engine_types import EventSource
 from lambdalite.local.errors import TemplateError
-from lambdalite.local.model import EventSource
 from lambdalite.local.template import load_template, read_template
 
 HEADER = """\

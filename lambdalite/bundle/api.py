@@ -1,0 +1,321 @@
+"""``build(options)``: plan, then execute -> a checked task root, zip or image context.
+
+    from lambdalite.bundle.api import BuildOptions, build
+    result = build(BuildOptions(model_dir=Path("examples/mnist/model"), out_dir=Path("build"),
+                                runtime="python3.11", arch="x86_64"))
+
+Steps: install the backend's requirements for the target with pip -> verify what got
+installed -> slim -> ELF machine, glibc and libstdc++ checks -> copy the function code and
+the one model variant -> compile .pyc for the target Python -> size check; when a check fails
+because of a package the user did not pin, versions.py steps it down to an older release and
+runs these steps again -> lock -> zip (or image context) -> size check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lambdalite.bundle import elfcheck, image, install, package, resolve, size, slim, versions
+from lambdalite.bundle.errors import CheckFailed
+from lambdalite.bundle.targets import Target
+from lambdalite.bundle.template import HANDLER
+from lambdalite.errors import UsageError
+from lambdalite.lambda_facts import base_image
+from lambdalite.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    model_dir: Path
+    out_dir: Path
+    variant: str | None = None
+    backend: Literal["litert", "tf"] = "litert"
+    runtime: str = "python3.12"
+    arch: str = "x86_64"
+    package_type: Literal["zip", "image"] = "zip"
+    memory_mb: int = 1024
+    timeout_s: int = 30
+    function_name: str = "InferenceFunction"
+    # Added to the backend's requirements (pip syntax), e.g. ("tflite-runtime==2.14.0",).
+    extra_requirements: tuple[str, ...] = ()
+    base_image_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    options: BuildOptions
+    task_root: Path
+    zip_path: Path | None
+    context_dir: Path | None
+    unzipped_bytes: int
+    zipped_bytes: int | None
+    files: int
+    glibc_needed: str | None
+    glibc_available: str
+    warnings: tuple[str, ...]
+    handler: str = HANDLER
+    # Beyond the contract: what the report and bench show.
+    glibc_needed_by: str | None = None                     # the file that needs the most
+    installed: tuple[str, ...] = ()                        # "name==version", as locked
+    packages: tuple[tuple[str, int], ...] = ()             # (distribution, bytes), biggest first
+    slimmed: tuple[tuple[str, int, int], ...] = ()         # (rule, paths, bytes removed)
+    notes: tuple[str, ...] = ()
+    lock_path: Path | None = None
+    libstdcxx_needed: str | None = None                   # highest GLIBCXX_, e.g. "GLIBCXX_3.4.21"
+    libstdcxx_needed_by: str | None = None
+    libstdcxx_available: str = ""                          # e.g. "GLIBCXX_3.4.29 (GCC 11.2)"
+    # Versions stepped down to fit the runtime, each with why newer ones were rejected.
+    picked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    options: BuildOptions
+    target: Target
+    requirements: tuple[str, ...]
+    out_arch_dir: Path                # OUT/<arch> (zip) or OUT/image-<arch> (image)
+    task_root: Path
+    pip_command: tuple[str, ...]
+    rules: tuple[slim.Rule, ...] = field(default=())
+    compile_with: str | None = None
+
+    def describe(self) -> str:
+        lines = [
+            f"target      {self.target}",
+            f"package     {self.options.package_type} -> {self.out_arch_dir}",
+            f"model       {self.options.model_dir} variant={self.options.variant or '(default)'} "
+            f"backend={self.options.backend}",
+            f"pip         {' '.join(self.pip_command)}",
+            f"slim rules  {', '.join(r.name for r in self.rules)}",
+            f"compile     {self.compile_with or 'skipped (no matching interpreter)'}",
+        ]
+        if self.options.package_type == "image":
+            o = self.options
+            lines.append(f"FROM        {base_image(o.runtime, o.arch, o.base_image_digest)}")
+        return "\n".join(lines)
+
+
+def plan(options: BuildOptions) -> BuildPlan:
+    if options.arch == "all":
+        raise UsageError("build() takes one architecture; call it per arch (the CLI does)")
+    target = Target.of(options.runtime, options.arch)
+    if options.backend not in resolve.REQUIREMENTS:
+        raise UsageError(f"backend {options.backend!r}: use 'litert' or 'tf'")
+    Manifest.load(options.model_dir).variant(options.variant)  # fail early on a bad variant
+    digest = options.base_image_digest
+    if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise UsageError(f"--base-image-digest {digest!r} must look like sha256:<64 hex digits>")
+    out = options.out_dir / (
+        options.arch if options.package_type == "zip" else f"image-{options.arch}"
+    )
+    task_root = out / image.TASK_DIRNAME
+    reqs = resolve.requirements_for(options.backend, options.extra_requirements)
+    return BuildPlan(
+        options=options,
+        target=target,
+        requirements=reqs,
+        out_arch_dir=out,
+        task_root=task_root,
+        pip_command=tuple(install.pip_command(task_root, reqs, target)),
+        rules=slim.rules_for(options.backend),
+        compile_with=slim.find_interpreter(target.python_version),
+    )
+
+
+class _Steps:
+    """Progress on stderr (rich), or nothing."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._progress = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                      BarColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._progress.add_task("build", total=total)
+
+    @contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+        yield
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def __enter__(self) -> _Steps:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def build(options: BuildOptions, *, progress: bool = False) -> BuildResult:
+    return execute(plan(options), progress=progress)
+
+
+@dataclass(frozen=True)
+class _Assembled:
+    """A task root whose dependencies passed the ELF checks and whose size fits the type."""
+
+    installed: dict[str, resolve.Installed]
+    owners: dict[str, str]
+    slimmed: slim.SlimReport
+    infos: tuple[elfcheck.ElfInfo, ...]
+    compile_note: str | None
+    files: int
+    unzipped: int
+
+
+def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _Assembled:
+    """Install ``requirements`` for the target into a fresh task root and check it.
+
+    Raises CheckFailed (with the culprit's installed version) so versions.fit can step down.
+    """
+    o, target, root = p.options, p.target, p.task_root
+    if p.out_arch_dir.exists():
+        shutil.rmtree(p.out_arch_dir)
+    with steps.step(f"pip install for {target} ({' '.join(requirements)})"):
+        install.install(root, requirements, target)
+    with steps.step("verify installed versions"):
+        installed = resolve.read_installed(root)
+        resolve.verify(installed, requirements, target)
+        owners = resolve.owner_of(installed)
+    with steps.step("slim dependencies"):
+        # What the user asked for (and what it requires) stays, even where a rule drops it.
+        asked = resolve.requested_closure(installed, o.extra_requirements, target,
+                                          stop_at=resolve.REQUIREMENTS[o.backend])
+        report = slim.apply(root, p.rules, keep=resolve.paths_of(installed, asked))
+    try:
+        with steps.step("check ELF machines, glibc and libstdc++"):
+            # Function code and model hold no ELF files: check before copying and compiling.
+            infos = tuple(elfcheck.scan(root))
+            elfcheck.check_arch(infos, target)
+            elfcheck.check_glibc(infos, target, owners)
+            elfcheck.check_libstdcxx(infos, target, owners)
+        with steps.step("copy function code and model"):
+            package.copy_function_code(root)
+            package.copy_model(o.model_dir, root, o.variant, o.backend)
+        with steps.step(f"compile .pyc for python{target.python_version}"):
+            note = slim.compile_for_target(root, target.python_version, p.compile_with)
+        files, unzipped = package.tree_stats(root)
+        # Fail before zipping what cannot ship; versions.fit never steps for size alone.
+        size.check(o.package_type, unzipped, None, backend=o.backend,
+                   model_bytes=slim.tree_bytes(root / package.MODEL_DIRNAME))
+    except CheckFailed as err:
+        item = installed.get(resolve.canonical(err.package)) if err.package else None
+        err.version = item.version if item else None
+        raise
+    return _Assembled(installed, owners, report, infos, note, files, unzipped)
+
+
+def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
+    o, target, root = p.options, p.target, p.task_root
+    notes: list[str] = []
+    with _Steps(progress, 9) as steps:
+        done, picks = versions.fit(
+            p.requirements, lambda reqs: _assemble(p, reqs, steps),
+            pinned=versions.pinned(o.extra_requirements),
+            versions=lambda name: versions.list_versions(name, target),
+            screen=lambda name, v: versions.screen_wheel(
+                name, v, target, o.package_type,
+                constraints=versions.constraints_for(name, o.extra_requirements)),
+            target_label=str(target),
+        )
+        picked = tuple(pick.note() for pick in picks)
+        installed, owners, infos = done.installed, done.owners, done.infos
+        if done.compile_note:
+            notes.append(done.compile_note)
+        if done.slimmed.spared:
+            notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
+                         + ", ".join(done.slimmed.spared))
+        lock_path = p.out_arch_dir / "requirements.lock"
+        lock_path.write_text(resolve.lock_text(installed, target, picked))
+        worst = elfcheck.highest_glibc(infos)
+        worst_cxx = elfcheck.highest_libstdcxx(infos)
+        files, unzipped = done.files, done.unzipped
+        zip_path: Path | None = None
+        zipped: int | None = None
+        context: Path | None = None
+        with steps.step("write package"):
+            if o.package_type == "zip":
+                zip_path = p.out_arch_dir / "function.zip"
+                zipped = package.write_zip(root, zip_path)
+            else:
+                context = image.write_context(p.out_arch_dir, o.runtime, o.arch, HANDLER,
+                                              o.base_image_digest)
+        with steps.step("check size"):
+            verdict = size.check(o.package_type, unzipped, zipped)
+    notes.extend(verdict.notes)
+    result = BuildResult(
+        options=o,
+        task_root=root,
+        zip_path=zip_path,
+        context_dir=context,
+        unzipped_bytes=unzipped,
+        zipped_bytes=zipped,
+        files=files,
+        glibc_needed=worst.glibc_str if worst else None,
+        glibc_available=target.runtime.glibc_str,
+        warnings=verdict.warnings,
+        glibc_needed_by=worst.path if worst else None,
+        installed=tuple(sorted(i.pin for i in installed.values())),
+        packages=package_sizes(root, owners),
+        slimmed=tuple((k, n, b) for k, (n, b) in done.slimmed.removed.items()),
+        notes=tuple(notes),
+        lock_path=lock_path,
+        libstdcxx_needed=worst_cxx.glibcxx_str if worst_cxx else None,
+        libstdcxx_needed_by=worst_cxx.path if worst_cxx else None,
+        libstdcxx_available=f"{elfcheck.version_str('GLIBCXX', target.runtime.glibcxx)} "
+                            f"(GCC {target.runtime.libstdcxx_gcc})",
+        picked=picked,
+    )
+    write_summary(result, p.out_arch_dir / "build.json")
+    return result
+
+
+def package_sizes(root: Path, owners: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    """Bytes per distribution (function code and model under their own names), biggest first."""
+    sizes: dict[str, int] = {}
+    for child in root.iterdir():
+        name = owners.get(child.name)
+        if name is None:
+            name = child.name.split("-", 1)[0] if child.name.endswith(".dist-info") else child.name
+            name = owners.get(name, name)
+        sizes[name] = sizes.get(name, 0) + slim.tree_bytes(child)
+    return tuple(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def write_summary(result: BuildResult, path: Path) -> None:
+    data = {
+        "runtime": result.options.runtime,
+        "arch": result.options.arch,
+        "package_type": result.options.package_type,
+        "backend": result.options.backend,
+        "files": result.files,
+        "unzipped_bytes": result.unzipped_bytes,
+        "zipped_bytes": result.zipped_bytes,
+        "glibc_needed": result.glibc_needed,
+        "glibc_needed_by": result.glibc_needed_by,
+        "glibc_available": result.glibc_available,
+        "libstdcxx_needed": result.libstdcxx_needed,
+        "libstdcxx_needed_by": result.libstdcxx_needed_by,
+        "libstdcxx_available": result.libstdcxx_available,
+        "installed": list(result.installed),
+        "picked": list(result.picked),
+        "packages": dict(result.packages),
+        "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},
+        "warnings": list(result.warnings),
+        "notes": list(result.notes),
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,174 @@
+"""What the function needs at run time, per backend, and what pip actually installed.
+
+Version picking is pip's job first: given the target's platform tags (``targets.py``) it
+picks the newest release that has a wheel for them, e.g. ``ai-edge-litert`` 1.x
+(manylinux2014) for python3.11 and 2.x (manylinux_2_27+) for python3.12; when that release
+fails a check, versions.py steps it down. We then read
+the installed ``*.dist-info`` back, check every wheel tag against the target and pin
+exactly what got installed in ``requirements.lock``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+from typing import Literal
+
+from lambdalite.bundle.errors import InstallFailed
+from lambdalite.bundle.targets import Target
+
+Backend = Literal["litert", "tf"]
+
+# Distribution names (pip) per backend. The function imports numpy, PIL and the backend
+# (see lambdalite.function.RUNTIME_PACKAGES / TF_PACKAGES).
+REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "litert": ("numpy", "pillow", "ai-edge-litert"),
+    "tf": ("numpy", "pillow", "tensorflow"),
+}
+
+
+def requirements_for(backend: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (*REQUIREMENTS[backend], *extra)
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalised project name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Installed:
+    name: str                      # as in METADATA
+    version: str
+    wheel_tags: tuple[str, ...]    # from WHEEL
+    top_level: tuple[str, ...]     # first path parts the distribution owns (from RECORD)
+    dist_info: str                 # folder name, relative to the target dir
+    requires: tuple[str, ...] = ()  # Requires-Dist lines of METADATA (with their markers)
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+def read_installed(target_dir: Path) -> dict[str, Installed]:
+    """Every distribution in a ``pip install --target`` folder, keyed by canonical name."""
+    found: dict[str, Installed] = {}
+    for info in sorted(target_dir.glob("*.dist-info")):
+        meta = HeaderParser().parsestr((info / "METADATA").read_text(errors="replace"))
+        wheel_file = info / "WHEEL"
+        wheel = HeaderParser().parsestr(wheel_file.read_text()) if wheel_file.exists() else None
+        tags = tuple(wheel.get_all("Tag") or ()) if wheel is not None else ()
+        top = _top_level(info)
+        item = Installed(meta["Name"], meta["Version"], tags, top, info.name,
+                         tuple(meta.get_all("Requires-Dist") or ()))
+        found[canonical(item.name)] = item
+    return found
+
+
+def _top_level(info: Path) -> tuple[str, ...]:
+    record = info / "RECORD"
+    if not record.exists():
+        return ()
+    parts: set[str] = set()
+    for line in record.read_text().splitlines():
+        path = line.split(",", 1)[0]
+        first = path.split("/", 1)[0]
+        if not first or first.endswith(".dist-info") or first.startswith(".."):
+            continue
+        parts.add(first)
+    return tuple(sorted(parts))
+
+
+def verify(installed: dict[str, Installed], wanted: tuple[str, ...], target: Target) -> None:
+    """Every requirement is there and every wheel is tagged for the target."""
+    names = {canonical(re.split(r"[<>=!~;\[ ]", w, maxsplit=1)[0]) for w in wanted}
+    missing = sorted(names - installed.keys())
+    if missing:
+        raise InstallFailed(
+            f"pip finished but {', '.join(missing)} is not installed for {target}; "
+            "run the pip command printed by `lambdalite build --dry-run` to see why"
+        )
+    for item in installed.values():
+        if item.wheel_tags and not any(target.accepts_wheel_tag(t) for t in item.wheel_tags):
+            raise InstallFailed(
+                f"{item.pin} was installed from a wheel tagged {', '.join(item.wheel_tags)}, "
+                f"which does not load on {target}; pin a release that has a wheel for it"
+            )
+
+
+def lock_text(installed: dict[str, Installed], target: Target, picked: tuple[str, ...] = ()
+              ) -> str:
+    lines = [f"# installed for {target} by lambdalite build; pip picked these versions"]
+    lines += [f"# stepped down to fit: {note}" for note in picked]
+    lines += sorted(item.pin for item in installed.values())
+    return "\n".join(lines) + "\n"
+
+
+def marker_environment(target: Target) -> dict[str, str]:
+    """PEP 508 marker values on the target (Lambda: Linux, CPython X.Y, its machine)."""
+    python = target.python_version
+    return {
+        "python_version": python, "python_full_version": f"{python}.0",
+        "implementation_version": f"{python}.0", "implementation_name": "cpython",
+        "platform_python_implementation": "CPython", "os_name": "posix",
+        "sys_platform": "linux", "platform_system": "Linux",
+        "platform_machine": target.arch.wheel_machine, "platform_release": "",
+        "platform_version": "", "extra": "",
+    }
+
+
+def requested_closure(installed: dict[str, Installed], requested: tuple[str, ...],
+                      target: Target, *, stop_at: tuple[str, ...] = ()) -> frozenset[str]:
+    """Canonical names of the ``requested`` distributions and everything they require.
+
+    Follows each installed METADATA's ``Requires-Dist`` whose marker holds on the target
+    (extras only when asked for, e.g. ``tqdm[notebook]``); names in ``stop_at`` (the
+    backend's own requirements) are neither included nor followed.
+    """
+    if not requested:
+        return frozenset()
+    # Deferred: packaging is needed only when the user asked for extra requirements.
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    env = marker_environment(target)
+    stop = {canonical(n) for n in stop_at}
+    seen: set[str] = set()
+    queue: list[tuple[str, frozenset[str]]] = []
+    for text in requested:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue  # pip installed it anyway; nothing to follow
+        queue.append((canonical(req.name), frozenset(req.extras)))
+    while queue:
+        name, extras = queue.pop()
+        item = installed.get(name)
+        if name in stop or item is None or name in seen:
+            continue
+        seen.add(name)
+        for line in item.requires:
+            try:
+                dep = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if dep.marker is None or any(dep.marker.evaluate({**env, "extra": e})
+                                         for e in (extras or {""})):
+                queue.append((canonical(dep.name), frozenset(dep.extras)))
+    return frozenset(seen)
+
+
+def paths_of(installed: dict[str, Installed], names: frozenset[str]) -> frozenset[str]:
+    """First path parts (packages, modules, dist-info folders) the distributions own."""
+    return frozenset(part for name in names if (item := installed.get(name))
+                     for part in (*item.top_level, item.dist_info))
+
+
+def owner_of(installed: dict[str, Installed]) -> dict[str, str]:
+    """First path part -> distribution name, for messages and the size report."""
+    owners: dict[str, str] = {}
+    for item in installed.values():
+        for part in item.top_level:
+            owners.setdefault(part, item.name)
+    return owners
