@@ -6,7 +6,7 @@
     engine.close()
 
 Per function, a pool of execution environments (``pool.py``), each a real awslambdaric process
-behind its own Runtime API (``environment.py``), with memory and CPU limits (``limits.py``).
+behind its own Runtime API (``environment.py``), with memory and CPU limits (``limits/``).
 Every invocation yields Lambda's START/END/REPORT lines and, if a sink is given, one JSON
 object with the same figures (``logs.InvocationRecord``), which the benchmark reads.
 """

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from lambdalite.lambda_facts import INIT_TIMEOUT_S
 from lambdalite.local.engine_types import EnvState, FunctionSpec
 from lambdalite.local.interpreters import Interpreter
-from lambdalite.local.limits import RLIMIT_AS_HEADROOM, LimitsMode, Sandbox, plan_limits
+from lambdalite.local.limits import LimitsMode, open_sandbox, plan_limits
 from lambdalite.local.logs import OutputCollector
 from lambdalite.local.runtime_api import (
     MAX_RESPONSE_BYTES,
@@ -52,7 +52,6 @@ from lambdalite.local.runtime_api import (
 )
 
 SHUTDOWN_GRACE_S = 2.0
-FALLBACK_POLL_S = 0.05        # RSS sampling period when cgroups are not available
 LATEST = "$LATEST"
 # Error types Lambda reports for failures of the environment rather than of the function.
 TIMED_OUT = "Sandbox.Timedout"
@@ -150,7 +149,7 @@ class Environment:
         self.state = EnvState.NEW
         self.last_used = time.monotonic()
         self.invocations = 0
-        self.sandbox = Sandbox(env_id, plan_limits(spec.memory_mb), mode)
+        self.sandbox = open_sandbox(mode, env_id, plan_limits(spec.memory_mb))
         self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw)
         self.proc: subprocess.Popen[bytes] | None = None
         self._output: OutputCollector | None = None
@@ -225,7 +224,7 @@ class Environment:
                 return event, (event.at - self._spawned_at) * 1000
             if isinstance(event, InitError | Exited):
                 return event, elapsed_ms
-            if event is None and time.monotonic() >= deadline:   # else: a fallback-mode poll
+            if event is None and time.monotonic() >= deadline:   # else: a memory poll is due
                 return None, elapsed_ms
 
     def _abandon_init(self, event: InitError | Exited | None, measured_ms: float) -> str:
@@ -276,7 +275,7 @@ class Environment:
             event = self._next_event(deadline)
             elapsed_ms = (time.monotonic() - began) * 1000
             if event is None:
-                if self.sandbox.poll():   # fallback mode: over MemorySize
+                if self.sandbox.poll():   # a polling sandbox: over MemorySize
                     return self._fail(invocation, OUT_OF_MEMORY, "Runtime exited with error: "
                                       "signal: killed", cold, init_ms, elapsed_ms)
                 if time.monotonic() < deadline:
@@ -313,8 +312,7 @@ class Environment:
                                    duration_ms, peak, output, reset=True)
         if outcome.kind is OutcomeKind.ERROR:
             error_type = outcome.error_type
-            if self.sandbox.mode is LimitsMode.FALLBACK and error_type == "MemoryError":
-                # Without a cgroup the cap is RLIMIT_AS: malloc fails instead of the OOM killer.
+            if self.sandbox.oom_error(error_type):
                 self.kill()
                 return self._execution(invocation, error_payload(
                     invocation.request_id, OUT_OF_MEMORY, "Runtime exited with error: MemoryError"),
@@ -401,15 +399,8 @@ class Environment:
                          name=f"watch-{self.id}", daemon=True).start()
 
     def _command(self) -> list[str]:
-        """``sh`` joins the cgroups (and sets RLIMIT_AS) and then execs the runtime, so no user
-        code runs outside its limits (and no preexec_fn, which is unsafe with threads)."""
-        runtime = [self.interpreter.path, "-m", "awslambdaric", self.spec.handler]
-        script = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 111; shift; done; shift; '
-        if self.sandbox.mode is LimitsMode.FALLBACK:
-            kib = (self.sandbox.plan.memory_bytes + RLIMIT_AS_HEADROOM) // 1024
-            script += f"ulimit -v {kib} || exit 111; "
-        script += 'exec "$@"'
-        return ["/bin/sh", "-c", script, "sh", *self.sandbox.procs_files(), "--", *runtime]
+        return self.sandbox.command([self.interpreter.path, "-m", "awslambdaric",
+                                     self.spec.handler])
 
     def _watch(self, proc: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
         returncode = proc.wait()
@@ -419,12 +410,13 @@ class Environment:
                 self.state = EnvState.DEFUNCT   # died while idle: never hand it out again
 
     def _next_event(self, deadline: float) -> RuntimeEvent | None:
-        """The next event before ``deadline``, or None at the deadline (or at a fallback poll)."""
+        """The next event before ``deadline``, or None at the deadline (or when the sandbox
+        polls memory, at its next poll)."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
-        if self.sandbox.mode is LimitsMode.FALLBACK:
-            remaining = min(remaining, FALLBACK_POLL_S)
+        if self.sandbox.poll_interval_s is not None:
+            remaining = min(remaining, self.sandbox.poll_interval_s)
         try:
             return self.api.events.get(timeout=remaining)
         except queue.Empty:

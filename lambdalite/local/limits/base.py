@@ -1,0 +1,210 @@
+"""What every limits mode shares: the plan, the ``Sandbox`` protocol, the spawn wrapper and the
+/proc readings (``/proc/<pid>/statm``, ``status``, ``clear_refs``) that work in any mode."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import ClassVar, Self
+
+from lambdalite.lambda_facts import MB, vcpus_for_memory
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CFS_PERIOD_US = 100_000
+MIN_CFS_QUOTA_US = 1_000            # the kernel refuses quotas under 1 ms
+
+
+class LimitsMode(Enum):
+    CGROUP_V1 = "cgroup v1"
+    CGROUP_V2 = "cgroup v2"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class LimitsPlan:
+    """What one environment gets, computed from MemorySize alone (pure, unit-tested)."""
+
+    memory_bytes: int
+    cpu_quota_us: int | None        # None: no CPU cap
+    cpu_period_us: int = CFS_PERIOD_US
+
+    @property
+    def vcpus(self) -> float:
+        return (self.cpu_quota_us or 0) / self.cpu_period_us
+
+
+def plan_limits(memory_mb: int, host_cpus: int | None = None) -> LimitsPlan:
+    cpus = host_cpus or os.cpu_count() or 1
+    vcpus = min(vcpus_for_memory(memory_mb), float(cpus))
+    quota = max(MIN_CFS_QUOTA_US, round(vcpus * CFS_PERIOD_US))
+    return LimitsPlan(memory_mb * MB, quota)
+
+
+class Sandbox(ABC):
+    """The limits of one environment: set up before spawn, measured during, removed on close.
+
+    The protocol ``Environment`` talks to; one subclass per ``LimitsMode``. What the modes
+    share (the runtime's pid, the lifetime peak, VmHWM) lives here; each subclass holds only
+    its own state.
+    """
+
+    MODE: ClassVar[LimitsMode]
+    NOTICE: ClassVar[str]                       # ``limits_notice``: what is enforced, one line
+    poll_interval_s: ClassVar[float | None] = None   # None: the kernel enforces, nothing to poll
+
+    def __init__(self, plan: LimitsPlan) -> None:
+        self.plan = plan
+        self.pid: int | None = None
+        self._lifetime_peak = 0
+
+    @classmethod
+    @abstractmethod
+    def open(cls, name: str, plan: LimitsPlan, root: Path) -> Self:
+        """The limits of the environment ``name`` (unique per engine), ready for a spawn."""
+
+    # -- spawn ---------------------------------------------------------------------------------
+
+    @abstractmethod
+    def command(self, runtime: Sequence[str]) -> list[str]:
+        """``runtime`` wrapped so that it starts inside its limits (see ``spawn_command``)."""
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+
+    # -- freeze / thaw ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def freeze(self) -> None: ...
+
+    @abstractmethod
+    def thaw(self) -> None: ...
+
+    # -- memory ----------------------------------------------------------------------------------
+
+    def peak_since_reset(self) -> int:
+        """Peak memory since the last ``reset_peak`` (or spawn); also feeds the lifetime peak."""
+        # The cgroup is not charged for shared library pages the host had already cached
+        # (libpython, numpy's .so ...), which Lambda's fresh microVM does count: take the
+        # larger of the mode's own peak and the runtime process's own peak RSS (VmHWM).
+        peak = max(self._measured_peak(), vm_hwm(self.pid))
+        self._lifetime_peak = max(self._lifetime_peak, peak)
+        return peak
+
+    @property
+    def lifetime_peak(self) -> int:
+        return self._lifetime_peak
+
+    def reset_peak(self) -> None:
+        """Start a new per-invocation peak (the lifetime peak keeps its value)."""
+        self.peak_since_reset()
+        self._reset_measured_peak()
+        if self.pid:
+            clear_hwm(self.pid)
+
+    @abstractmethod
+    def _measured_peak(self) -> int:
+        """The mode's own reading of the peak since the last reset."""
+
+    @abstractmethod
+    def _reset_measured_peak(self) -> None: ...
+
+    def poll(self) -> bool:
+        """Sample memory between events; True when the environment is over MemorySize and must
+        be killed. Where the kernel enforces the cap there is nothing to sample."""
+        return False
+
+    @abstractmethod
+    def oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer struck in this environment since the last call."""
+
+    def oom_error(self, error_type: str | None) -> bool:
+        """Whether a function error of this type is the memory cap striking."""
+        return False
+
+    # -- teardown --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def kill_all(self) -> None:
+        """SIGKILL whatever the limits still hold (children the runtime may have started)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the limits once the processes are gone."""
+
+
+def spawn_command(runtime: Sequence[str], procs_files: Sequence[Path] = (),
+                  address_space_kib: int | None = None) -> list[str]:
+    """``sh`` joins the cgroups (writes its pid to each ``cgroup.procs``), sets RLIMIT_AS, then
+    execs the runtime: no user code runs outside its limits, and no preexec_fn (unsafe with
+    threads)."""
+    script = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 111; shift; done; shift; '
+    if address_space_kib is not None:
+        script += f"ulimit -v {address_space_kib} || exit 111; "
+    script += 'exec "$@"'
+    return ["/bin/sh", "-c", script, "sh", *map(str, procs_files), "--", *runtime]
+
+
+# -- /proc helpers ------------------------------------------------------------------------------
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants."""
+    return sum(_rss(p) for p in _tree(pid))
+
+
+def vm_hwm(pid: int | None) -> int:
+    """Peak RSS of the main process (VmHWM), to catch spikes between polls."""
+    if not pid:
+        return 0
+    value = read_field(Path(f"/proc/{pid}/status"), "VmHWM:")
+    return (value or 0) * 1024
+
+
+def clear_hwm(pid: int) -> None:
+    # "5" resets the process's peak RSS (VmHWM); see proc(5), /proc/pid/clear_refs.
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def read_field(path: Path, name: str) -> int | None:
+    """The number after ``name`` in a ``key value`` file (``memory.events``, ``status``)."""
+    try:
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if parts and parts[0] == name:
+                return int(parts[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def read_int(path: Path) -> int:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return pids
+
+
+def _rss(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * resource.getpagesize()
+    except (OSError, IndexError, ValueError):
+        return 0
