@@ -13,6 +13,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
+from lambdalite.local import log_lines
+
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 INVOCATION_TYPES: tuple[InvocationType, ...] = get_args(InvocationType)
 
@@ -72,16 +74,9 @@ class Report:
     init_duration_ms: float | None = None   # cold starts only
 
     def line(self) -> str:
-        parts = [
-            f"REPORT RequestId: {self.request_id}",
-            f"Duration: {self.duration_ms:.2f} ms",
-            f"Billed Duration: {self.billed_duration_ms} ms",
-            f"Memory Size: {self.memory_size_mb} MB",
-            f"Max Memory Used: {self.max_memory_used_mb} MB",
-        ]
-        if self.init_duration_ms is not None:
-            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
-        return "\t".join(parts)
+        return log_lines.report(self.request_id, self.duration_ms, self.billed_duration_ms,
+                                self.memory_size_mb, self.max_memory_used_mb,
+                                self.init_duration_ms)
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from lambdalite.lambda_facts import INIT_TIMEOUT_S
+from lambdalite.local import log_lines
 from lambdalite.local.engine_types import EnvState, FunctionSpec
 from lambdalite.local.interpreters import Interpreter
 from lambdalite.local.limits import LimitsMode, open_sandbox, plan_limits
+from lambdalite.local.log_lines import LATEST
 from lambdalite.local.logs import OutputCollector
 from lambdalite.local.runtime_api import (
     MAX_RESPONSE_BYTES,
@@ -52,7 +54,6 @@ from lambdalite.local.runtime_api import (
 )
 
 SHUTDOWN_GRACE_S = 2.0
-LATEST = "$LATEST"
 # Error types Lambda reports for failures of the environment rather than of the function.
 TIMED_OUT = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
@@ -119,20 +120,9 @@ def log_stream_name(now: datetime | None = None) -> str:
     return f"{day}/[{LATEST}]{secrets.token_hex(16)}"
 
 
-def exit_reason(returncode: int) -> str:
-    """How Lambda words a runtime exit (Go's ExitError text): ``exit status 1``, ``signal: killed``."""
-    if returncode >= 0:
-        return f"exit status {returncode}"
-    try:
-        name = signal.strsignal(-returncode) or f"signal {-returncode}"
-    except ValueError:
-        name = f"signal {-returncode}"
-    return f"signal: {name.lower()}"
-
-
 def error_payload(request_id: str, error_type: str, message: str) -> bytes:
     return json.dumps({"errorType": error_type,
-                       "errorMessage": f"RequestId: {request_id} Error: {message}"}).encode()
+                       "errorMessage": log_lines.error_message(request_id, message)}).encode()
 
 
 class Environment:
@@ -176,7 +166,7 @@ class Environment:
         if cold:
             self.state = EnvState.INITIALIZING
             self._spawn()
-            init_output = self._init_start_line()
+            init_output = self._init_start_line() + "\n"
             event, measured_ms = self._init(self._spawned_at + self.init_timeout_s)
             init_ms = measured_ms
             init_output += self._take_output()
@@ -193,7 +183,7 @@ class Environment:
                 init_ms = None
                 init_output += self._take_output()
                 if event is None:
-                    init_output += _init_report(measured_ms, "invoke", "timeout")
+                    init_output += log_lines.init_report(measured_ms, "invoke", "timeout") + "\n"
                     return replace(self._timed_out(invocation, timeout_s, cold, None),
                                    init_output=init_output)
                 if not isinstance(event, Ready):
@@ -238,8 +228,9 @@ class Environment:
         self._wait_exit(5.0)
         output = self._take_output()
         if event is None:
-            return output + _init_report(measured_ms, "init", "timeout")
-        return output + _init_report(measured_ms, "init", "error", self._init_error_type(event))
+            return output + log_lines.init_report(measured_ms, "init", "timeout") + "\n"
+        error_type = self._init_error_type(event)
+        return output + log_lines.init_report(measured_ms, "init", "error", error_type) + "\n"
 
     def _wait_exit(self, timeout_s: float) -> None:
         if self.proc is not None:
@@ -265,8 +256,8 @@ class Environment:
         Python version, and an ARN derived from the interpreter (not an AWS runtime build)."""
         version = self.interpreter.version
         digest = hashlib.sha256(f"{self.interpreter.path}|{version}".encode()).hexdigest()
-        arn = f"arn:aws:lambda:{self.region}::runtime:{digest}"
-        return f"INIT_START Runtime Version: python:{version}.local\tRuntime Version ARN: {arn}\n"
+        return log_lines.init_start(f"python:{version}.local",
+                                    f"arn:aws:lambda:{self.region}::runtime:{digest}")
 
     def _await_outcome(self, invocation: Invocation, timeout_s: float, began: float,
                        cold: bool, init_ms: float | None) -> Execution:
@@ -276,8 +267,9 @@ class Environment:
             elapsed_ms = (time.monotonic() - began) * 1000
             if event is None:
                 if self.sandbox.poll():   # a polling sandbox: over MemorySize
-                    return self._fail(invocation, OUT_OF_MEMORY, "Runtime exited with error: "
-                                      "signal: killed", cold, init_ms, elapsed_ms)
+                    return self._fail(invocation, OUT_OF_MEMORY,
+                                      log_lines.runtime_exited("signal: killed"), cold, init_ms,
+                                      elapsed_ms)
                 if time.monotonic() < deadline:
                     continue
                 return self._timed_out(invocation, timeout_s, cold, init_ms)
@@ -289,10 +281,9 @@ class Environment:
     def _timed_out(self, invocation: Invocation, timeout_s: float, cold: bool,
                    init_ms: float | None) -> Execution:
         # Lambda logs this line with a timestamp; the caller gets Sandbox.Timedout.
-        return self._fail(invocation, TIMED_OUT, f"Task timed out after {timeout_s:.2f} seconds",
+        return self._fail(invocation, TIMED_OUT, log_lines.timeout_message(timeout_s),
                           cold, init_ms, timeout_s * 1000,
-                          log=f"{_timestamp()} {invocation.request_id} Task timed out "
-                              f"after {timeout_s:.2f} seconds")
+                          log=log_lines.timed_out(invocation.request_id, timeout_s))
 
     def _finished(self, invocation: Invocation, outcome: Outcome, cold: bool,
                   init_ms: float | None, began: float) -> Execution:
@@ -315,7 +306,7 @@ class Environment:
             if self.sandbox.oom_error(error_type):
                 self.kill()
                 return self._execution(invocation, error_payload(
-                    invocation.request_id, OUT_OF_MEMORY, "Runtime exited with error: MemoryError"),
+                    invocation.request_id, OUT_OF_MEMORY, log_lines.runtime_exited("MemoryError")),
                     OUT_OF_MEMORY, cold, init_ms, duration_ms, peak, output, reset=True)
             self.state = EnvState.IDLE
             return self._execution(invocation, outcome.body, error_type or "Unhandled", cold,
@@ -331,7 +322,7 @@ class Environment:
         self._wait_exit(1.0)
         peak = self.sandbox.peak_since_reset()
         self.kill()
-        line = _init_report(measured_ms, "invoke", "error", error.error_type)
+        line = log_lines.init_report(measured_ms, "invoke", "error", error.error_type) + "\n"
         failed = self._execution(invocation, error.body, error.error_type, True, None,
                                  measured_ms, peak, "", reset=True)
         return replace(failed, init_output=self._take_output() + line)
@@ -342,13 +333,14 @@ class Environment:
         of memory): Lambda logs ``INIT_REPORT ... Phase: invoke`` with the exit's error type."""
         self._wait_exit(1.0)
         output = self._take_output()
-        line = _init_report(measured_ms, "invoke", "error", self._init_error_type(exited))
+        error_type = self._init_error_type(exited)
+        line = log_lines.init_report(measured_ms, "invoke", "error", error_type) + "\n"
         crashed = self._crashed(invocation, exited, True, None, measured_ms)
         return replace(crashed, init_output=output + line)
 
     def _crashed(self, invocation: Invocation, exited: Exited, cold: bool,
                  init_ms: float | None, elapsed_ms: float) -> Execution:
-        message = f"Runtime exited with error: {exit_reason(exited.returncode)}"
+        message = log_lines.runtime_exited(log_lines.exit_reason(exited.returncode))
         return self._fail(invocation, self._exit_error_type(), message, cold, init_ms, elapsed_ms)
 
     def _fail(self, invocation: Invocation, error_type: str, message: str, cold: bool,
@@ -360,8 +352,7 @@ class Environment:
         self.kill()
         output = self._take_output()
         lines = [log] if log else []
-        lines.append(f"RequestId: {invocation.request_id} Error: {message}")
-        lines.append(error_type)
+        lines.append(log_lines.failure(invocation.request_id, message, error_type))
         output = output + ("" if not output or output.endswith("\n") else "\n") + "\n".join(lines)
         return self._execution(invocation, error_payload(invocation.request_id, error_type, message),
                                error_type, cold, init_ms, duration_ms, peak, output, reset=True)
@@ -501,14 +492,3 @@ class _Remainder:
 
     def close(self) -> None:
         pass
-
-
-def _init_report(init_ms: float, phase: str, status: str, error_type: str | None = None) -> str:
-    """Lambda's INIT_REPORT line for an INIT that failed or timed out (phase: init, or invoke
-    for an INIT re-run inside an invocation)."""
-    line = f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
-    return line + (f"\tError Type: {error_type}\n" if error_type else "\n")
-
-
-def _timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -36,7 +36,7 @@ from lambdalite.local.errors import (
     TooManyRequests,
     UnknownOperation,
 )
-from lambdalite.local.logs import LATEST
+from lambdalite.local.log_lines import LATEST
 from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,6 @@
-"""Logs of the local Lambda: an environment's output, Lambda's START/END/REPORT lines, and the
-JSON log for programs (one object per invocation, with the REPORT figures).
+"""Logs of the local Lambda: an environment's output, one invocation's log (its lines in
+Lambda's order; ``log_lines`` writes Lambda's own), and the JSON log for programs (one object
+per invocation, with the REPORT figures).
 
 The runtime's stdout and stderr share one pipe, so their order is kept. awslambdaric writes a
 log line before it posts the response, so everything the handler printed is in the pipe when
@@ -19,9 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
+from lambdalite.local import log_lines
 from lambdalite.local.engine_types import Report
 
-LATEST = "$LATEST"
 LogSink = Callable[[dict[str, object]], None]
 
 
@@ -78,22 +79,14 @@ class OutputCollector:
             self._chunks.append(chunk)
 
 
-def start_line(request_id: str) -> str:
-    return f"START RequestId: {request_id} Version: {LATEST}"
-
-
-def end_line(request_id: str) -> str:
-    return f"END RequestId: {request_id}"
-
-
 def invocation_log(report: Report, output: str, init_output: str = "") -> str:
     """This invocation's log as Lambda writes it: init output (cold only), START, the
     function's output, END, REPORT."""
     parts = [init_output] if init_output else []
-    parts.append(start_line(report.request_id) + "\n")
+    parts.append(log_lines.start(report.request_id) + "\n")
     if output:
         parts.append(output if output.endswith("\n") else output + "\n")
-    parts.append(end_line(report.request_id) + "\n")
+    parts.append(log_lines.end(report.request_id) + "\n")
     parts.append(report.line() + "\n")
     return "".join(parts)
 

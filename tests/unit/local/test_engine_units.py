@@ -13,9 +13,10 @@ import pytest
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MB
 from lambdalite.local.engine_types import FunctionSpec, Report
-from lambdalite.local.environment import error_payload, exit_reason, lambda_environ, log_stream_name
+from lambdalite.local.environment import error_payload, lambda_environ, log_stream_name
 from lambdalite.local.interpreters import HOST_VERSION, Interpreter, choose_interpreter, find_python
 from lambdalite.local.limits import CFS_PERIOD_US, LimitsMode, limits_notice, plan_limits
+from lambdalite.local.log_lines import exit_reason
 from lambdalite.local.logs import invocation_log, make_sink
 
 

@@ -1,0 +1,102 @@
+"""Every line Lambda itself writes into a function's log, in CloudWatch's text format.
+
+    INIT_START Runtime Version: python:3.13.v14\tRuntime Version ARN: arn:aws:lambda:...
+    INIT_REPORT Init Duration: 1236.04 ms\tPhase: init\tStatus: timeout
+    START RequestId: <id> Version: $LATEST
+    2024-05-06T07:08:09.123Z <id> Task timed out after 3.00 seconds
+    RequestId: <id> Error: Runtime exited with error: exit status 1
+    Runtime.ExitError
+    END RequestId: <id>
+    REPORT RequestId: <id>\tDuration: 15.74 ms\tBilled Duration: 16 ms\tMemory Size: 128 MB\t...
+
+Fields are tab-separated where Lambda separates them with tabs (AWS's documentation pages show
+the tabs as spaces). The functions return one line without its newline (``failure``: two).
+Sources: "Lambda execution environment" (INIT_REPORT), "Identifying runtime version changes"
+(INIT_START), "Log and monitor Python Lambda functions" (START, END, REPORT), and CloudWatch
+logs of timeouts and runtime exits.
+"""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime
+
+LATEST = "$LATEST"
+
+
+def init_start(runtime_version: str, runtime_version_arn: str) -> str:
+    """The first line of a cold start: which runtime build the environment runs."""
+    return f"INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}"
+
+
+def init_report(init_duration_ms: float, phase: str, status: str,
+                error_type: str | None = None) -> str:
+    """An INIT that failed or timed out: ``phase`` init, or invoke for an INIT re-run inside an
+    invocation; ``status`` error or timeout."""
+    line = f"INIT_REPORT Init Duration: {init_duration_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+    return f"{line}\tError Type: {error_type}" if error_type else line
+
+
+def start(request_id: str, version: str = LATEST) -> str:
+    return f"START RequestId: {request_id} Version: {version}"
+
+
+def end(request_id: str) -> str:
+    return f"END RequestId: {request_id}"
+
+
+def report(request_id: str, duration_ms: float, billed_duration_ms: int, memory_size_mb: int,
+           max_memory_used_mb: int, init_duration_ms: float | None = None) -> str:
+    """The figures of one invocation; Init Duration on cold starts only."""
+    parts = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {billed_duration_ms} ms",
+        f"Memory Size: {memory_size_mb} MB",
+        f"Max Memory Used: {max_memory_used_mb} MB",
+    ]
+    if init_duration_ms is not None:
+        parts.append(f"Init Duration: {init_duration_ms:.2f} ms")
+    return "\t".join(parts)
+
+
+def timeout_message(timeout_s: float) -> str:
+    """What a timed-out invocation's error says (in the log line and the error payload)."""
+    return f"Task timed out after {timeout_s:.2f} seconds"
+
+
+def timed_out(request_id: str, timeout_s: float, now: datetime | None = None) -> str:
+    """The timeout line, which Lambda writes with a timestamp like the runtime's own lines."""
+    return f"{timestamp(now)} {request_id} {timeout_message(timeout_s)}"
+
+
+def error_message(request_id: str, message: str) -> str:
+    """How Lambda words an environment failure, in the log and in the error payload."""
+    return f"RequestId: {request_id} Error: {message}"
+
+
+def runtime_exited(reason: str) -> str:
+    """What a runtime exit (crash, OOM kill) says, in the log and the error payload."""
+    return f"Runtime exited with error: {reason}"
+
+
+def exit_reason(returncode: int) -> str:
+    """How Lambda words a runtime exit (Go's ExitError text): ``exit status 1``, ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.strsignal(-returncode) or f"signal {-returncode}"
+    except ValueError:
+        name = f"signal {-returncode}"
+    return f"signal: {name.lower()}"
+
+
+def failure(request_id: str, message: str, error_type: str) -> str:
+    """The two lines after a failure of the environment (timeout, runtime exit, out of memory):
+    the message, then the error type alone."""
+    return f"{error_message(request_id, message)}\n{error_type}"
+
+
+def timestamp(now: datetime | None = None) -> str:
+    """ISO 8601 in UTC with milliseconds, as Lambda stamps its lines: 2024-05-06T07:08:09.123Z."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
