@@ -207,16 +207,17 @@ class LocalLambda:
 
     def _result(self, spec: FunctionSpec, env: Environment, execution: Execution,
                 started: float) -> InvokeResult:
-        init_ms = execution.init_duration_ms if execution.cold else None
+        figures = execution.figures
+        init_ms = figures.init_duration_ms if figures.cold else None
         # Since 2025-08-01 Lambda bills the INIT phase of on-demand functions too: a cold start's
         # Billed Duration covers Init Duration + Duration, rounded up to the next millisecond.
-        billed = execution.duration_ms + (init_ms or 0.0)
+        billed = figures.duration_ms + (init_ms or 0.0)
         report = Report(
             request_id=execution.request_id,
-            duration_ms=round(execution.duration_ms, 2),
+            duration_ms=round(figures.duration_ms, 2),
             billed_duration_ms=max(1, math.ceil(billed)),
             memory_size_mb=spec.memory_mb,
-            max_memory_used_mb=min(spec.memory_mb, math.ceil(execution.max_memory_bytes / MB)),
+            max_memory_used_mb=min(spec.memory_mb, math.ceil(figures.max_memory_bytes / MB)),
             init_duration_ms=round(init_ms, 2) if init_ms is not None else None,
         )
         return InvokeResult(
@@ -224,9 +225,9 @@ class LocalLambda:
             payload=execution.payload,
             function_error="Unhandled" if execution.error_type else None,
             error_type=execution.error_type,
-            logs=invocation_log(report, execution.output, execution.init_output),
+            logs=invocation_log(report, figures.output, figures.init_output),
             report=report,
-            cold=execution.cold,
+            cold=figures.cold,
             environment_id=env.id,
             round_trip_ms=(time.monotonic() - started) * 1000,
         )
@@ -249,7 +250,7 @@ class LocalLambda:
             cold=result.cold, duration_ms=report.duration_ms,
             billed_duration_ms=report.billed_duration_ms, memory_size_mb=report.memory_size_mb,
             max_memory_used_mb=report.max_memory_used_mb,
-            invocation_peak_mb=math.ceil(execution.invocation_peak_bytes / MB),
+            invocation_peak_mb=math.ceil(execution.figures.invocation_peak_bytes / MB),
             init_duration_ms=report.init_duration_ms, round_trip_ms=round(result.round_trip_ms, 3),
             function_error=result.function_error, error_type=result.error_type)
         try:

@@ -61,20 +61,42 @@ OUT_OF_MEMORY = "Runtime.OutOfMemory"
 
 
 @dataclass(frozen=True)
+class CallFigures:
+    """One call's figures (for the REPORT line and the JSON log), measured once, when it ends."""
+
+    cold: bool
+    init_duration_ms: float | None   # a cold start whose first INIT succeeded
+    duration_ms: float
+    max_memory_bytes: int            # the environment's peak since INIT
+    invocation_peak_bytes: int
+    init_output: str                 # cold starts: what INIT printed, and Lambda's INIT_* lines
+    output: str                      # this invocation's output, platform lines included
+
+
+@dataclass(frozen=True)
 class Execution:
     """What one invocation did inside an environment (the engine turns it into InvokeResult)."""
 
     request_id: str
     payload: bytes
-    error_type: str | None       # None: success
+    error_type: str | None           # None: success
+    figures: CallFigures
+    reset: bool                      # the environment was torn down by this invocation
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One invocation, as known before its outcome: what its figures start from."""
+
+    invocation: Invocation
+    timeout_s: float
     cold: bool
-    init_duration_ms: float | None
-    duration_ms: float
-    max_memory_bytes: int        # environment peak since INIT
-    invocation_peak_bytes: int
-    init_output: str             # cold starts: what INIT printed
-    output: str                  # this invocation's output, platform lines included
-    reset: bool                  # the environment was torn down by this invocation
+    init_ms: float | None = None     # Init Duration; None when warm or INIT re-runs in this call
+    init_output: str = ""
+
+    @property
+    def request_id(self) -> str:
+        return self.invocation.request_id
 
 
 def lambda_environ(spec: FunctionSpec, interpreter: Interpreter, runtime_api: str, *,
@@ -159,50 +181,52 @@ class Environment:
     # -- invoke --------------------------------------------------------------------------------
 
     def invoke(self, invocation: Invocation, timeout_s: float) -> Execution:
-        cold = self.state is EnvState.NEW
-        init_ms: float | None = None
-        init_output = ""
-        began: float | None = None   # set when INIT is re-run inside this invocation
-        if cold:
-            self.state = EnvState.INITIALIZING
-            self._spawn()
-            init_output = self._init_start_line() + "\n"
-            event, measured_ms = self._init(self._spawned_at + self.init_timeout_s)
-            init_ms = measured_ms
-            init_output += self._take_output()
-            if not isinstance(event, Ready):
-                # On-demand Lambda: an INIT that fails (error, crash, or over the 10 s limit) is
-                # reported, then re-run as part of the first invoke ("suppressed init"), bounded
-                # by the function's Timeout, whose Duration includes it; the REPORT then has no
-                # Init Duration.
-                init_output += self._abandon_init(event, measured_ms)
-                self._renew_api()
-                self._spawn()
-                began = self._spawned_at
-                event, measured_ms = self._init(began + timeout_s)
-                init_ms = None
-                init_output += self._take_output()
-                if event is None:
-                    init_output += log_lines.init_report(measured_ms, "invoke", "timeout") + "\n"
-                    return replace(self._timed_out(invocation, timeout_s, cold, None),
-                                   init_output=init_output)
-                if not isinstance(event, Ready):
-                    failed = (self._init_failed(invocation, event, measured_ms)
-                              if isinstance(event, InitError)
-                              else self._init_crashed(invocation, event, measured_ms))
-                    # Lambda logs INIT's output and INIT_REPORT lines before the START line.
-                    return replace(failed, init_output=init_output + failed.init_output)
+        if self.state is not EnvState.NEW:
+            return self._serve(_Call(invocation, timeout_s, cold=False))
+        self.state = EnvState.INITIALIZING
+        self._spawn()
+        init_output = self._init_start_line() + "\n"
+        event, init_ms = self._init(self._spawned_at + self.init_timeout_s)
+        init_output += self._take_output()
+        if isinstance(event, Ready):
+            return self._serve(_Call(invocation, timeout_s, cold=True, init_ms=init_ms,
+                                     init_output=init_output))
+        # On-demand Lambda: an INIT that fails (error, crash, or over the 10 s limit) is
+        # reported, then re-run as part of the first invoke ("suppressed init"), bounded by the
+        # function's Timeout, whose Duration includes it; the REPORT then has no Init Duration.
+        init_output += self._abandon_init(event, init_ms)
+        return self._rerun_init(invocation, timeout_s, init_output)
+
+    def _rerun_init(self, invocation: Invocation, timeout_s: float, init_output: str
+                    ) -> Execution:
+        """INIT once more, as part of this invocation: its Duration starts at the spawn."""
+        self._renew_api()
+        self._spawn()
+        began = self._spawned_at
+        event, init_ms = self._init(began + timeout_s)
+        call = _Call(invocation, timeout_s, cold=True, init_output=init_output + self._take_output())
+        if event is None:
+            line = log_lines.init_report(init_ms, "invoke", "timeout")
+            return self._timed_out(replace(call, init_output=call.init_output + line + "\n"))
+        if isinstance(event, InitError):
+            return self._init_failed(call, event, init_ms)
+        if isinstance(event, Exited):
+            return self._init_crashed(call, event, init_ms)
+        return self._serve(call, began)
+
+    def _serve(self, call: _Call, began: float | None = None) -> Execution:
+        """Hand the event out and wait for its outcome. ``began``: where the call's Duration
+        starts when that is before the event is offered (a re-run INIT that is part of it)."""
         self.state = EnvState.BUSY
         self.invocations += 1
         self.sandbox.reset_peak()
         offered = time.monotonic()
-        start = offered if began is None else began
-        invocation = replace(invocation, deadline_ms=int(
-            (time.time() - (offered - start) + timeout_s) * 1000))
-        self.api.offer(invocation)
-        execution = self._await_outcome(invocation, timeout_s, start, cold, init_ms)
+        began = offered if began is None else began
+        self.api.offer(replace(call.invocation, deadline_ms=int(
+            (time.time() - (offered - began) + call.timeout_s) * 1000)))
+        execution = self._await_outcome(call, began)
         self.last_used = time.monotonic()
-        return replace(execution, init_output=init_output)
+        return execution
 
     def _init(self, deadline: float) -> tuple[Ready | InitError | Exited | None, float]:
         """Wait for INIT to end: Ready (the first ``next``), InitError, Exited, or None at
@@ -217,7 +241,7 @@ class Environment:
             if event is None and time.monotonic() >= deadline:   # else: a memory poll is due
                 return None, elapsed_ms
 
-    def _abandon_init(self, event: InitError | Exited | None, measured_ms: float) -> str:
+    def _abandon_init(self, event: InitError | Exited | None, init_ms: float) -> str:
         """End a failed first INIT, keeping the environment (its limits) for the re-run:
         the runtime's last output and Lambda's ``INIT_REPORT ... Phase: init`` line."""
         if event is not None:
@@ -228,9 +252,9 @@ class Environment:
         self._wait_exit(5.0)
         output = self._take_output()
         if event is None:
-            return output + log_lines.init_report(measured_ms, "init", "timeout") + "\n"
+            return output + log_lines.init_report(init_ms, "init", "timeout") + "\n"
         error_type = self._init_error_type(event)
-        return output + log_lines.init_report(measured_ms, "init", "error", error_type) + "\n"
+        return output + log_lines.init_report(init_ms, "init", "error", error_type) + "\n"
 
     def _wait_exit(self, timeout_s: float) -> None:
         if self.proc is not None:
@@ -259,38 +283,34 @@ class Environment:
         return log_lines.init_start(f"python:{version}.local",
                                     f"arn:aws:lambda:{self.region}::runtime:{digest}")
 
-    def _await_outcome(self, invocation: Invocation, timeout_s: float, began: float,
-                       cold: bool, init_ms: float | None) -> Execution:
-        deadline = began + timeout_s
+    def _await_outcome(self, call: _Call, began: float) -> Execution:
+        deadline = began + call.timeout_s
         while True:
             event = self._next_event(deadline)
             elapsed_ms = (time.monotonic() - began) * 1000
             if event is None:
                 if self.sandbox.poll():   # a polling sandbox: over MemorySize
-                    return self._fail(invocation, OUT_OF_MEMORY,
-                                      log_lines.runtime_exited("signal: killed"), cold, init_ms,
-                                      elapsed_ms)
+                    return self._fail(call, OUT_OF_MEMORY,
+                                      log_lines.runtime_exited("signal: killed"), elapsed_ms)
                 if time.monotonic() < deadline:
                     continue
-                return self._timed_out(invocation, timeout_s, cold, init_ms)
+                return self._timed_out(call)
             if isinstance(event, Exited):
-                return self._crashed(invocation, event, cold, init_ms, elapsed_ms)
-            if isinstance(event, Outcome) and event.request_id == invocation.request_id:
-                return self._finished(invocation, event, cold, init_ms, began)
+                return self._crashed(call, event, elapsed_ms)
+            if isinstance(event, Outcome) and event.request_id == call.request_id:
+                return self._finished(call, event, began)
 
-    def _timed_out(self, invocation: Invocation, timeout_s: float, cold: bool,
-                   init_ms: float | None) -> Execution:
+    def _timed_out(self, call: _Call) -> Execution:
         # Lambda logs this line with a timestamp; the caller gets Sandbox.Timedout.
-        return self._fail(invocation, TIMED_OUT, log_lines.timeout_message(timeout_s),
-                          cold, init_ms, timeout_s * 1000,
-                          log=log_lines.timed_out(invocation.request_id, timeout_s))
+        return self._fail(call, TIMED_OUT, log_lines.timeout_message(call.timeout_s),
+                          call.timeout_s * 1000,
+                          log=log_lines.timed_out(call.request_id, call.timeout_s))
 
-    def _finished(self, invocation: Invocation, outcome: Outcome, cold: bool,
-                  init_ms: float | None, began: float) -> Execution:
+    def _finished(self, call: _Call, outcome: Outcome, began: float) -> Execution:
         # From the event being handed out, or from a re-run INIT that is part of this invoke.
         duration_ms = (outcome.finished - min(began, outcome.started)) * 1000
         peak = self.sandbox.peak_since_reset()
-        output = self._take_output()
+        figures = self._figures(call, duration_ms, peak, self._take_output())
         if outcome.kind is OutcomeKind.TOO_LARGE:
             # awslambdaric raises on the 413 and the runtime exits: reset now rather than hand
             # a dying environment to the next caller.
@@ -299,52 +319,45 @@ class Environment:
                                 f"({MAX_RESPONSE_BYTES} bytes).",
                 "errorType": outcome.error_type}).encode()
             self.kill()
-            return self._execution(invocation, payload, outcome.error_type, cold, init_ms,
-                                   duration_ms, peak, output, reset=True)
-        if outcome.kind is OutcomeKind.ERROR:
-            error_type = outcome.error_type
-            if self.sandbox.oom_error(error_type):
-                self.kill()
-                return self._execution(invocation, error_payload(
-                    invocation.request_id, OUT_OF_MEMORY, log_lines.runtime_exited("MemoryError")),
-                    OUT_OF_MEMORY, cold, init_ms, duration_ms, peak, output, reset=True)
-            self.state = EnvState.IDLE
-            return self._execution(invocation, outcome.body, error_type or "Unhandled", cold,
-                                   init_ms, duration_ms, peak, output, reset=False)
+            return Execution(call.request_id, payload, outcome.error_type, figures, reset=True)
+        if outcome.kind is OutcomeKind.ERROR and self.sandbox.oom_error(outcome.error_type):
+            self.kill()
+            payload = error_payload(call.request_id, OUT_OF_MEMORY,
+                                    log_lines.runtime_exited("MemoryError"))
+            return Execution(call.request_id, payload, OUT_OF_MEMORY, figures, reset=True)
         self.state = EnvState.IDLE
-        return self._execution(invocation, outcome.body, None, cold, init_ms, duration_ms,
-                               peak, output, reset=False)
+        if outcome.kind is OutcomeKind.ERROR:
+            error_type = outcome.error_type or "Unhandled"
+            return Execution(call.request_id, outcome.body, error_type, figures, reset=False)
+        return Execution(call.request_id, outcome.body, None, figures, reset=False)
 
-    def _init_failed(self, invocation: Invocation, error: InitError, measured_ms: float
-                     ) -> Execution:
+    def _init_failed(self, call: _Call, error: InitError, init_ms: float) -> Execution:
         """The re-run INIT failed too: the invocation fails with the init error; its Duration
         is the re-run INIT."""
         self._wait_exit(1.0)
         peak = self.sandbox.peak_since_reset()
         self.kill()
-        line = log_lines.init_report(measured_ms, "invoke", "error", error.error_type) + "\n"
-        failed = self._execution(invocation, error.body, error.error_type, True, None,
-                                 measured_ms, peak, "", reset=True)
-        return replace(failed, init_output=self._take_output() + line)
+        # Lambda logs INIT's output and INIT_REPORT lines before the START line.
+        line = log_lines.init_report(init_ms, "invoke", "error", error.error_type)
+        call = replace(call, init_output=call.init_output + self._take_output() + line + "\n")
+        figures = self._figures(call, init_ms, peak, "")
+        return Execution(call.request_id, error.body, error.error_type, figures, reset=True)
 
-    def _init_crashed(self, invocation: Invocation, exited: Exited, measured_ms: float
-                      ) -> Execution:
+    def _init_crashed(self, call: _Call, exited: Exited, init_ms: float) -> Execution:
         """The re-run INIT's runtime exited without an init error (``os._exit``, a signal, out
         of memory): Lambda logs ``INIT_REPORT ... Phase: invoke`` with the exit's error type."""
         self._wait_exit(1.0)
         output = self._take_output()
-        error_type = self._init_error_type(exited)
-        line = log_lines.init_report(measured_ms, "invoke", "error", error_type) + "\n"
-        crashed = self._crashed(invocation, exited, True, None, measured_ms)
-        return replace(crashed, init_output=output + line)
+        line = log_lines.init_report(init_ms, "invoke", "error", self._init_error_type(exited))
+        return self._crashed(replace(call, init_output=call.init_output + output + line + "\n"),
+                             exited, init_ms)
 
-    def _crashed(self, invocation: Invocation, exited: Exited, cold: bool,
-                 init_ms: float | None, elapsed_ms: float) -> Execution:
+    def _crashed(self, call: _Call, exited: Exited, elapsed_ms: float) -> Execution:
         message = log_lines.runtime_exited(log_lines.exit_reason(exited.returncode))
-        return self._fail(invocation, self._exit_error_type(), message, cold, init_ms, elapsed_ms)
+        return self._fail(call, self._exit_error_type(), message, elapsed_ms)
 
-    def _fail(self, invocation: Invocation, error_type: str, message: str, cold: bool,
-              init_ms: float | None, duration_ms: float, log: str | None = None) -> Execution:
+    def _fail(self, call: _Call, error_type: str, message: str, duration_ms: float,
+              log: str | None = None) -> Execution:
         """The environment failed (not the function's code): kill it and report like Lambda."""
         peak = self.sandbox.peak_since_reset()
         if error_type == OUT_OF_MEMORY:
@@ -352,19 +365,17 @@ class Environment:
         self.kill()
         output = self._take_output()
         lines = [log] if log else []
-        lines.append(log_lines.failure(invocation.request_id, message, error_type))
+        lines.append(log_lines.failure(call.request_id, message, error_type))
         output = output + ("" if not output or output.endswith("\n") else "\n") + "\n".join(lines)
-        return self._execution(invocation, error_payload(invocation.request_id, error_type, message),
-                               error_type, cold, init_ms, duration_ms, peak, output, reset=True)
+        payload = error_payload(call.request_id, error_type, message)
+        figures = self._figures(call, duration_ms, peak, output)
+        return Execution(call.request_id, payload, error_type, figures, reset=True)
 
-    def _execution(self, invocation: Invocation, payload: bytes, error_type: str | None,
-                   cold: bool, init_ms: float | None, duration_ms: float, peak: int,
-                   output: str, *, reset: bool) -> Execution:
-        return Execution(
-            request_id=invocation.request_id, payload=payload, error_type=error_type, cold=cold,
-            init_duration_ms=init_ms, duration_ms=duration_ms,
+    def _figures(self, call: _Call, duration_ms: float, peak: int, output: str) -> CallFigures:
+        return CallFigures(
+            cold=call.cold, init_duration_ms=call.init_ms, duration_ms=duration_ms,
             max_memory_bytes=max(self.sandbox.lifetime_peak, peak), invocation_peak_bytes=peak,
-            init_output="", output=output, reset=reset)
+            init_output=call.init_output, output=output)
 
     # -- process -------------------------------------------------------------------------------
 
