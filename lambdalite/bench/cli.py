@@ -40,38 +40,6 @@ def write_outputs(result: BenchResult, out: Path) -> Outputs:
                    write_chart(result, stem.with_suffix(".png")))
 
 
-class RichProgress:
-    """``runner.ProgressSink`` as a rich progress bar on stderr."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=Console(stderr=True), transient=False)
-        self._task = self._progress.add_task("preparing", total=None)
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def total(self, units: int) -> None:
-        self._progress.update(self._task, total=units)
-
-    def update(self, description: str, advance: int = 0) -> None:
-        self._progress.update(self._task, description=description, advance=advance)
-
-
 @click.command("bench")
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
@@ -131,6 +99,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
         result = BenchResult.load(from_json)
     else:
         from lambdalite.bench.runner import run_bench
+        from lambdalite.cli_progress import RichProgress
 
         config = make_config(
             model=model or "mnist", variants=variants, memory=memory, cold=cold, warm=warm,
