@@ -13,7 +13,7 @@ from lambdalite.examples.train import SEED, TrainSettings
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("examples/mnist"),
+    default=Path("lambdalite/examples/mnist"),
     show_default=True,
     help="Folder for model/, eval.npz, digits/ and events/.",
 )

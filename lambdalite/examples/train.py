@@ -1,6 +1,6 @@
 """Train the MNIST example model and write everything ``make demo`` needs.
 
-``lambdalite train --out examples/mnist`` writes::
+``lambdalite train --out lambdalite/examples/mnist`` (the bundled example) writes::
 
     OUT/model/            saved_model/, mnist.keras, <variant>.tflite x4, manifest.json
     OUT/eval.npz          the held-out split: x uint8 (N, 28, 28, 1), y int64

@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from lambdalite.bundle.api import BuildOptions, BuildResult, build
+from lambdalite.bundle.api import BuildResult, PackageOptions, build_package
 from lambdalite.bundle.slim import find_interpreter
 
 REPO = Path(__file__).resolve().parents[3]
-MODEL_DIR = REPO / "examples" / "mnist" / "model"
-EVENT = REPO / "examples" / "mnist" / "events" / "event.json"
-DIGITS = REPO / "examples" / "mnist" / "digits"
+MODEL_DIR = REPO / "lambdalite" / "examples" / "mnist" / "model"
+EVENT = REPO / "lambdalite" / "examples" / "mnist" / "events" / "event.json"
+DIGITS = REPO / "lambdalite" / "examples" / "mnist" / "digits"
 
 
 def _build(factory: pytest.TempPathFactory, runtime: str, arch: str, **kw: object) -> BuildResult:
     out = factory.mktemp(f"{runtime}-{arch}")
-    return build(BuildOptions(model_dir=MODEL_DIR, out_dir=out, runtime=runtime, arch=arch,
-                              **kw))  # type: ignore[arg-type]
+    return build_package(PackageOptions(model_dir=MODEL_DIR, out_dir=out, runtime=runtime,
+                                        arch=arch, **kw))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

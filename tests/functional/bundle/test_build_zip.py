@@ -144,9 +144,9 @@ def test_an_extra_requirement_survives_slimming_and_imports(tmp_path: Path, mnis
     """tqdm is what ai-edge-litert 1.x pulls in and `unused-deps` drops; asked for, it stays."""
     import subprocess
 
-    from lambdalite.bundle.api import BuildOptions, build
+    from lambdalite.bundle.api import PackageOptions, build_package
 
-    r = build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
+    r = build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
                            arch="x86_64", extra_requirements=("tqdm",)))
     assert any(pin.startswith("tqdm==") for pin in r.installed)
     assert (r.task_root / "tqdm").is_dir() and list(r.task_root.glob("tqdm-*.dist-info"))
