@@ -218,7 +218,9 @@ def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -
     if row.variant:
         env[envvars.VARIANT] = row.variant
     return FunctionSpec(
-        name=FUNCTION, handler=built.handler, code_dir=built.task_root, runtime=config.runtime,
+        # Absolute: the function runs in its task root, where a relative --out means nothing.
+        name=FUNCTION, handler=built.handler, code_dir=built.task_root.resolve(),
+        runtime=config.runtime,
         memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=RUN_ARCH,
         environment=env)
 
