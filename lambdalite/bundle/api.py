@@ -34,7 +34,8 @@ from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, RUNTIMES, base_image
 from lambdalite.manifest import Manifest
 
-STEPS = 9  # progress units of one package (more when versions.fit steps a release down)
+STEPS = 8  # progress units of one package: 6 in _assemble (again per release versions.fit
+#           steps down to), write and check size
 
 
 @dataclass(frozen=True)
