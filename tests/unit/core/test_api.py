@@ -100,3 +100,19 @@ def test_the_bundled_mnist_example_is_package_data():
     assert folder.parent == Path(lambdalite.__file__).parent / "examples"
     assert resolve_model("mnist") == folder / "model"
     assert json.loads((folder / "events" / "event.json").read_text())["isBase64Encoded"]
+
+
+def test_the_facade_imports_only_the_standard_library_at_run_time():
+    """The Lambda package ships lambdalite/__init__.py: outside ``if TYPE_CHECKING:`` (what
+    type checkers read) it imports the standard library alone."""
+    import ast
+
+    tree = ast.parse(Path(lambdalite.__file__).read_text())
+    body = [n for n in tree.body
+            if not (isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")]
+    names = {a.name for n in body for sub in ast.walk(n) if isinstance(sub, ast.Import)
+             for a in sub.names}
+    names |= {sub.module or "" for n in body for sub in ast.walk(n)
+              if isinstance(sub, ast.ImportFrom)}
+    assert names and all(n.split(".")[0] in (*sys.stdlib_module_names, "__future__")
+                         for n in names), names
