@@ -20,8 +20,10 @@ Stdlib only: this module ships inside the Lambda package.
 from __future__ import annotations
 
 import copy
-import string
+import re
 from collections.abc import Mapping
+
+_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 class LambdaliteError(Exception):
@@ -53,16 +55,17 @@ class UsageError(LambdaliteError):
 
 class OptionError(UsageError):
     """A bad option value, raised by the Python API, whose message names the options by
-    their API field (``int8_io``). ``template`` writes each one as ``{field}``; a front end
-    that calls them otherwise shows ``renamed({"int8_io": "--int8-io"})`` (the CLI does)."""
+    their API field (``int8_io``). ``template`` writes each one as ``{field}`` (other text,
+    braces included, is kept as is); a front end that calls them otherwise shows
+    ``renamed({"int8_io": "--int8-io"})`` (the CLI does)."""
 
     def __init__(self, template: str) -> None:
         self.template = template
-        self.options = tuple(f for _, f, _, _ in string.Formatter().parse(template) if f)
+        self.options = tuple(dict.fromkeys(_FIELD.findall(template)))
         super().__init__(self._render({}))
 
     def _render(self, names: Mapping[str, str]) -> str:
-        return self.template.format(**{o: names.get(o, o) for o in self.options})
+        return _FIELD.sub(lambda m: names.get(m[1], m[1]), self.template)
 
     def renamed(self, names: Mapping[str, str]) -> OptionError:
         err = copy.copy(self)
