@@ -34,7 +34,7 @@ demo: $(STAMP_BASE)
 	$(PY) -m lambdalite.examples.demo
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check lambdalite tests examples
+	$(VENV)/bin/ruff check lambdalite tests
 
 typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
@@ -45,8 +45,8 @@ test: $(STAMP_DEV) lint
 check: lint typecheck test
 
 fmt: $(STAMP_DEV)
-	$(VENV)/bin/ruff check --fix lambdalite tests examples
-	$(VENV)/bin/ruff format lambdalite tests examples
+	$(VENV)/bin/ruff check --fix lambdalite tests
+	$(VENV)/bin/ruff format lambdalite tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -1,8 +1,97 @@
 """lambdalite: TensorFlow model -> small, fast AWS Lambda inference function.
 
-This module stays import-light on purpose: the Lambda function package ships
-``lambdalite/__init__.py`` and must not pull in the CLI's dependencies.
+The Python API, the same path the CLI takes (each command maps its flags onto one call)::
+
+    import lambdalite
+    from pathlib import Path
+
+    lambdalite.convert(lambdalite.ConvertOptions(model=Path("saved_model"), out=Path("model")))
+    outcome = lambdalite.build(lambdalite.BuildOptions(model_dir=Path("model"),
+                                                       archs=("x86_64", "arm64")))
+    with lambdalite.LocalLambda.from_template(outcome.template) as engine:
+        print(engine.invoke("InferenceFunction", b'{"image": "..."}').payload)
+    result = lambdalite.bench(lambdalite.BenchOptions(model=Path("model"), quick=True))
+
+Every long job takes ``progress=`` (``lambdalite.progress``). This module stays import-light
+on purpose: the Lambda function package ships ``lambdalite/__init__.py`` and must not pull in
+the CLI's dependencies, so every name is imported on first use (``__getattr__``).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+# name -> module that defines it; "convert" and "bench" are their (callable) packages.
+_EXPORTS: dict[str, str] = {
+    "convert": "lambdalite.convert",
+    "ConvertOptions": "lambdalite.convert.plan",
+    "ConversionPlan": "lambdalite.convert.plan",
+    "ConvertResult": "lambdalite.convert.execute",
+    "evaluate": "lambdalite.convert.pipeline",
+    "EvaluateOptions": "lambdalite.convert.pipeline",
+    "EvaluateResult": "lambdalite.convert.pipeline",
+    "EvaluationReport": "lambdalite.convert.evaluate",
+    "build": "lambdalite.bundle.builds",
+    "build_template": "lambdalite.bundle.builds",
+    "BuildOptions": "lambdalite.bundle.builds",
+    "BuildOutcome": "lambdalite.bundle.builds",
+    "PackageOutcome": "lambdalite.bundle.builds",
+    "BuildResult": "lambdalite.bundle.api",
+    "LocalLambda": "lambdalite.local.engine",
+    "FunctionSpec": "lambdalite.local.engine_types",
+    "InvokeResult": "lambdalite.local.engine_types",
+    "bench": "lambdalite.bench",
+    "BenchOptions": "lambdalite.bench.config",
+    "BenchResult": "lambdalite.bench.results",
+    "Progress": "lambdalite.progress",
+    "Callback": "lambdalite.progress",
+    "LambdaliteError": "lambdalite.errors",
+    "OptionError": "lambdalite.errors",
+}
+_PACKAGES = frozenset({"convert", "bench"})
+
+__all__ = [
+    "BenchOptions", "BenchResult", "BuildOptions", "BuildOutcome", "BuildResult", "Callback",
+    "ConversionPlan", "ConvertOptions", "ConvertResult", "EvaluateOptions", "EvaluateResult",
+    "EvaluationReport", "FunctionSpec", "InvokeResult", "LambdaliteError", "LocalLambda",
+    "OptionError", "PackageOutcome", "Progress", "__version__", "bench", "build",
+    "build_template", "convert", "evaluate",
+]
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
+    from lambdalite.bench.config import BenchOptions
+    from lambdalite.bench.results import BenchResult
+    from lambdalite.bench.runner import bench
+    from lambdalite.bundle.api import BuildResult
+    from lambdalite.bundle.builds import (
+        BuildOptions,
+        BuildOutcome,
+        PackageOutcome,
+        build,
+        build_template,
+    )
+    from lambdalite.convert.evaluate import EvaluationReport
+    from lambdalite.convert.execute import ConvertResult
+    from lambdalite.convert.pipeline import EvaluateOptions, EvaluateResult, convert, evaluate
+    from lambdalite.convert.plan import ConversionPlan, ConvertOptions
+    from lambdalite.errors import LambdaliteError, OptionError
+    from lambdalite.local.engine import LocalLambda
+    from lambdalite.local.engine_types import FunctionSpec, InvokeResult
+    from lambdalite.progress import Callback, Progress
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lambdalite' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    value = loaded if name in _PACKAGES else getattr(loaded, name)
+    globals()[name] = value  # once: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
 from lambdalite import __version__
-from lambdalite.errors import LambdaliteError
+from lambdalite.errors import LambdaliteError, OptionError
 
 # name -> (module, attribute, one-line help shown by `lambdalite --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -26,6 +28,32 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "local": ("lambdalite.local.cli", "local", "Run functions in a local Lambda environment."),
     "bench": ("lambdalite.bench.cli", "bench", "Measure size, cold start, latency, memory, cost."),
 }
+
+
+class ApiCommand(click.Command):
+    """A command that maps its flags onto a ``lambdalite`` API call: the API's ``OptionError``
+    names option fields, shown as this command's flags (a parameter of the field's name, or
+    ``fields``: field -> flag where the names differ)."""
+
+    def __init__(self, *args: Any, fields: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = dict(fields or {})
+
+    def flags(self) -> dict[str, str]:
+        names = {p.name: _flag(p) for p in self.params if p.name}
+        return {**names, **self.fields}
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OptionError as err:
+            raise err.renamed(self.flags()) from err
+
+
+def _flag(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return param.human_readable_name
 
 
 class LazyGroup(click.Group):

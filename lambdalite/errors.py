@@ -5,6 +5,7 @@ Each error carries what the outside world needs from it:
 
     LambdaliteError              exit_code=1, status=500, error_type=class name
     ├── UsageError               bad flags or arguments (exit 2)
+    │   └── OptionError          a bad option of the Python API, named by its field
     ├── ClientError              the caller sent something wrong (HTTP 4xx)
     │   └── (function.errors: BadRequest 400, PayloadTooLarge 413, UnsupportedMediaType 415)
     ├── ModelError               a model file or manifest is missing, corrupt or unusable
@@ -17,6 +18,12 @@ Stdlib only: this module ships inside the Lambda package.
 """
 
 from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+
+_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 class LambdaliteError(Exception):
@@ -44,6 +51,27 @@ class LambdaliteError(Exception):
 class UsageError(LambdaliteError):
     exit_code = 2
     status = 400
+
+
+class OptionError(UsageError):
+    """A bad option value, raised by the Python API, whose message names the options by
+    their API field (``int8_io``). ``template`` writes each one as ``{field}`` (other text,
+    braces included, is kept as is); a front end that calls them otherwise shows
+    ``renamed({"int8_io": "--int8-io"})`` (the CLI does)."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.options = tuple(dict.fromkeys(_FIELD.findall(template)))
+        super().__init__(self._render({}))
+
+    def _render(self, names: Mapping[str, str]) -> str:
+        return _FIELD.sub(lambda m: names.get(m[1], m[1]), self.template)
+
+    def renamed(self, names: Mapping[str, str]) -> OptionError:
+        err = copy.copy(self)
+        err.message = self._render(names)
+        err.args = (err.message,)
+        return err
 
 
 class ClientError(LambdaliteError):

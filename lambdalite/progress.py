@@ -64,6 +64,25 @@ def resolve(progress: Progress | None) -> Progress:
     return SILENT if progress is None else progress
 
 
+class _Nested:
+    """A job run inside another: its descriptions show, its counts belong to the outer job."""
+
+    def __init__(self, outer: Progress) -> None:
+        self._outer = outer
+
+    def total(self, units: int) -> None:
+        return None
+
+    def update(self, description: str, advance: int = 0) -> None:
+        self._outer.update(description)
+
+
+def nested(outer: Progress | None) -> Progress:
+    """The ``Progress`` to hand a job that is one unit of ``outer`` (train's conversion, the
+    large model's): it says what it does, without changing the outer bar's count."""
+    return SILENT if outer is None else _Nested(outer)
+
+
 @contextmanager
 def step(progress: Progress, description: str) -> Iterator[None]:
     """One unit of work: shown while the block runs, counted when it ends without an error."""

@@ -10,7 +10,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "tests" / "events"
 HANDLER_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "handlers"
-MNIST_EXAMPLE = REPO_ROOT / "examples" / "mnist"
+MNIST_EXAMPLE = REPO_ROOT / "lambdalite" / "examples" / "mnist"
 MNIST_MODEL_DIR = MNIST_EXAMPLE / "model"
 
 # Keep TensorFlow quiet and single-process friendly in every subprocess the tests start.
@@ -26,5 +26,5 @@ def repo_root() -> Path:
 def mnist_model_dir() -> Path:
     """The committed MNIST model folder (manifest + .tflite variants + TF model)."""
     if not (MNIST_MODEL_DIR / "manifest.json").exists():
-        pytest.fail("examples/mnist/model/manifest.json is missing: run `lambdalite train` first")
+        pytest.fail("lambdalite/examples/mnist/model/manifest.json is missing: run `lambdalite train` first")
     return MNIST_MODEL_DIR

@@ -1,7 +1,7 @@
 """``lambdalite bench``: measure, print the table, write JSON + Markdown + PNG, optionally pick.
 
-Thin: parsing in ``config.make_config``, work in ``runner.run_bench``, output in ``render``,
-``chart`` and ``pick``. Progress goes to stderr; the table and the paths to stdout.
+Thin: flags -> ``BenchOptions`` -> ``runner.bench`` (``lambdalite.bench``), output in
+``render``, ``chart`` and ``pick``. Progress goes to stderr; the table and the paths to stdout.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lambdalite.bench.config import DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S
+from lambdalite.bench.config import DEFAULT_RUNTIME, DEFAULT_TIMEOUT_S, ROWS
 from lambdalite.bench.cost import DEFAULT_COLD_FRACTION
 from lambdalite.bench.pick import OBJECTIVES
+from lambdalite.cli import ApiCommand
+from lambdalite.errors import UsageError
 
 if TYPE_CHECKING:
     from lambdalite.bench.results import BenchResult
@@ -40,39 +42,30 @@ def write_outputs(result: BenchResult, out: Path) -> Outputs:
                    write_chart(result, stem.with_suffix(".png")))
 
 
-class RichProgress:
-    """``runner.ProgressSink`` as a rich progress bar on stderr."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=Console(stderr=True), transient=False)
-        self._task = self._progress.add_task("preparing", total=None)
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def total(self, units: int) -> None:
-        self._progress.update(self._task, total=units)
-
-    def update(self, description: str, advance: int = 0) -> None:
-        self._progress.update(self._task, description=description, advance=advance)
+def parse_variants(value: str | None) -> tuple[str, ...] | None:
+    """``--variants float32,dynamic,tf`` -> the rows; None or ``all``: every row."""
+    if value is None or value.strip().lower() == "all":
+        return None
+    names = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    unknown = [v for v in names if v not in ROWS]
+    if unknown or not names:
+        raise UsageError(f"--variants {value!r}: unknown {', '.join(unknown) or 'empty list'}; "
+                         f"choose from all, {', '.join(ROWS)}")
+    return names
 
 
-@click.command("bench")
+def parse_memory(value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"--memory {value!r}: expected MB sizes such as 1024,3008") from None
+
+
+@click.command("bench", cls=ApiCommand,
+               fields={"cold_starts": "--cold", "memory_sizes": "--memory",
+                       "arm64_sizes": "--no-arm64"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -119,9 +112,8 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
           function_id: str | None) -> None:
     """Measure package size, cold start, warm latency, memory and cost of every variant in the
     local Lambda environment; print the table, write JSON, Markdown and a PNG chart."""
-    from lambdalite.bench.config import make_config
+    from lambdalite.bench.config import BenchOptions
     from lambdalite.bench.results import BenchResult
-    from lambdalite.errors import UsageError
 
     if (write_manifest or write_template) and not do_pick:
         raise UsageError("--write-manifest/--write-template need --pick")
@@ -130,14 +122,16 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
     if from_json:
         result = BenchResult.load(from_json)
     else:
-        from lambdalite.bench.runner import run_bench
+        from lambdalite.bench.runner import bench as run
+        from lambdalite.cli_progress import RichProgress
 
-        config = make_config(
-            model=model or "mnist", variants=variants, memory=memory, cold=cold, warm=warm,
-            warmup=warmup, quick=quick, runtime=runtime, timeout_s=timeout_s,
-            arm64_sizes=not no_arm64, cold_fraction=cold_fraction, out=out)
+        options = BenchOptions(
+            model=model or "mnist", variants=parse_variants(variants),
+            memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
+            quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
+            cold_fraction=cold_fraction, out=out)
         with RichProgress() as progress:
-            result = run_bench(config, progress)
+            result = run(options, progress=progress)
     paths = write_outputs(result, out)
     click.echo(paths.markdown.read_text())
     click.echo(f"results: {paths.json}\ntable:   {paths.markdown}\nchart:   {paths.chart}")
@@ -151,12 +145,13 @@ def _model_folder(result: BenchResult, model: str | None, from_json: Path | None
                   ) -> tuple[Path, str]:
     """Where --write-manifest writes, and where that folder came from: --model wins; else the
     folder the run measured (a JSON may come from another machine: it must exist here)."""
-    from lambdalite.bench.runner import resolve_model
-    from lambdalite.errors import UsageError
+    from lambdalite.bench.models import resolve_model
+    from lambdalite.cli_progress import RichProgress
     from lambdalite.manifest import Manifest
 
     if model is not None:
-        folder, origin = resolve_model(model, lambda m: click.echo(m, err=True)), f"--model {model}"
+        with RichProgress(transient=True) as progress:
+            folder, origin = resolve_model(model, progress), f"--model {model}"
     elif from_json is None:
         folder, origin = Path(result.model_dir), "the model measured"
     else:

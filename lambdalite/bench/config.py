@@ -1,8 +1,9 @@
-"""What a benchmark run measures: ``BenchConfig`` and the parsing of its CLI values.
+"""What a benchmark run measures: ``BenchOptions`` (what the user asks) -> ``BenchConfig``.
 
-``make_config`` fills what the user left out with the defaults of the mode: a full run
-(several cold starts, two memory sizes, the TF backend too) or ``--quick`` (one cold start,
-a few warm calls, one memory size, LiteRT variants only) for tests and the demo.
+``config_for`` fills what the options leave out (None) with the defaults of the mode: a full
+run (several cold starts, two memory sizes, the TF backend too) or ``quick`` (one cold start,
+a few warm calls, one memory size, LiteRT variants only) for tests and the demo. Its errors
+name the option fields (``cold_starts``); the CLI shows its flags (``--cold``) instead.
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambdalite.bench.cost import DEFAULT_COLD_FRACTION
-from lambdalite.errors import UsageError
+from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, RUNTIMES
 from lambdalite.manifest import VARIANTS
 
 BACKENDS = ("litert", "tf")
 TF_ROW = "tf"                       # the row of the TensorFlow backend (original model)
-NAMED_MODELS = ("mnist", "large")
+ROWS = (*VARIANTS, TF_ROW)
 RUN_ARCH = "x86_64"                 # what this machine runs; arm64 is built and checked only
 SIZE_ARCHS = ("x86_64", "arm64")
 DEFAULT_RUNTIME = "python3.11"      # the host's Python, so every package runs here
 DEFAULT_MEMORY = (1024, 3008)
 DEFAULT_TIMEOUT_S = 30              # API Gateway's ~29-30 s limit: the write-up's "timed out"
-QUICK_TF_SKIP = ("--quick skips the tf row: building a full TensorFlow package takes minutes "
-                 "(run without --quick to measure it)")
+QUICK_TF_SKIP = ("quick mode skips the tf row: building a full TensorFlow package takes "
+                 "minutes (measure it in a full run)")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,26 @@ class Counts:
 
 FULL = Counts(cold_starts=5, warm=20, warmup=2)
 QUICK = Counts(cold_starts=1, warm=3, warmup=1)
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure (``lambdalite.bench(options)``); None takes the mode's default."""
+
+    model: str | Path = "mnist"                   # mnist | large | a model folder
+    # Rows: LiteRT variants and/or "tf" (the original model on TensorFlow). None: every
+    # variant of the manifest and the tf row (quick: no tf row).
+    variants: tuple[str, ...] | None = None
+    memory_sizes: tuple[int, ...] | None = None   # MemorySize(s), MB
+    cold_starts: int | None = None
+    warm: int | None = None
+    warmup: int | None = None
+    quick: bool = False
+    runtime: str = DEFAULT_RUNTIME
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    arm64_sizes: bool = True                      # build (not run) the arm64 package too
+    cold_fraction: float = DEFAULT_COLD_FRACTION
+    out: Path = Path("bench-results")
 
 
 @dataclass(frozen=True)
@@ -66,72 +87,62 @@ class BenchConfig:
         }
 
 
-def make_config(
-    *, model: str = "mnist", variants: str | None = None, memory: str | None = None,
-    cold: int | None = None, warm: int | None = None, warmup: int | None = None,
-    quick: bool = False, runtime: str = DEFAULT_RUNTIME, timeout_s: int = DEFAULT_TIMEOUT_S,
-    arm64_sizes: bool = True, cold_fraction: float = DEFAULT_COLD_FRACTION,
-    out: Path = Path("bench-results"),
-) -> BenchConfig:
-    """A config from CLI values (strings as typed); None takes the mode's default."""
-    counts = QUICK if quick else FULL
-    names, backends = parse_variants(variants)
+def config_for(options: BenchOptions) -> BenchConfig:
+    """The run ``options`` ask for, the mode's defaults filled in, every value checked."""
+    o = options
+    counts = QUICK if o.quick else FULL
+    names, backends = _rows(o.variants)
     notes: list[str] = []
-    if quick and TF_ROW in backends and (variants is None or TF_ROW not in variants.split(",")):
+    if o.quick and TF_ROW in backends and o.variants is None:
         backends = tuple(b for b in backends if b != TF_ROW)
         notes.append(QUICK_TF_SKIP)
-    memory_sizes = parse_memory(memory) if memory else (
-        DEFAULT_MEMORY[:1] if quick else DEFAULT_MEMORY)
-    if runtime not in RUNTIMES:
-        raise UsageError(f"--runtime {runtime!r} is not a Lambda Python runtime "
-                         f"({', '.join(RUNTIMES)})")
-    if not 0.0 <= cold_fraction <= 1.0:
-        raise UsageError(f"--cold-fraction {cold_fraction} must be between 0 and 1")
+    memory_sizes = _memory(o.memory_sizes) if o.memory_sizes is not None else (
+        DEFAULT_MEMORY[:1] if o.quick else DEFAULT_MEMORY)
+    if o.runtime not in RUNTIMES:
+        raise OptionError(f"{{runtime}} {o.runtime!r} is not a Lambda Python runtime "
+                          f"({', '.join(RUNTIMES)})")
+    if not 0.0 <= o.cold_fraction <= 1.0:
+        raise OptionError(f"{{cold_fraction}} {o.cold_fraction} must be between 0 and 1")
     config = BenchConfig(
-        model=model, variants=names, backends=backends, memory_sizes=memory_sizes,
-        cold_starts=counts.cold_starts if cold is None else cold,
-        warm=counts.warm if warm is None else warm,
-        warmup=counts.warmup if warmup is None else warmup,
-        runtime=runtime, timeout_s=timeout_s, quick=quick, arm64_sizes=arm64_sizes,
-        cold_fraction=cold_fraction, out=out, notes=tuple(notes),
+        model=str(o.model), variants=names, backends=backends, memory_sizes=memory_sizes,
+        cold_starts=counts.cold_starts if o.cold_starts is None else o.cold_starts,
+        warm=counts.warm if o.warm is None else o.warm,
+        warmup=counts.warmup if o.warmup is None else o.warmup,
+        runtime=o.runtime, timeout_s=o.timeout_s, quick=o.quick, arm64_sizes=o.arm64_sizes,
+        cold_fraction=o.cold_fraction, out=o.out, notes=tuple(notes),
     )
     _check_counts(config)
     return config
 
 
-def parse_variants(value: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """``"float32,dynamic,tf"`` -> (("float32", "dynamic"), backends). ``tf`` is the TF backend
-    row; without it only LiteRT runs. None or ``all``: every variant and both backends."""
-    if value is None or value.strip().lower() == "all":
+def _rows(rows: tuple[str, ...] | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """("float32", "dynamic", "tf") -> (("float32", "dynamic"), backends); without "tf" only
+    LiteRT runs. None: every variant and both backends."""
+    if rows is None:
         return None, BACKENDS
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [v for v in names if v not in (*VARIANTS, TF_ROW)]
-    if unknown or not names:
-        raise UsageError(f"--variants {value!r}: unknown {', '.join(unknown) or 'empty list'}; "
-                         f"choose from all, {', '.join((*VARIANTS, TF_ROW))}")
-    litert = tuple(v for v in VARIANTS if v in names)
-    backends = (("litert",) if litert else ()) + ((TF_ROW,) if TF_ROW in names else ())
+    unknown = [v for v in rows if v not in ROWS]
+    if unknown or not rows:
+        raise OptionError(f"{{variants}} {', '.join(rows) or '(empty)'}: unknown "
+                          f"{', '.join(unknown) or 'empty list'}; choose from {', '.join(ROWS)}")
+    litert = tuple(v for v in VARIANTS if v in rows)
+    backends = (("litert",) if litert else ()) + ((TF_ROW,) if TF_ROW in rows else ())
     return litert, backends
 
 
-def parse_memory(value: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        raise UsageError(f"--memory {value!r}: expected MB sizes such as 1024,3008") from None
+def _memory(sizes: tuple[int, ...]) -> tuple[int, ...]:
     bad = [s for s in sizes if not MEMORY_MIN_MB <= s <= MEMORY_MAX_MB]
     if not sizes or bad:
-        raise UsageError(f"--memory {value!r}: every size must be {MEMORY_MIN_MB}.."
-                         f"{MEMORY_MAX_MB} MB, as Lambda allows")
+        raise OptionError(f"{{memory_sizes}} {', '.join(map(str, sizes)) or '(empty)'}: every "
+                          f"size must be {MEMORY_MIN_MB}..{MEMORY_MAX_MB} MB, as Lambda allows")
     return tuple(dict.fromkeys(sizes))
 
 
 def _check_counts(config: BenchConfig) -> None:
     if config.cold_starts < 1:
-        raise UsageError("--cold must be at least 1 (every row needs a cold start)")
+        raise OptionError("{cold_starts} must be at least 1 (every row needs a cold start)")
     if config.warm < 1:
-        raise UsageError("--warm must be at least 1")
+        raise OptionError("{warm} must be at least 1")
     if config.warmup < 0:
-        raise UsageError("--warmup cannot be negative")
+        raise OptionError("{warmup} cannot be negative")
     if config.timeout_s < 1:
-        raise UsageError("--timeout must be at least 1 second")
+        raise OptionError("{timeout_s} must be at least 1 second")

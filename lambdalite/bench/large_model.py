@@ -16,11 +16,11 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lambdalite import progress as progress_
 from lambdalite.bench.machine import package_version
 from lambdalite.errors import DependencyError
 from lambdalite.manifest import MANIFEST_NAME, Manifest
@@ -117,15 +117,13 @@ def build_keras_model(arch: Architecture = ARCHITECTURE, seed: int = SEED) -> An
     return keras.Model(inputs, outputs, name="stegastamp_like_decoder")
 
 
-Progress = Callable[[str], None]
-
-
 def ensure_large_model(
-    *, root: Path | None = None, progress: Progress | None = None,
+    *, root: Path | None = None, progress: progress_.Progress | None = None,
     variants: tuple[str, ...] | None = None,
 ) -> Path:
     """The converted large model folder (manifest + variants + the .keras original), built
-    once and cached. ``variants`` None: all four."""
+    once and cached. ``variants`` None: all four. ``progress``: one unit per stage (build the
+    Keras model, convert), with the conversion's own steps shown inside the second."""
     # The installed version keys the cache, so a cached model is found without importing TF.
     tf_version = package_version("tensorflow")
     if tf_version is None:
@@ -134,17 +132,20 @@ def ensure_large_model(
     model_dir = folder / "model"
     if (model_dir / MANIFEST_NAME).exists():
         return model_dir
-    say = progress or (lambda _msg: None)
+    shown = progress_.resolve(progress)
+    shown.total(2)
     work = folder.with_name(folder.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    say(f"building the {ARCHITECTURE.param_count() / 1e6:.1f}M-parameter model (seed {SEED})")
     keras_path = work / "large.keras"
-    build_keras_model().save(keras_path)
     calibration = work / "calibration.npz"
-    _write_calibration(calibration)
-    say("converting to TFLite variants (takes minutes: ~210 MB of weights)")
-    _convert(keras_path, work / "model", calibration, variants)
+    with progress_.step(shown, f"building the {ARCHITECTURE.param_count() / 1e6:.1f}M-parameter "
+                               f"model (seed {SEED})"):
+        build_keras_model().save(keras_path)
+        _write_calibration(calibration)
+    with progress_.step(shown, "converting to TFLite variants (takes minutes: ~210 MB of "
+                               "weights)"):
+        _convert(keras_path, work / "model", calibration, variants, progress_.nested(shown))
     keras_path.unlink()   # the conversion kept its own copy for the TF backend (model/large.keras)
     shutil.rmtree(folder, ignore_errors=True)
     work.rename(folder)
@@ -170,14 +171,11 @@ def _write_calibration(path: Path) -> None:
 
 
 def _convert(keras_path: Path, out: Path, calibration: Path,
-             variants: tuple[str, ...] | None) -> None:
-    from lambdalite.convert.execute import execute
-    from lambdalite.convert.formats import detect_format, inspect_model
-    from lambdalite.convert.plan import ConvertOptions, make_plan
+             variants: tuple[str, ...] | None, progress: progress_.Progress) -> None:
+    from lambdalite.convert.pipeline import convert
+    from lambdalite.convert.plan import ConvertOptions
 
-    fmt = detect_format(keras_path)
-    options = ConvertOptions(
+    convert(ConvertOptions(
         model=keras_path, out=out, variants=variants, calibration=calibration,
         name="large-stegastamp-like", output_activation="sigmoid", keep_tf_model=True,
-    )
-    execute(make_plan(options, inspect_model(keras_path, fmt)))
+    ), progress=progress)

@@ -1,6 +1,6 @@
 """Run a benchmark: build each row's package, then measure it in the local Lambda environment.
 
-    result = run_bench(make_config(model="mnist", quick=True))
+    result = lambdalite.bench(BenchOptions(model="mnist", quick=True))
     print(render_markdown(result))          # lambdalite.bench.render
 
 A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
@@ -13,17 +13,23 @@ Every invocation goes through real awslambdaric with the engine's memory and CPU
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from lambdalite import envvars
-from lambdalite.bench.config import RUN_ARCH, SIZE_ARCHS, TF_ROW, BenchConfig
+from lambdalite import progress as progress_
+from lambdalite.bench.config import (
+    RUN_ARCH,
+    SIZE_ARCHS,
+    TF_ROW,
+    BenchConfig,
+    BenchOptions,
+    config_for,
+)
+from lambdalite.bench.models import make_event, resolve_model
 from lambdalite.bench.results import (
     BenchResult,
     CellResult,
@@ -32,33 +38,18 @@ from lambdalite.bench.results import (
     RowResult,
     WarmSample,
 )
-from lambdalite.errors import BuildError, LambdaliteError, ModelError, UsageError
+from lambdalite.errors import BuildError, LambdaliteError, OptionError
 from lambdalite.manifest import Manifest
 
 if TYPE_CHECKING:
-    from lambdalite.bundle.api import BuildOptions, BuildResult
+    from lambdalite.bundle.api import BuildResult, PackageOptions
     from lambdalite.local.engine import LocalLambda
     from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 
 FUNCTION = "BenchFunction"
-ARM64_FALLBACK_RUNTIME = "python3.12"   # Amazon Linux 2023 (glibc 2.34): what arm64 wheels need
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-MNIST_EXAMPLE = EXAMPLES / "mnist"
 RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
                 "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
                 "TFLite runtime of its day")
-
-# (what is happening, units of work done) -> None; the CLI draws it as a progress bar.
-Progress = Callable[[str, int], None]
-
-
-class ProgressSink(Protocol):
-    """Where ``run_bench`` reports progress: the total once planned, then each step."""
-
-    def total(self, units: int) -> None: ...
-
-    def update(self, description: str, advance: int = 0) -> None: ...
-
 
 @dataclass(frozen=True)
 class Row:
@@ -74,29 +65,35 @@ class Built:
     sizes: tuple[PackageSize, ...]
 
 
-def run_bench(config: BenchConfig, progress: ProgressSink | None = None) -> BenchResult:
-    """Measure every row x MemorySize of ``config``; the demo and ``lambdalite bench`` call it."""
+def bench(options: BenchOptions, *, progress: progress_.Progress | None = None) -> BenchResult:
+    """``lambdalite.bench``: measure what ``options`` ask for (``lambdalite bench`` calls it).
+
+    ``progress``: one unit per package built and per invocation."""
+    return run_bench(config_for(options), progress)
+
+
+def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -> BenchResult:
+    """Measure every row x MemorySize of ``config``."""
     from lambdalite.bench.machine import collect
 
-    say: Progress = progress.update if progress else (lambda _msg, _n: None)
+    say = progress_.resolve(progress)
     started = _now()
-    model_dir = resolve_model(config.model, lambda msg: say(msg, 0))
+    model_dir = resolve_model(config.model, progress_.nested(say))
     manifest = Manifest.load(model_dir)
     rows, notes = plan_rows(config, manifest)
-    if progress:
-        progress.total(total_units(config, len(rows)))
+    say.total(total_units(config, len(rows)))
     event = make_event(model_dir, manifest)
     cells: list[CellResult] = []
     results: list[RowResult] = []
     for row in rows:
-        say(f"building {row.name}", 0)
+        say.update(f"building {row.name}")
         built = build_row(config, model_dir, row)
-        say(f"built {row.name}", 1)
+        say.update(f"built {row.name}", 1)
         results.append(row_result(row, manifest, model_dir, built.sizes))
         for memory in config.memory_sizes:
             if built.task_root is None:
                 cells.append(CellResult(row.name, memory, error="package build failed"))
-                say(f"skipped {row.name}", units_per_cell(config))
+                say.update(f"skipped {row.name}", units_per_cell(config))
                 continue
             cells.append(measure(config, row, built, memory, event.payload, say))
     litert = _litert_version(results)
@@ -118,25 +115,7 @@ def units_per_cell(config: BenchConfig) -> int:
     return config.cold_starts + config.warmup + config.warm
 
 
-# -- the model ---------------------------------------------------------------------------------
-
-def resolve_model(model: str, say: Callable[[str], None]) -> Path:
-    if model == "mnist":
-        folder = MNIST_EXAMPLE / "model"
-        if not (folder / "manifest.json").exists():
-            raise ModelError(f"the MNIST example is not at {folder}: run `lambdalite train` "
-                             "(or pass --model DIR with a converted model folder)")
-        return folder
-    if model == "large":
-        from lambdalite.bench.large_model import ensure_large_model
-
-        return ensure_large_model(progress=say)
-    folder = Path(model)
-    if not folder.is_dir():
-        raise UsageError(f"--model {model!r} is neither mnist, large nor a model folder "
-                         "made by `lambdalite convert`")
-    return folder
-
+# -- the rows -----------------------------------------------------------------------------------
 
 def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[str]]:
     """The rows to measure, in table order, and notes on what was left out."""
@@ -144,8 +123,8 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
     wanted = config.variants if config.variants is not None else tuple(manifest.variants)
     missing = [v for v in wanted if v not in manifest.variants]
     if missing and config.variants is not None:
-        raise UsageError(f"variant(s) {', '.join(missing)} not in the manifest (it has "
-                         f"{', '.join(manifest.variants)}); convert them first")
+        raise OptionError(f"{{variants}}: {', '.join(missing)} not in the manifest (it has "
+                          f"{', '.join(manifest.variants)}); convert them first")
     rows = []
     if TF_ROW in config.backends:
         if manifest.model.tf_model:
@@ -156,34 +135,8 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
     if "litert" in config.backends:
         rows += [Row(v, "litert", v) for v in wanted if v in manifest.variants]
     if not rows:
-        raise UsageError("nothing to measure: no variant or backend selected")
+        raise OptionError("nothing to measure: no row selected ({variants})")
     return rows, notes
-
-
-@dataclass(frozen=True)
-class Event:
-    payload: bytes
-    label: str
-
-
-def make_event(model_dir: Path, manifest: Manifest) -> Event:
-    """The MNIST example: its SAM-style API Gateway event. Others: a direct invoke with one
-    seeded-noise PNG of the model's input size (same bytes on every run)."""
-    sample = MNIST_EXAMPLE / "events" / "event.json"
-    if model_dir.resolve() == (MNIST_EXAMPLE / "model").resolve() and sample.exists():
-        return Event(sample.read_bytes(), "examples/mnist/events/event.json (API Gateway, one digit)")
-    import numpy as np
-    from PIL import Image
-
-    pre = manifest.preprocessing
-    channels = 1 if pre.color_mode == "L" else 3
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, size=(pre.height, pre.width, channels), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if channels == 1 else pixels, pre.color_mode).save(buf, "PNG")
-    payload = json.dumps({"image": base64.b64encode(buf.getvalue()).decode()}).encode()
-    return Event(payload, f"direct invoke, one {pre.width}x{pre.height} {pre.color_mode} PNG "
-                          f"of seeded noise ({len(payload)} bytes)")
 
 
 def row_result(row: Row, manifest: Manifest, model_dir: Path,
@@ -210,11 +163,12 @@ def _tree_bytes(path: Path) -> int | None:
 def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     """x86_64 package to run (and its size), arm64 package for its size only.
 
-    LiteRT rows build a zip; when a zip fails its checks (e.g. over 250 MB unzipped) the image
-    is built instead, as a user would. The TF row builds an image: TensorFlow alone is far
-    over the zip limit. An arm64 package that fails its checks for ``config.runtime`` (old
-    glibc of Amazon Linux 2) is sized for python3.12 instead, and the table says so."""
-    from lambdalite.bundle.api import HANDLER, BuildOptions  # deferred: pulls in the build tooling
+    LiteRT rows build a zip, or an image when the zip is over Lambda's limits (``lambdalite
+    build``'s fallback, as a user would take it). The TF row builds an image: TensorFlow alone
+    is far over the zip limit. The arm64 package may also take the runtime fallback (a newer
+    runtime when the wheels need a newer glibc than ``config.runtime``'s): it is sized, not
+    run; the x86_64 one must run here on ``config.runtime``. The table says which was taken."""
+    from lambdalite.bundle.api import HANDLER, PackageOptions  # deferred: the build tooling
 
     out = Path(config.out) / "packages" / row.name
     archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
@@ -222,57 +176,36 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     task_root: Path | None = None
     handler = HANDLER
     for arch in archs:
-        options = BuildOptions(
+        options = PackageOptions(
             model_dir=model_dir, out_dir=out, variant=row.variant,
             backend="tf" if row.backend == "tf" else "litert", runtime=config.runtime,
             arch=arch, package_type="image" if row.backend == "tf" else "zip",
-            timeout_s=config.timeout_s)
-        result, size = build_package(options, runs_here=arch == RUN_ARCH)
+            timeout_s=config.timeout_s, image_fallback=True, runtime_fallback=arch != RUN_ARCH)
+        result, size = build_package(options)
         sizes.append(size)
         if result is not None and arch == RUN_ARCH:
             task_root, handler = result.task_root, result.handler
     return Built(task_root, handler, tuple(sizes))
 
 
-def build_package(options: BuildOptions, *, runs_here: bool = True,
-                  ) -> tuple[BuildResult | None, PackageSize]:
-    """Build one package; on a failed check, the fallback a user would take (an image when
-    the zip is too large; python3.12 for an arm64 package that needs a newer glibc). Its
-    size, or why it could not be built."""
-    from lambdalite.bundle.api import build
-    from lambdalite.bundle.errors import GlibcTooNew, PackageTooLarge
+def build_package(options: PackageOptions) -> tuple[BuildResult | None, PackageSize]:
+    """Build one package (``lambdalite.bundle``, fallbacks included): its size, or why it could
+    not be built."""
+    from lambdalite.bundle.api import build_package as build
 
-    notes: list[str] = []
-    opts = options
-    while True:
-        try:
-            result = build(opts)
-        except PackageTooLarge as exc:
-            if opts.package_type != "zip":
-                return None, _failed(opts, exc.message, notes)
-            notes.append(f"a zip is too large ({exc.message}); sized as an image")
-            opts = replace(opts, package_type="image")
-        except GlibcTooNew as exc:
-            if runs_here or opts.runtime == ARM64_FALLBACK_RUNTIME:
-                return None, _failed(opts, exc.message, notes)
-            notes.append(f"{opts.runtime}'s glibc is too old for the {opts.arch} wheels, "
-                         f"retried for {ARM64_FALLBACK_RUNTIME} ({exc.message.split(':')[0]})")
-            opts = replace(opts, runtime=ARM64_FALLBACK_RUNTIME)
-        except BuildError as exc:
-            return None, _failed(opts, exc.message, notes)
-        else:
-            return result, PackageSize(
-                arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
-                unzipped_bytes=result.unzipped_bytes, zipped_bytes=result.zipped_bytes,
-                files=result.files, glibc_needed=result.glibc_needed,
-                warnings=(*result.warnings, *result.picked, *notes),
-                installed=result.installed)
-
-
-def _failed(opts: BuildOptions, message: str, notes: list[str]) -> PackageSize:
-    return PackageSize(arch=opts.arch, package_type=opts.package_type, runtime=opts.runtime,
-                       unzipped_bytes=None, zipped_bytes=None, error=message,
-                       warnings=tuple(notes))
+    try:
+        result = build(options)
+    except BuildError as exc:
+        return None, PackageSize(arch=options.arch, package_type=options.package_type,
+                                 runtime=options.runtime, unzipped_bytes=None,
+                                 zipped_bytes=None, error=exc.message)
+    built = result.options
+    return result, PackageSize(
+        arch=built.arch, package_type=built.package_type, runtime=built.runtime,
+        unzipped_bytes=result.unzipped_bytes, zipped_bytes=result.zipped_bytes,
+        files=result.files, glibc_needed=result.glibc_needed,
+        warnings=(*result.warnings, *result.picked, *result.fallbacks),
+        installed=result.installed)
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -285,16 +218,19 @@ def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -
     if row.variant:
         env[envvars.VARIANT] = row.variant
     return FunctionSpec(
-        name=FUNCTION, handler=built.handler, code_dir=built.task_root, runtime=config.runtime,
+        # Absolute: the function runs in its task root, where a relative --out means nothing.
+        name=FUNCTION, handler=built.handler, code_dir=built.task_root.resolve(),
+        runtime=config.runtime,
         memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=RUN_ARCH,
         environment=env)
 
 
 def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload: bytes,
-            say: Progress) -> CellResult:
+            progress: progress_.Progress) -> CellResult:
     from lambdalite.local.engine import LocalLambda
 
     spec = function_spec(config, row, built, memory_mb)
+    say = progress.update
     label = f"{row.name} @ {memory_mb} MB"
     cold: list[ColdSample] = []
     warm: list[WarmSample] = []
@@ -310,7 +246,8 @@ def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload
                 return CellResult(row.name, memory_mb, tuple(cold), (), _error_text(first),
                                   first.error_type or "Unhandled")
             if i == config.cold_starts - 1:
-                return _warm_cell(config, engine, payload, row, memory_mb, cold, warm, say, label)
+                return _warm_cell(config, engine, payload, row, memory_mb, cold, warm, progress,
+                                  label)
         except LambdaliteError as exc:
             say(label, units_per_cell(config) - i)
             return CellResult(row.name, memory_mb, tuple(cold), (), exc.message, exc.error_type)
@@ -320,8 +257,9 @@ def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload
 
 
 def _warm_cell(config: BenchConfig, engine: LocalLambda, payload: bytes, row: Row, memory_mb: int,
-               cold: list[ColdSample], warm: list[WarmSample], say: Progress,
+               cold: list[ColdSample], warm: list[WarmSample], progress: progress_.Progress,
                label: str) -> CellResult:
+    say = progress.update
     for j in range(config.warmup + config.warm):
         recorded = j >= config.warmup
         say(f"{label}: {'warm' if recorded else 'warm-up'} call", 0)

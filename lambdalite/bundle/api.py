@@ -1,14 +1,19 @@
-"""``build(options)``: plan, then execute -> a checked task root, zip or image context.
+"""One package: ``build_package(options)`` plans, then executes -> a checked task root, zip or
+image context. (``lambdalite.build``, in ``builds.py``, builds one or both architectures of a
+function and its template through this.)
 
-    from lambdalite.bundle.api import BuildOptions, build
-    result = build(BuildOptions(model_dir=Path("examples/mnist/model"), out_dir=Path("build"),
-                                runtime="python3.11", arch="x86_64"))
+    from lambdalite.bundle.api import PackageOptions, build_package
+    result = build_package(PackageOptions(model_dir=Path("lambdalite/examples/mnist/model"),
+                                          out_dir=Path("build"), runtime="python3.11"))
 
 Steps: install the backend's requirements for the target with pip -> verify what got
 installed -> slim -> ELF machine, glibc and libstdc++ checks -> copy the function code and
 the one model variant -> compile .pyc for the target Python -> size check; when a check fails
 because of a package the user did not pin, versions.py steps it down to an older release and
-runs these steps again -> lock -> zip (or image context) -> size check.
+runs these steps again -> lock -> zip (or image context) -> size check. The fallbacks, when
+asked for (an explicit choice is never overridden): a zip over Lambda's limits is built as an
+image instead; wheels that need a newer glibc than the runtime's are built for the next runtime
+that has it. ``BuildResult.fallbacks`` says which was taken, and why.
 """
 
 from __future__ import annotations
@@ -16,28 +21,32 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from lambdalite import progress as progress_
 from lambdalite.bundle import elfcheck, image, install, package, resolve, size, slim, versions
-from lambdalite.bundle.errors import CheckFailed
+from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
 from lambdalite.bundle.targets import Target
 from lambdalite.bundle.template import HANDLER
-from lambdalite.errors import UsageError
-from lambdalite.lambda_facts import base_image
+from lambdalite.errors import OptionError
+from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, RUNTIMES, base_image
 from lambdalite.manifest import Manifest
+
+STEPS = 8  # progress units of one package: 6 in _assemble (again per release versions.fit
+#           steps down to), write and check size
 
 
 @dataclass(frozen=True)
-class BuildOptions:
+class PackageOptions:
+    """One package: one function, runtime, architecture and package type."""
+
     model_dir: Path
     out_dir: Path
     variant: str | None = None
     backend: Literal["litert", "tf"] = "litert"
-    runtime: str = "python3.12"
+    runtime: str = DEFAULT_RUNTIME
     arch: str = "x86_64"
     package_type: Literal["zip", "image"] = "zip"
     memory_mb: int = 1024
@@ -46,11 +55,14 @@ class BuildOptions:
     # Added to the backend's requirements (pip syntax), e.g. ("tflite-runtime==2.14.0",).
     extra_requirements: tuple[str, ...] = ()
     base_image_digest: str | None = None
+    # Fallbacks, for what the user left to lambdalite (the CLI: a flag not given).
+    image_fallback: bool = False     # a zip over Lambda's limits -> an image
+    runtime_fallback: bool = False   # wheels need a newer glibc -> the next runtime with it
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    options: BuildOptions
+    options: PackageOptions          # as built: after a fallback, its package type or runtime
     task_root: Path
     zip_path: Path | None
     context_dir: Path | None
@@ -73,11 +85,13 @@ class BuildResult:
     libstdcxx_available: str = ""                          # e.g. "GLIBCXX_3.4.29 (GCC 11.2)"
     # Versions stepped down to fit the runtime, each with why newer ones were rejected.
     picked: tuple[str, ...] = ()
+    # What a fallback changed (package type, runtime) and why.
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BuildPlan:
-    options: BuildOptions
+    options: PackageOptions
     target: Target
     requirements: tuple[str, ...]
     out_arch_dir: Path                # OUT/<arch> (zip) or OUT/image-<arch> (image)
@@ -102,16 +116,18 @@ class BuildPlan:
         return "\n".join(lines)
 
 
-def plan(options: BuildOptions) -> BuildPlan:
+def plan(options: PackageOptions) -> BuildPlan:
     if options.arch == "all":
-        raise UsageError("build() takes one architecture; call it per arch (the CLI does)")
+        raise OptionError("{arch} 'all': a package has one architecture (lambdalite.build "
+                          "builds several: BuildOptions(archs=('x86_64', 'arm64')))")
     target = Target.of(options.runtime, options.arch)
     if options.backend not in resolve.REQUIREMENTS:
-        raise UsageError(f"backend {options.backend!r}: use 'litert' or 'tf'")
+        raise OptionError(f"{{backend}} {options.backend!r}: use 'litert' or 'tf'")
     Manifest.load(options.model_dir).variant(options.variant)  # fail early on a bad variant
     digest = options.base_image_digest
     if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        raise UsageError(f"--base-image-digest {digest!r} must look like sha256:<64 hex digits>")
+        raise OptionError(f"{{base_image_digest}} {digest!r} must look like "
+                          "sha256:<64 hex digits>")
     out = options.out_dir / (
         options.arch if options.package_type == "zip" else f"image-{options.arch}"
     )
@@ -129,39 +145,40 @@ def plan(options: BuildOptions) -> BuildPlan:
     )
 
 
-class _Steps:
-    """Progress on stderr (rich), or nothing."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self._progress = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                      BarColumn(), console=Console(stderr=True), transient=True)
-            self._task = self._progress.add_task("build", total=total)
-
-    @contextmanager
-    def step(self, text: str) -> Iterator[None]:
-        if self._progress is not None:
-            self._progress.update(self._task, description=text)
-        yield
-        if self._progress is not None:
-            self._progress.advance(self._task)
-
-    def __enter__(self) -> _Steps:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+def build_package(options: PackageOptions, *, progress: progress_.Progress | None = None
+                  ) -> BuildResult:
+    """Plan and execute one package, with the fallbacks ``options`` allows."""
+    shown = progress_.resolve(progress)
+    taken: list[str] = []
+    while True:
+        p = plan(options)
+        try:
+            return execute(p, progress=shown, fallbacks=tuple(taken))
+        except BuildError as err:
+            fallback = _fallback(options, err)
+            if fallback is None:
+                raise
+            shutil.rmtree(p.out_arch_dir, ignore_errors=True)  # the attempt: nothing to ship
+            options, why = fallback
+            taken.append(why)
 
 
-def build(options: BuildOptions, *, progress: bool = False) -> BuildResult:
-    return execute(plan(options), progress=progress)
+def _fallback(o: PackageOptions, err: BuildError) -> tuple[PackageOptions, str] | None:
+    if isinstance(err, PackageTooLarge) and o.image_fallback and o.package_type == "zip":
+        return (replace(o, package_type="image"),
+                f"built as an image: the zip is over Lambda's limits ({err.reason})")
+    newer = _newer_runtime(o.runtime)
+    if isinstance(err, GlibcTooNew) and o.runtime_fallback and newer is not None:
+        return (replace(o, runtime=newer),
+                f"built for {newer}: {o.runtime}'s glibc {RUNTIMES[o.runtime].glibc_str} is too "
+                f"old for the {o.arch} wheels ({err.reason})")
+    return None
+
+
+def _newer_runtime(runtime: str) -> str | None:
+    """The oldest buildable runtime on a newer glibc (Amazon Linux 2 -> 2023)."""
+    have = RUNTIMES[runtime].glibc
+    return next((r for r in BUILDABLE_RUNTIMES if RUNTIMES[r].glibc > have), None)
 
 
 @dataclass(frozen=True)
@@ -177,7 +194,8 @@ class _Assembled:
     unzipped: int
 
 
-def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _Assembled:
+def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Progress
+              ) -> _Assembled:
     """Install ``requirements`` for the target into a fresh task root and check it.
 
     Raises CheckFailed (with the culprit's installed version) so versions.fit can step down.
@@ -185,28 +203,28 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _As
     o, target, root = p.options, p.target, p.task_root
     if p.out_arch_dir.exists():
         shutil.rmtree(p.out_arch_dir)
-    with steps.step(f"pip install for {target} ({' '.join(requirements)})"):
+    with progress_.step(steps, f"pip install for {target} ({' '.join(requirements)})"):
         install.install(root, requirements, target)
-    with steps.step("verify installed versions"):
+    with progress_.step(steps, "verify installed versions"):
         installed = resolve.read_installed(root)
         resolve.verify(installed, requirements, target)
         owners = resolve.owner_of(installed)
-    with steps.step("slim dependencies"):
+    with progress_.step(steps, "slim dependencies"):
         # What the user asked for (and what it requires) stays, even where a rule drops it.
         asked = resolve.requested_closure(installed, o.extra_requirements, target,
                                           stop_at=resolve.REQUIREMENTS[o.backend])
         report = slim.apply(root, p.rules, keep=resolve.paths_of(installed, asked))
     try:
-        with steps.step("check ELF machines, glibc and libstdc++"):
+        with progress_.step(steps, "check ELF machines, glibc and libstdc++"):
             # Function code and model hold no ELF files: check before copying and compiling.
             infos = tuple(elfcheck.scan(root))
             elfcheck.check_arch(infos, target)
             elfcheck.check_glibc(infos, target, owners)
             elfcheck.check_libstdcxx(infos, target, owners)
-        with steps.step("copy function code and model"):
+        with progress_.step(steps, "copy function code and model"):
             package.copy_function_code(root)
             package.copy_model(o.model_dir, root, o.variant, o.backend)
-        with steps.step(f"compile .pyc for python{target.python_version}"):
+        with progress_.step(steps, f"compile .pyc for python{target.python_version}"):
             note = slim.compile_for_target(root, target.python_version, p.compile_with)
         files, unzipped = package.tree_stats(root)
         # Fail before zipping what cannot ship; versions.fit never steps for size alone.
@@ -219,43 +237,46 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: _Steps) -> _As
     return _Assembled(installed, owners, report, infos, note, files, unzipped)
 
 
-def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
+def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
+            fallbacks: tuple[str, ...] = ()) -> BuildResult:
+    """About ``STEPS`` units of ``progress`` (the caller sets its total). ``fallbacks``: what
+    ``build_package`` changed to get here, recorded in the result."""
     o, target, root = p.options, p.target, p.task_root
     notes: list[str] = []
-    with _Steps(progress, 9) as steps:
-        done, picks = versions.fit(
-            p.requirements, lambda reqs: _assemble(p, reqs, steps),
-            pinned=versions.pinned(o.extra_requirements),
-            versions=lambda name: versions.list_versions(name, target),
-            screen=lambda name, v: versions.screen_wheel(
-                name, v, target, o.package_type,
-                constraints=versions.constraints_for(name, o.extra_requirements)),
-            target_label=str(target),
-        )
-        picked = tuple(pick.note() for pick in picks)
-        installed, owners, infos = done.installed, done.owners, done.infos
-        if done.compile_note:
-            notes.append(done.compile_note)
-        if done.slimmed.spared:
-            notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
-                         + ", ".join(done.slimmed.spared))
-        lock_path = p.out_arch_dir / "requirements.lock"
-        lock_path.write_text(resolve.lock_text(installed, target, picked))
-        worst = elfcheck.highest_glibc(infos)
-        worst_cxx = elfcheck.highest_libstdcxx(infos)
-        files, unzipped = done.files, done.unzipped
-        zip_path: Path | None = None
-        zipped: int | None = None
-        context: Path | None = None
-        with steps.step("write package"):
-            if o.package_type == "zip":
-                zip_path = p.out_arch_dir / "function.zip"
-                zipped = package.write_zip(root, zip_path)
-            else:
-                context = image.write_context(p.out_arch_dir, o.runtime, o.arch, HANDLER,
-                                              o.base_image_digest)
-        with steps.step("check size"):
-            verdict = size.check(o.package_type, unzipped, zipped)
+    steps = progress_.resolve(progress)
+    done, picks = versions.fit(
+        p.requirements, lambda reqs: _assemble(p, reqs, steps),
+        pinned=versions.pinned(o.extra_requirements),
+        versions=lambda name: versions.list_versions(name, target),
+        screen=lambda name, v: versions.screen_wheel(
+            name, v, target, o.package_type,
+            constraints=versions.constraints_for(name, o.extra_requirements)),
+        target_label=str(target),
+    )
+    picked = tuple(pick.note() for pick in picks)
+    installed, owners, infos = done.installed, done.owners, done.infos
+    if done.compile_note:
+        notes.append(done.compile_note)
+    if done.slimmed.spared:
+        notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
+                     + ", ".join(done.slimmed.spared))
+    lock_path = p.out_arch_dir / "requirements.lock"
+    lock_path.write_text(resolve.lock_text(installed, target, picked))
+    worst = elfcheck.highest_glibc(infos)
+    worst_cxx = elfcheck.highest_libstdcxx(infos)
+    files, unzipped = done.files, done.unzipped
+    zip_path: Path | None = None
+    zipped: int | None = None
+    context: Path | None = None
+    with progress_.step(steps, "write package"):
+        if o.package_type == "zip":
+            zip_path = p.out_arch_dir / "function.zip"
+            zipped = package.write_zip(root, zip_path)
+        else:
+            context = image.write_context(p.out_arch_dir, o.runtime, o.arch, HANDLER,
+                                          o.base_image_digest)
+    with progress_.step(steps, "check size"):
+        verdict = size.check(o.package_type, unzipped, zipped)
     notes.extend(verdict.notes)
     result = BuildResult(
         options=o,
@@ -279,6 +300,7 @@ def execute(p: BuildPlan, *, progress: bool = False) -> BuildResult:
         libstdcxx_available=f"{elfcheck.version_str('GLIBCXX', target.runtime.glibcxx)} "
                             f"(GCC {target.runtime.libstdcxx_gcc})",
         picked=picked,
+        fallbacks=fallbacks,
     )
     write_summary(result, p.out_arch_dir / "build.json")
     return result
@@ -313,6 +335,7 @@ def write_summary(result: BuildResult, path: Path) -> None:
         "libstdcxx_available": result.libstdcxx_available,
         "installed": list(result.installed),
         "picked": list(result.picked),
+        "fallbacks": list(result.fallbacks),
         "packages": dict(result.packages),
         "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},
         "warnings": list(result.warnings),

@@ -1,4 +1,5 @@
-"""``lambdalite build | template | deploy``: thin click fronts over build/api.py and template.py."""
+"""``lambdalite build | template | deploy``: flags -> ``bundle.builds`` (``lambdalite.build``) ->
+the build tables; the SAM template from ``template.py``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from lambdalite.bundle.template import FunctionDef, TemplateOptions, write
+from lambdalite.cli import ApiCommand
 from lambdalite.lambda_facts import (
     ARCHS,
     BUILDABLE_RUNTIMES,
@@ -55,11 +55,13 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--backend", type=click.Choice(["litert", "tf"]), default="litert",
                      show_default=True),
         click.option("--runtime", type=click.Choice(BUILDABLE_RUNTIMES), default=DEFAULT_RUNTIME,
-                     show_default=True),
+                     show_default=True, help="Not given: the next runtime where the wheels need a "
+                     "newer glibc (build; the table says so)."),
         click.option("--arch", type=click.Choice(ARCH_CHOICES), default="x86_64",
                      show_default=True, help="`all` builds x86_64 and arm64."),
         click.option("--package", "package_type", type=click.Choice(["zip", "image"]),
-                     default="zip", show_default=True),
+                     default="zip", show_default=True, help="Not given: an image where the zip "
+                     "is over Lambda's limits (build; the table says so)."),
         click.option("--memory", "memory_mb", type=click.IntRange(MEMORY_MIN_MB, MEMORY_MAX_MB), default=1024,
                      show_default=True, help="MemorySize in MB."),
         click.option("--timeout", "timeout_s", type=click.IntRange(1, TIMEOUT_MAX_S), default=30,
@@ -81,26 +83,12 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def template_options(archs: list[str], kw: dict[str, Any],
-                     model_dir: str | None = None) -> TemplateOptions:
-    functions = []
-    for i, arch in enumerate(archs):
-        # With --arch all the second function gets its own name and API path.
-        suffix = "" if i == 0 else arch.capitalize().replace("_", "")
-        path = kw["api_path"] if i == 0 else f"{kw['api_path'].rstrip('/')}-{arch}"
-        functions.append(FunctionDef(
-            logical_id=kw["function_name"] + suffix, arch=arch, package_type=kw["package_type"],
-            runtime=kw["runtime"], memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"],
-            backend=kw["backend"], variant=kw["variant"], api_path=path, model_dir=model_dir,
-        ))
-    return TemplateOptions(
-        functions=tuple(functions), function_url=kw["function_url"],
-        warmup_schedule=kw["warmup_schedule"],
-        provisioned_concurrency=kw["provisioned_concurrency"],
-    )
+# API fields whose flag has another name (the others match a parameter's name).
+_FLAGS = {"archs": "--arch", "base_image_digest": "--base-image-digest",
+          "base_image_digests": "--base-image-digest", "extra_requirements": "--extra-requirement"}
 
 
-@click.command()
+@click.command(cls=ApiCommand, fields=_FLAGS)
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Folder with manifest.json (made by `lambdalite convert`); "
               "required unless the --template function has Metadata.LambdaliteModelDir.")
@@ -123,96 +111,86 @@ def build(model_dir: Path | None, template_path: Path | None, function: str | No
           out_dir: Path, digests: tuple[str, ...], extra: tuple[str, ...],
           dry_run: bool, **kw: Any) -> None:
     """Build the function for Lambda (zip or image context) and write OUT/template.yaml."""
-    from lambdalite.bundle import api, project  # deferred: keeps `--help` light
+    from lambdalite.bundle import builds  # deferred: keeps `--help` light
+    from lambdalite.cli_progress import RichProgress
     from lambdalite.errors import UsageError
 
-    build_extra: dict[str, Any] = {"extra_requirements": extra}
-    if template_path is not None:
-        functions = project.read_project(
-            template_path, function=function, overrides=_explicit(kw, model_dir))
-        jobs = [fn.build_options(out_dir, **build_extra) for fn in functions]
-    elif function is not None:
+    if template_path is None and function is not None:
         raise UsageError("--function selects a function of --template FILE; pass --template")
-    elif model_dir is None:
+    if template_path is None and model_dir is None:
         raise UsageError("pass --model-dir DIR (made by `lambdalite convert`) or --template "
                          "FILE (a SAM template whose function has Metadata.LambdaliteModelDir)")
-    else:
-        jobs = [api.BuildOptions(
-            model_dir=model_dir, out_dir=out_dir, variant=kw["variant"], backend=kw["backend"],
-            runtime=kw["runtime"], arch=arch, package_type=kw["package_type"],
-            memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"],
-            function_name=kw["function_name"], **build_extra,
-        ) for arch in _archs(kw["arch"])]
-    plans = [api.plan(options) for options in with_digests(jobs, digests)]
-    _check_layout(plans)
-    if dry_run:
-        for plan in plans:
-            click.echo(plan.describe())
-        return
-    failures = _execute_all(plans)
-    built = [err is None for err in failures]
-    path = out_dir / "template.yaml"
-    if any(built):
+    one, per_arch = parse_digests(digests)
+    with RichProgress(transient=True) as progress:
         if template_path is not None:
-            for fn in functions:
-                for note in fn.notes:
-                    click.echo(f"note: {fn.logical_id}: {note}", err=True)
-            project.write_template(path, tuple(fn for fn, ok in zip(functions, built,
-                                                                    strict=True) if ok))
+            outcome = builds.build_template(
+                template_path, out_dir=out_dir, function=function,
+                overrides=_explicit(kw, model_dir), extra_requirements=extra,
+                base_image_digest=one, base_image_digests=per_arch, dry_run=dry_run,
+                progress=progress)
         else:
             assert model_dir is not None
-            opts = template_options(_archs(kw["arch"]), kw,
-                                    project.relative_model_dir(model_dir, out_dir))
-            write(path, replace(opts, functions=tuple(
-                fn for fn, ok in zip(opts.functions, built, strict=True) if ok)))
-        click.echo(f"wrote {path}; next: `lambdalite local invoke -t {path} -e EVENT.json` "
-                   f"or `lambdalite deploy -t {path}`")
-    _raise_failures(plans, failures)
-
-
-def _label(options: Any) -> str:
-    return f"{options.function_name} {options.runtime} {options.arch}"
-
-
-def _execute_all(plans: list[Any]) -> list[Any]:
-    """Build every plan and print its result; -> per plan its BuildError, or None if built.
-
-    With one plan its error is raised as is; with several, each failure is one line on
-    stderr and the others still build (_raise_failures ends the command)."""
-    from lambdalite.bundle import api, report
-    from lambdalite.errors import BuildError
-
-    failures: list[BuildError | None] = []
-    for plan in plans:
-        try:
-            result = api.execute(plan, progress=True)
-        except BuildError as err:
-            if len(plans) == 1:
-                raise
-            click.echo(f"{_label(plan.options)}: FAILED ({err.error_type}): {err.message}",
-                       err=True)
-            failures.append(err)
-        else:
-            report.print_results([result])
-            failures.append(None)
-    return failures
-
-
-def _raise_failures(plans: list[Any], failures: list[Any]) -> None:
-    from lambdalite.errors import BuildError
-
-    if not any(failures):
+            outcome = builds.build(
+                _build_options(model_dir, kw, out_dir=out_dir, extra_requirements=extra,
+                               base_image_digest=one, base_image_digests=per_arch,
+                               dry_run=dry_run, **_fallbacks()),
+                progress=progress)
+    if dry_run:
+        for plan in outcome.plans:
+            click.echo(plan.describe())
         return
-    ok = [_label(plan.options) for plan, err in zip(plans, failures, strict=True) if err is None]
-    done = (f"built {', '.join(ok)} (template.yaml has only that); " if ok
-            else "nothing was built; ")
-    raise BuildError(done + "; ".join(
-        f"{_label(plan.options)} failed: {err.message}"
-        for plan, err in zip(plans, failures, strict=True) if err is not None))
+    _show(outcome)
+    failure = outcome.failure()
+    if failure is not None:
+        raise failure
 
 
-def with_digests(jobs: list[Any], values: tuple[str, ...]) -> list[Any]:
-    """Each job with its ``--base-image-digest`` (``sha256:...`` or ``ARCH=sha256:...``)."""
+def _build_options(model_dir: Path, kw: dict[str, Any], **more: Any) -> Any:
+    """``builds.BuildOptions`` from the flags ``function_options`` adds."""
+    from lambdalite.bundle.builds import BuildOptions
+
+    return BuildOptions(
+        model_dir=model_dir, archs=tuple(_archs(kw["arch"])), variant=kw["variant"],
+        backend=kw["backend"], runtime=kw["runtime"], package_type=kw["package_type"],
+        memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"], function_name=kw["function_name"],
+        api_path=kw["api_path"], function_url=kw["function_url"],
+        warmup_schedule=kw["warmup_schedule"],
+        provisioned_concurrency=kw["provisioned_concurrency"], **more)
+
+
+def _fallbacks() -> dict[str, bool]:
+    """The fallbacks a user gets for what they left to lambdalite: never for a flag given."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    left = {k for k in ("package_type", "runtime")
+            if ctx.get_parameter_source(k) in (ParameterSource.DEFAULT, None)}
+    return {"image_fallback": "package_type" in left, "runtime_fallback": "runtime" in left}
+
+
+def _show(outcome: Any) -> None:
+    """Each package's table (stdout) or, with several packages, its one FAILED line (stderr);
+    then the template's notes and path."""
+    from lambdalite.bundle import report
+
+    for package in outcome.packages:
+        if package.result is not None:
+            report.print_results([package.result])
+        elif len(outcome.packages) > 1:
+            err = package.error
+            click.echo(f"{package.label}: FAILED ({err.error_type}): {err.message}", err=True)
+    if outcome.template is None:
+        return
+    for note in outcome.notes:
+        click.echo(f"note: {note}", err=True)
+    path = outcome.template
+    click.echo(f"wrote {path}; next: `lambdalite local invoke -t {path} -e EVENT.json` "
+               f"or `lambdalite deploy -t {path}`")
+
+
+def parse_digests(values: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
+    """``--base-image-digest`` values (``sha256:...`` or ``ARCH=sha256:...``) -> the one bare
+    digest, and the per-arch ones (``builds`` checks them against what is built)."""
     from lambdalite.errors import UsageError
 
     per_arch: dict[str, str] = {}
@@ -226,26 +204,10 @@ def with_digests(jobs: list[Any], values: tuple[str, ...]) -> list[Any]:
                              f"(use {' or '.join(ARCHS)})")
         elif per_arch.setdefault(arch, digest) != digest:
             raise UsageError(f"--base-image-digest: two digests for {arch}; pass one")
-    archs = sorted({job.arch for job in jobs})
     if len(bare) > 1 or (bare and per_arch):
         raise UsageError("pass one --base-image-digest sha256:..., or one ARCH=sha256:... per "
                          "architecture")
-    if bare and len(archs) > 1:
-        raise UsageError(
-            f"one --base-image-digest for {' and '.join(archs)}: the base image's digest "
-            "differs per architecture; pass " + " ".join(
-                f"--base-image-digest {a}=sha256:..." for a in archs))
-    for arch in sorted(set(per_arch) - set(archs)):
-        raise UsageError(f"--base-image-digest {arch}=...: nothing is built for {arch}")
-    out = []
-    for job in jobs:
-        pin = per_arch.get(job.arch, bare[0] if bare else None)
-        if pin is not None and job.package_type != "image":
-            raise UsageError(f"--base-image-digest pins an image's FROM line, but "
-                             f"{job.function_name} ({job.arch}) builds a zip: pass --package "
-                             "image or drop the digest")
-        out.append(replace(job, base_image_digest=pin))
-    return out
+    return (bare[0] if bare else None), per_arch
 
 
 def _explicit(kw: dict[str, Any], model_dir: Path | None) -> dict[str, Any]:
@@ -265,20 +227,7 @@ def _explicit(kw: dict[str, Any], model_dir: Path | None) -> dict[str, Any]:
     return given
 
 
-def _check_layout(plans: list[Any]) -> None:
-    """Two functions of one template must not build into the same OUT/<arch> folder."""
-    from lambdalite.errors import UsageError
-
-    seen: dict[Path, str] = {}
-    for plan in plans:
-        name = plan.options.function_name
-        other = seen.setdefault(plan.out_arch_dir, name)
-        if other != name:
-            raise UsageError(f"{other} and {name} would both build into {plan.out_arch_dir}; "
-                             "build them one at a time with --function and different --out")
-
-
-@click.command()
+@click.command(cls=ApiCommand, fields=_FLAGS)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("build/template.yaml"),
               show_default=True, help="Where to write it; `-` for stdout.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -287,13 +236,16 @@ def _check_layout(plans: list[Any]) -> None:
 @function_options
 def template(output: Path, model_dir: Path | None, **kw: Any) -> None:
     """Write only the SAM template (CodeUri/DockerContext point at `lambdalite build` output)."""
+    from lambdalite.bundle.builds import template_options
     from lambdalite.bundle.project import relative_model_dir
-    from lambdalite.bundle.template import to_yaml
+    from lambdalite.bundle.template import to_yaml, write
 
     stdout = str(output) == "-"
     where = Path.cwd() if stdout else output.parent
     rel = relative_model_dir(model_dir, where) if model_dir is not None else None
-    opts = template_options(_archs(kw["arch"]), kw, rel)
+    # The model folder is only recorded (Metadata.LambdaliteModelDir), never read, here.
+    options = _build_options(model_dir or where, kw)
+    opts = template_options(options, options.packages(), rel)
     if stdout:
         click.echo(to_yaml(opts), nl=False)
         return

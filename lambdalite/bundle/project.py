@@ -28,7 +28,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from lambdalite import envvars
-from lambdalite.bundle.api import BuildOptions
+from lambdalite.bundle.api import PackageOptions
 from lambdalite.bundle.errors import ProjectError
 from lambdalite.bundle.template import (
     MODEL_DIR_METADATA,
@@ -78,9 +78,9 @@ class ProjectFunction:
     environment: dict[str, str] = field(default_factory=dict)  # other variables, kept as is
     notes: tuple[str, ...] = ()                 # what OUT/template.yaml does not carry
 
-    def build_options(self, out_dir: Path, **extra: Any) -> BuildOptions:
+    def build_options(self, out_dir: Path, **extra: Any) -> PackageOptions:
         """``extra``: the build-only options (extra_requirements, base_image_digest)."""
-        return BuildOptions(
+        return PackageOptions(
             model_dir=self.model_dir, out_dir=out_dir, variant=self.variant,
             backend=self.backend, runtime=self.runtime, arch=self.arch,
             package_type=self.package_type, memory_mb=self.memory_mb,

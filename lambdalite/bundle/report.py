@@ -29,6 +29,8 @@ def table(result: BuildResult) -> Table:
     if result.zipped_bytes is not None:
         t.add_row("zipped", mb(result.zipped_bytes))
     t.add_row("biggest", ", ".join(f"{n} {mb(b)}" for n, b in result.packages[:TOP_PACKAGES]))
+    for note in result.fallbacks:
+        t.add_row("[yellow]fallback[/yellow]", note)
     t.add_row("installed", ", ".join(result.installed))
     for note in result.picked:
         t.add_row("picked", note)

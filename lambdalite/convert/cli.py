@@ -1,4 +1,4 @@
-"""``lambdalite convert`` and ``lambdalite evaluate``: thin fronts over plan/execute/evaluate.
+"""``lambdalite convert`` and ``lambdalite evaluate``: flags -> ``convert.pipeline`` -> tables.
 
 TensorFlow is imported only once a conversion is really planned (``formats.inspect_model``),
 never by ``evaluate`` and never by ``--help``.
@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from lambdalite.cli import ApiCommand
 from lambdalite.convert.errors import UsageError
 from lambdalite.convert.evaluate import DEFAULT_TOLERANCE
-from lambdalite.convert.plan import DEFAULT_CALIBRATION_SAMPLES
+from lambdalite.convert.plan import DEFAULT_CALIBRATION_SAMPLES, ConvertOptions
 from lambdalite.convert.variants import INT8_IO, SPECS
 from lambdalite.manifest import VARIANTS
-
-if TYPE_CHECKING:  # annotations only: rich and the executor load when a command runs
-    from rich.console import Console
-
-    from lambdalite.convert.execute import ConvertResult
-    from lambdalite.convert.plan import ConversionPlan
 
 RESIZE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
 ACTIVATIONS = ("softmax", "sigmoid", "none")
@@ -70,7 +64,10 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
     return found
 
 
-@click.command("convert")
+@click.command(
+    "convert", cls=ApiCommand,
+    fields={"variants": "--variants", "size": "--size", "labels": "--labels"},
+)
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -161,10 +158,9 @@ def convert(
     """Convert a TF2/TF1 SavedModel, .keras or .h5 MODEL to TFLite variants and a manifest."""
     from rich.console import Console
 
-    from lambdalite.convert.formats import detect_format, inspect_model
-    from lambdalite.convert.plan import ConvertOptions, check_options, make_plan
+    from lambdalite.cli_progress import RichProgress
+    from lambdalite.convert.pipeline import execute, plan
 
-    fmt = detect_format(model)  # fails fast, before TensorFlow is imported
     options = ConvertOptions(
         model=model,
         out=out,
@@ -185,15 +181,13 @@ def convert(
         keep_tf_model=keep_tf_model,
         allow_tf_select=allow_tf_select,
     )
-    check_options(options)  # before TensorFlow loads: flag mistakes fail in milliseconds
-    console = Console(stderr=True)
-    with console.status("reading the model (imports TensorFlow)"):
-        facts = inspect_model(model, fmt, options.tags, signature)
-    plan = make_plan(options, facts)
-    click.echo(plan.describe())
+    with RichProgress(transient=True) as progress:
+        planned = plan(options, progress=progress)
+    click.echo(planned.describe())
     if dry_run:
         return
-    result = _run_plan(plan, console)
+    with RichProgress() as progress:
+        result = execute(planned, progress)
     from lambdalite.convert.report import conversion_table
 
     Console().print(conversion_table(result))
@@ -202,30 +196,7 @@ def convert(
     click.echo(f"wrote {result.manifest_path}")
 
 
-def _run_plan(plan: ConversionPlan, console: Console) -> ConvertResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from lambdalite.convert.execute import execute
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        task = progress.add_task("converting", total=len(plan.variants))
-
-        def step(variant: str, state: str) -> None:
-            if state == "start":
-                progress.update(task, description=f"converting {variant}")
-            else:
-                progress.advance(task)
-
-        return execute(plan, step)
-
-
-@click.command("evaluate")
+@click.command("evaluate", cls=ApiCommand)
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--data",
@@ -269,48 +240,28 @@ def evaluate(
     strict: bool,
 ) -> None:
     """Run every variant of MODEL_DIR with LiteRT on --data; report and record the results."""
-    import numpy as np
+    from rich.console import Console
 
-    from lambdalite.convert.data import check_data_path, load_dataset
-    from lambdalite.convert.evaluate import evaluate as run
-    from lambdalite.convert.evaluate import write_evaluations
-    from lambdalite.manifest import Manifest
+    from lambdalite.cli_progress import RichProgress
+    from lambdalite.convert.pipeline import EvaluateOptions
+    from lambdalite.convert.pipeline import evaluate as run
 
-    check_data_path(data)  # a usage mistake: before the manifest is read
-    if write is None:
-        write = limit is None
-        if not write:
-            click.echo(
-                f"--limit {limit}: results not written to the manifest (a subset would replace "
-                "the full-set numbers); pass --write to record them anyway",
-                err=True,
-            )
-    manifest = Manifest.load(model_dir)
-    dataset = load_dataset(data, manifest.model.labels)
-    if limit is not None and limit < len(dataset):
-        dataset = dataset.subset(np.arange(limit))
+    options = EvaluateOptions(model_dir=model_dir, data=data, tolerance=tolerance,
+                              threads=threads, limit=limit, write=write)
+    if not options.writes and write is None:
+        click.echo(
+            f"--limit {limit}: results not written to the manifest (a subset would replace "
+            "the full-set numbers); pass --write to record them anyway",
+            err=True,
+        )
     if as_json:
-        report = run(model_dir, dataset, tolerance=tolerance, num_threads=threads)
-    else:
-        from rich.console import Console
-
-        with Console(stderr=True).status("evaluating") as status:
-            report = run(
-                model_dir,
-                dataset,
-                tolerance=tolerance,
-                num_threads=threads,
-                progress=lambda v: status.update(f"evaluating {v}"),
-            )
-    if write:
-        write_evaluations(model_dir, report)
-    if as_json:
+        report = run(options).report
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        from rich.console import Console
-
         from lambdalite.convert.report import evaluation_table
 
+        with RichProgress(transient=True) as progress:
+            report = run(options, progress=progress).report
         Console().print(evaluation_table(report))
         for line in report.flag_messages():
             click.secho(line, fg="yellow", err=True)

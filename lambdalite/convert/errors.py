@@ -2,8 +2,9 @@
 
 LambdaliteError
 ├── UsageError
+│   ├── OptionError             a bad ConvertOptions/EvaluateOptions field (the CLI: its flag)
+│   │   └── CalibrationRequired int8 asked for without calibration data
 │   ├── UnknownModelFormat      the path is not a SavedModel, .keras or .h5
-│   ├── CalibrationRequired     int8 asked for without calibration data
 │   └── UnsupportedData         --data/--calibration is neither an .npz nor a folder of images
 ├── ConversionError
 │   └── AccuracyDropped         a variant lost more accuracy than allowed (--strict, train)
@@ -13,14 +14,14 @@ LambdaliteError
 
 from __future__ import annotations
 
-from lambdalite.errors import ConversionError, ModelError, UsageError
+from lambdalite.errors import ConversionError, ModelError, OptionError, UsageError
 
 
 class UnknownModelFormat(UsageError):
     pass
 
 
-class CalibrationRequired(UsageError):
+class CalibrationRequired(OptionError):
     pass
 
 
@@ -42,6 +43,7 @@ __all__ = [
     "CalibrationRequired",
     "ConversionError",
     "ModelError",
+    "OptionError",
     "UnknownModelFormat",
     "UnsupportedData",
     "UsageError",

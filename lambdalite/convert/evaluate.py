@@ -8,12 +8,12 @@ float32 variant's top-1, file size and mean latency per example (one example per
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from lambdalite import progress as progress_
 from lambdalite.convert.data import Dataset, model_input
 from lambdalite.convert.schema import validate_manifest
 from lambdalite.convert.tflite_info import open_interpreter
@@ -115,8 +115,10 @@ def evaluate(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     num_threads: int = 1,
-    progress: Callable[[str], None] | None = None,
+    progress: progress_.Progress | None = None,
 ) -> EvaluationReport:
+    """One unit of ``progress`` per variant."""
+    shown = progress_.resolve(progress)
     manifest = Manifest.load(model_dir)
     x = model_input(data, manifest.preprocessing)
     labels = data.labels
@@ -124,12 +126,12 @@ def evaluate(
     order = sorted(manifest.variants, key=lambda v: v != REFERENCE)
     preds: dict[str, np.ndarray] = {}
     latency: dict[str, float] = {}
+    shown.total(len(order))
     for name in order:
-        if progress:
-            progress(name)
-        preds[name], latency[name] = predict(
-            model_dir / manifest.variants[name].file, x, num_threads
-        )
+        with progress_.step(shown, f"evaluating {name}"):
+            preds[name], latency[name] = predict(
+                model_dir / manifest.variants[name].file, x, num_threads
+            )
     evaluations = score(preds, labels, tolerance)
     scores = tuple(
         VariantScore(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from lambdalite import __version__
+from lambdalite import progress as progress_
 from lambdalite.convert.capture import (
     CUSTOM_OPS,
     SELECT_OPS,
@@ -37,9 +38,6 @@ from lambdalite.manifest import Manifest, ModelInfo, OutputActivation, Source, V
 
 FLEX_NODE = re.compile(r"\bFlex([A-Z]\w*)")
 
-# Called as (variant, "start" | "done" | "failed") so the CLI can draw progress.
-Progress = Callable[[str, str], None]
-
 
 @dataclass(frozen=True)
 class VariantOutcome:
@@ -56,13 +54,16 @@ class ConvertResult:
     manifest_path: Path | None
     outcomes: tuple[VariantOutcome, ...]
     skipped: tuple[Skipped, ...] = ()
+    plan: ConversionPlan | None = None
 
     @property
     def failed(self) -> tuple[VariantOutcome, ...]:
         return tuple(o for o in self.outcomes if not o.ok)
 
 
-def execute(plan: ConversionPlan, progress: Progress | None = None) -> ConvertResult:
+def execute(plan: ConversionPlan, progress: progress_.Progress | None = None) -> ConvertResult:
+    """One unit of ``progress`` per variant."""
+    shown = progress_.resolve(progress)
     tf = import_tensorflow()  # deferred: only conversion needs it
 
     plan.out.mkdir(parents=True, exist_ok=True)
@@ -71,16 +72,15 @@ def execute(plan: ConversionPlan, progress: Progress | None = None) -> ConvertRe
     outcomes: list[VariantOutcome] = []
     variants: dict[str, Variant] = {}
     activation: OutputActivation | None = plan.output_activation  # type: ignore[assignment]
+    shown.total(len(plan.variants))
     for name in plan.variants:
-        if progress:
-            progress(name, "start")
+        shown.update(f"converting {name}")
         outcome, variant, act = _convert_one(plan, name, factory, tf, representative)
         outcomes.append(outcome)
         if variant is not None:
             variants[name] = variant
             activation = activation or act
-        if progress:
-            progress(name, "done" if outcome.ok else "failed")
+        shown.update(f"{'converted' if outcome.ok else 'failed'} {name}", 1)
     if not variants:
         reasons = "; ".join(f"{o.variant}: {o.reason}" for o in outcomes)
         raise ConversionError(f"no variant could be made ({reasons})")
@@ -101,7 +101,7 @@ def execute(plan: ConversionPlan, progress: Progress | None = None) -> ConvertRe
     )
     validate_manifest(manifest)
     path = manifest.save(plan.out)
-    return ConvertResult(manifest, path, tuple(outcomes), plan.skipped)
+    return ConvertResult(manifest, path, tuple(outcomes), plan.skipped, plan)
 
 
 def converter_factory(plan: ConversionPlan, tf: Any) -> Callable[[], Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lambdalite.convert.errors import ModelError, UnknownModelFormat, UsageError
+from lambdalite.convert.errors import ModelError, OptionError, UnknownModelFormat, UsageError
 from lambdalite.function.backends.tf import import_tensorflow
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -200,21 +200,22 @@ def _inspect_saved_model(
     graphs = [mg for mg in proto.meta_graphs if set(mg.meta_info_def.tags) == want]
     if not graphs:
         have = [sorted(mg.meta_info_def.tags) for mg in proto.meta_graphs]
-        raise UsageError(
-            f"{path} has no MetaGraph tagged {sorted(want)} (it has {have}); use --tags"
+        raise OptionError(
+            f"{path} has no MetaGraph tagged {sorted(want)} (it has {have}); set {{tags}}"
         )
     mg = graphs[0]
     keys = tuple(k for k in mg.signature_def if not k.startswith("__"))
     key = signature or (DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in keys else (keys or (None,))[0])
     if key is None or key not in mg.signature_def:
-        raise UsageError(
-            f"{path} has no signature {key!r} (it has: {', '.join(keys) or 'none'}); use --signature"
+        raise OptionError(
+            f"{path} has no signature {key!r} (it has: {', '.join(keys) or 'none'}); set "
+            "{signature}"
         )
     sig = mg.signature_def[key]
     if len(sig.inputs) != 1:
-        raise UsageError(
+        raise OptionError(
             f"signature {key!r} has {len(sig.inputs)} inputs; lambdalite converts single-input "
-            "image models (pick another --signature)"
+            "image models (pick another {signature})"
         )
     (inp,) = sig.inputs.values()
     out = next(iter(sig.outputs.values()))

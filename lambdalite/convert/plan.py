@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from lambdalite.convert.errors import CalibrationRequired, UsageError
+from lambdalite.convert.errors import CalibrationRequired, OptionError, UsageError
 from lambdalite.convert.formats import ModelFacts, ModelFormat
 from lambdalite.convert.variants import INT8_IO, SPECS
 from lambdalite.manifest import ColorMode, Preprocessing, ResizeFilter
@@ -25,7 +25,9 @@ DEFAULT_CALIBRATION_SAMPLES = 200
 
 @dataclass(frozen=True)
 class ConvertOptions:
-    """What the user asked for (CLI flags, already parsed; files not read here)."""
+    """What to convert, and how (``lambdalite.convert(options)``; files are not read here).
+
+    An ``OptionError`` names these fields; the CLI shows them as its flags."""
 
     model: Path
     out: Path
@@ -109,7 +111,7 @@ class ConversionPlan:
 def check_options(opts: ConvertOptions) -> tuple[tuple[str, ...], tuple[Skipped, ...]]:
     """The checks that need no model: run before TensorFlow loads, so mistakes fail fast."""
     if opts.int8_io not in INT8_IO:
-        raise UsageError(f"--int8-io must be one of {', '.join(INT8_IO)}")
+        raise OptionError(f"{{int8_io}} must be one of {', '.join(INT8_IO)}")
     return _choose_variants(opts)
 
 
@@ -117,8 +119,8 @@ def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
     variants, skipped = check_options(opts)
     classes = facts.output_shape[-1] if facts.output_shape else -1
     if opts.labels is not None and classes > 0 and len(opts.labels) != classes:
-        raise UsageError(
-            f"--labels has {len(opts.labels)} labels but the model has {classes} outputs; "
+        raise OptionError(
+            f"{{labels}} has {len(opts.labels)} labels but the model has {classes} outputs; "
             "give one label per output class, in output order"
         )
     notes: list[str] = []
@@ -155,15 +157,16 @@ def _choose_variants(opts: ConvertOptions) -> tuple[tuple[str, ...], tuple[Skipp
         return tuple(SPECS), ()
     unknown = [v for v in opts.variants if v not in SPECS]
     if unknown:
-        raise UsageError(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(SPECS)}")
+        raise OptionError(f"{{variants}}: unknown variant(s) {', '.join(unknown)}; choose from "
+                          f"{', '.join(SPECS)}")
     if not opts.variants:
-        raise UsageError("no variants selected; pass --variants float32,dynamic,float16,int8")
+        raise OptionError("no variants selected; pass {variants} float32,dynamic,float16,int8")
     wanted = tuple(v for v in SPECS if v in opts.variants)  # canonical order, no duplicates
     if any(SPECS[v].needs_calibration for v in wanted) and opts.calibration is None:
         raise CalibrationRequired(
             "the int8 variant needs calibration data (a representative sample of real inputs): "
-            "pass --calibration data.npz (with an `x` array) or a folder of images, "
-            "or drop int8 from --variants"
+            "pass {calibration} data.npz (with an `x` array) or a folder of images, "
+            "or drop int8 from {variants}"
         )
     return wanted, ()
 
@@ -175,17 +178,17 @@ def preprocessing_for(shape: tuple[int, ...], opts: ConvertOptions) -> Preproces
         height, width = opts.size
     color = opts.color or CHANNELS_TO_COLOR.get(channels)
     if color is None:
-        raise UsageError(
-            f"cannot tell the color mode from the input shape {list(shape)}; pass --color L|RGB"
+        raise OptionError(
+            f"cannot tell the color mode from the input shape {list(shape)}; pass {{color}} L|RGB"
         )
     if channels > 0 and COLOR_CHANNELS[color] != channels:
-        raise UsageError(
-            f"--color {color} makes {COLOR_CHANNELS[color]} channel(s) but the model's input "
+        raise OptionError(
+            f"{{color}} {color} makes {COLOR_CHANNELS[color]} channel(s) but the model's input "
             f"{list(shape)} has {channels}"
         )
     if height <= 0 or width <= 0:
-        raise UsageError(
-            f"the model's input {list(shape)} has no fixed height/width; pass --size HxW"
+        raise OptionError(
+            f"the model's input {list(shape)} has no fixed height/width; pass {{size}} HxW"
         )
     return Preprocessing(
         color_mode=color,

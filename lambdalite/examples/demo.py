@@ -18,10 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+from lambdalite.examples import mnist_example
 from lambdalite.lambda_facts import RUNTIMES
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "mnist"
+REPO = Path(__file__).resolve().parents[2]   # `make demo` runs in the checkout
+EXAMPLE = mnist_example()
 OUT = REPO / "build" / "demo"
 LITERT_VARIANTS = "float32,dynamic,float16,int8"
 

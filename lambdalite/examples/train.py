@@ -1,6 +1,6 @@
 """Train the MNIST example model and write everything ``make demo`` needs.
 
-``lambdalite train --out examples/mnist`` writes::
+``lambdalite train --out lambdalite/examples/mnist`` (the bundled example) writes::
 
     OUT/model/            saved_model/, mnist.keras, <variant>.tflite x4, manifest.json
     OUT/eval.npz          the held-out split: x uint8 (N, 28, 28, 1), y int64
@@ -17,18 +17,17 @@ import base64
 import io
 import json
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lambdalite.convert.data import load_dataset
-from lambdalite.convert.evaluate import EvaluationReport, evaluate, write_evaluations
-from lambdalite.convert.execute import ConvertResult, execute
-from lambdalite.convert.formats import ModelFormat, inspect_model
-from lambdalite.convert.plan import ConvertOptions, make_plan
+from lambdalite import progress as progress_
+from lambdalite.convert.evaluate import EvaluationReport
+from lambdalite.convert.execute import ConvertResult
+from lambdalite.convert.pipeline import EvaluateOptions, convert, evaluate
+from lambdalite.convert.plan import ConvertOptions
 from lambdalite.examples.mnist_data import MnistSplit, load_mnist
 
 LABELS = tuple(str(d) for d in range(10))
@@ -58,8 +57,7 @@ class TrainResult:
     evaluation: EvaluationReport
 
 
-# (stage or "epoch", detail) -> None; the CLI turns these into progress bars.
-Reporter = Callable[[str, dict[str, Any]], None]
+STAGES = 4  # progress units besides the epochs: data, save, convert, evaluate
 
 
 def shortfalls(keras_accuracy: float, evaluation: EvaluationReport) -> tuple[str, ...]:
@@ -70,10 +68,6 @@ def shortfalls(keras_accuracy: float, evaluation: EvaluationReport) -> tuple[str
         else [f"held-out accuracy {keras_accuracy:.4f} is below the {TARGET_ACCURACY:.2f} target"]
     )
     return (*missed, *evaluation.flag_messages())
-
-
-def _quiet(stage: str, info: dict[str, Any]) -> None:
-    pass
 
 
 def build_model(keras: Any) -> Any:
@@ -107,25 +101,30 @@ def shifted(x: np.ndarray, rng: np.random.Generator, limit: int = SHIFT) -> np.n
     return out
 
 
-def train(settings: TrainSettings, report: Reporter = _quiet) -> TrainResult:
-    report("data", {})
-    split = load_mnist(settings.cache)
+def train(settings: TrainSettings, *, progress: progress_.Progress | None = None
+          ) -> TrainResult:
+    """One unit of ``progress`` per epoch and per stage (data, save, convert, evaluate)."""
+    shown = progress_.resolve(progress)
+    shown.total(settings.epochs + STAGES)
+    with progress_.step(shown, "fetching digits"):
+        split = load_mnist(settings.cache)
     out = settings.out
     model_dir = out / "model"
     model_dir.mkdir(parents=True, exist_ok=True)
-    model, accuracy = fit(split, settings, report)
-    report("save", {})
-    save_model(model, model_dir)
-    write_examples(split, out)
-    report("convert", {})
-    conversion = convert_model(model_dir, split)
-    report("evaluate", {})
-    evaluation = evaluate(model_dir, load_dataset(out / "eval.npz"))
-    write_evaluations(model_dir, evaluation)
+    model, accuracy = fit(split, settings, shown)
+    with progress_.step(shown, "saving model"):
+        save_model(model, model_dir)
+        write_examples(split, out)
+    with progress_.step(shown, "converting"):
+        conversion = convert_model(model_dir, split, progress_.nested(shown))
+    with progress_.step(shown, "evaluating"):
+        evaluation = evaluate(EvaluateOptions(model_dir, out / "eval.npz", write=True),
+                              progress=progress_.nested(shown)).report
     return TrainResult(model.count_params(), accuracy, model_dir, conversion, evaluation)
 
 
-def fit(split: MnistSplit, settings: TrainSettings, report: Reporter) -> tuple[Any, float]:
+def fit(split: MnistSplit, settings: TrainSettings, progress: progress_.Progress
+        ) -> tuple[Any, float]:
     from lambdalite.function.backends.tf import import_tensorflow
 
     tf = import_tensorflow()  # deferred: TensorFlow is only needed here
@@ -144,11 +143,15 @@ def fit(split: MnistSplit, settings: TrainSettings, report: Reporter) -> tuple[A
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
-    report("fit", {"epochs": settings.epochs, "params": model.count_params()})
+    params = f"{model.count_params():,} params"
+    progress.update(f"training ({params})")
 
     class Epochs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            report("epoch", {"epoch": epoch + 1, **(logs or {})})
+            got = logs or {}
+            progress.update(f"training ({params}): epoch {epoch + 1}/{settings.epochs}, acc "
+                            f"{got.get('accuracy', 0):.4f} val {got.get('val_accuracy', 0):.4f}",
+                            1)
 
     model.fit(
         x,
@@ -176,7 +179,8 @@ def save_model(model: Any, model_dir: Path) -> None:
     clean.save(model_dir / "mnist.keras")
 
 
-def convert_model(model_dir: Path, split: MnistSplit) -> ConvertResult:
+def convert_model(model_dir: Path, split: MnistSplit,
+                  progress: progress_.Progress | None = None) -> ConvertResult:
     source = model_dir / "saved_model"
     with tempfile.TemporaryDirectory() as tmp:
         calibration = Path(tmp) / "calibration.npz"
@@ -193,8 +197,7 @@ def convert_model(model_dir: Path, split: MnistSplit) -> ConvertResult:
             output_activation="softmax",
             keep_tf_model=True,
         )
-        plan = make_plan(options, inspect_model(source, ModelFormat.SAVED_MODEL))
-        return execute(plan)
+        return convert(options, progress=progress)
 
 
 def write_examples(split: MnistSplit, out: Path) -> None:

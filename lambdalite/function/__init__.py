@@ -5,7 +5,7 @@ loads the model). Tests and tools build an app from an explicit configuration:
 
     from lambdalite.function.app import create_app
     from lambdalite.function.config import FunctionConfig
-    app = create_app(FunctionConfig(model_dir=Path("examples/mnist/model")))
+    app = create_app(FunctionConfig(model_dir=Path("lambdalite/examples/mnist/model")))
     app({"image": b64}, None)
 
 This package imports only the standard library, numpy, Pillow, ai_edge_litert (and

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
@@ -102,6 +102,17 @@ class LocalLambda:
         ]
         for thread in self._threads:
             thread.start()
+
+    @classmethod
+    def from_template(cls, path: str | Path, *,
+                      parameter_overrides: Mapping[str, str] | None = None,
+                      **options: Any) -> LocalLambda:
+        """The functions of the SAM template at ``path`` (a file, or a folder holding
+        template.yaml), read as ``lambdalite local`` reads them; ``options``: those of
+        ``LocalLambda(...)``. TemplateError if a function cannot be read."""
+        from lambdalite.local.template import load_template  # deferred: the template reader
+
+        return cls(load_template(path, parameter_overrides=parameter_overrides), **options)
 
     # -- LambdaEngine ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from lambdalite.bench.config import make_config
+from lambdalite.bench.config import BenchOptions, config_for
 from lambdalite.bench.results import (
     BenchResult,
     CellResult,
@@ -96,7 +96,8 @@ def fixed_result(model_dir: str) -> BenchResult:
     size = (PackageSize("x86_64", "zip", "python3.11", 40_000_000, 15_000_000),)
     return BenchResult(
         model="mnist", model_dir=model_dir,
-        settings=make_config(memory="1024,3008", variants="float32,dynamic").settings(),
+        settings=config_for(BenchOptions(memory_sizes=(1024, 3008),
+                                        variants=("float32", "dynamic"))).settings(),
         machine={"cpu_model": "fixed", "cores": 2, "limits": "fixed"},
         rows=(RowResult("float32", "litert", "float32", 400_000, 0.98, 0.0, size),
               RowResult("dynamic", "litert", "dynamic", 100_000, 0.979, 0.1, size)),

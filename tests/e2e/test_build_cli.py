@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "examples" / "mnist" / "model"
+MODEL = REPO / "lambdalite" / "examples" / "mnist" / "model"
 
 
 def lambdalite(*args: str, cwd: Path, env: dict[str, str] | None = None

@@ -202,9 +202,9 @@ def test_start_lambda_sigterm_also_stops_cleanly(template: Path) -> None:
 @pytest.fixture(scope="module")
 def mnist_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A task root assembled like a build: the lambdalite package + the model as model/."""
-    model = REPO / "examples" / "mnist" / "model"
+    model = REPO / "lambdalite" / "examples" / "mnist" / "model"
     if not (model / "manifest.json").exists():
-        pytest.skip("examples/mnist/model is missing: run `lambdalite train`")
+        pytest.skip("lambdalite/examples/mnist/model is missing: run `lambdalite train`")
     root = tmp_path_factory.mktemp("mnist")
     task = root / "task"
     shutil.copytree(REPO / "lambdalite", task / "lambdalite",
@@ -234,9 +234,9 @@ Resources:
 
 
 def test_start_api_serves_the_mnist_function(mnist_template: Path) -> None:
-    digit = REPO / "examples" / "mnist" / "digits" / "7_0.png"
+    digit = REPO / "lambdalite" / "examples" / "mnist" / "digits" / "7_0.png"
     if not digit.exists():
-        digit = sorted((REPO / "examples" / "mnist" / "digits").glob("*.png"))[0]
+        digit = sorted((REPO / "lambdalite" / "examples" / "mnist" / "digits").glob("*.png"))[0]
     label = int(digit.name.split("_")[0])
     server = Server("start-api", "-t", str(mnist_template))
     try:

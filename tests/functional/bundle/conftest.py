@@ -12,24 +12,41 @@ from pathlib import Path
 
 import pytest
 
-from lambdalite.bundle.api import BuildOptions, BuildResult, build
+import lambdalite
+from lambdalite.bundle.api import BuildResult, PackageOptions, build_package
+from lambdalite.bundle.builds import BuildOutcome
 from lambdalite.bundle.slim import find_interpreter
+from lambdalite.progress import Callback
 
 REPO = Path(__file__).resolve().parents[3]
-MODEL_DIR = REPO / "examples" / "mnist" / "model"
-EVENT = REPO / "examples" / "mnist" / "events" / "event.json"
-DIGITS = REPO / "examples" / "mnist" / "digits"
+MODEL_DIR = REPO / "lambdalite" / "examples" / "mnist" / "model"
+EVENT = REPO / "lambdalite" / "examples" / "mnist" / "events" / "event.json"
+DIGITS = REPO / "lambdalite" / "examples" / "mnist" / "digits"
 
 
 def _build(factory: pytest.TempPathFactory, runtime: str, arch: str, **kw: object) -> BuildResult:
     out = factory.mktemp(f"{runtime}-{arch}")
-    return build(BuildOptions(model_dir=MODEL_DIR, out_dir=out, runtime=runtime, arch=arch,
-                              **kw))  # type: ignore[arg-type]
+    return build_package(PackageOptions(model_dir=MODEL_DIR, out_dir=out, runtime=runtime,
+                                        arch=arch, **kw))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
-def zip_311_x86(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
-    return _build(tmp_path_factory, "python3.11", "x86_64")
+def built_311_x86(tmp_path_factory: pytest.TempPathFactory
+                  ) -> tuple[BuildOutcome, list[tuple[int, int | None]]]:
+    """The public path, ``lambdalite.build`` for one arch with its template, and the progress
+    it reported as (done, total)."""
+    seen: list[tuple[int, int | None]] = []
+    outcome = lambdalite.build(
+        lambdalite.BuildOptions(model_dir=MODEL_DIR, out_dir=tmp_path_factory.mktemp("api"),
+                                runtime="python3.11", archs=("x86_64",)),
+        progress=Callback(lambda _what, done, total: seen.append((done, total))))
+    return outcome, seen
+
+
+@pytest.fixture(scope="session")
+def zip_311_x86(built_311_x86: tuple[BuildOutcome, list[tuple[int, int | None]]]
+                ) -> BuildResult:
+    return built_311_x86[0].result("x86_64")
 
 
 # ai-edge-litert 2.1.1+ aarch64 wheels need GLIBCXX_3.4.30 (GCC 12), newer than Amazon Linux

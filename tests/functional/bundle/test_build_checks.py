@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lambdalite.bundle import elfcheck, image, install, resolve
-from lambdalite.bundle.api import BuildOptions, BuildResult, build
+from lambdalite.bundle.api import BuildResult, PackageOptions, build_package
 from lambdalite.bundle.errors import GlibcTooNew, LibstdcxxTooNew, PackageTooLarge
 from lambdalite.bundle.targets import Target
 from lambdalite.lambda_facts import ZIP_UNZIPPED_LIMIT
@@ -42,7 +42,7 @@ def test_python312_arm64_zip_steps_down_to_a_release_that_fits(
         tmp_path: Path, mnist_model_dir: Path):
     """A real finding: ai-edge-litert 2.1.1+ aarch64 needs GLIBCXX_3.4.30 (GCC 12); Amazon
     Linux 2023 has GCC 11's libstdc++. The build picks an older release by itself."""
-    r = build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
+    r = build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
                            arch="arm64"))
     (note,) = r.picked
     assert note.startswith("ai-edge-litert 2.3.0") and "needs GLIBCXX_3.4.3" in note
@@ -59,7 +59,7 @@ def test_when_only_size_stands_in_the_way_the_error_says_use_image(
     """The user excludes the small release that fits (not a pin: stepping still runs): 2.0.x
     fit the libraries but are 288 MB unzipped by themselves."""
     with pytest.raises(PackageTooLarge) as err:
-        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
+        build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
                            arch="arm64", extra_requirements=("ai-edge-litert>=2,!=2.1.0",)))
     msg = err.value.message
     assert msg.startswith("no ai-edge-litert release fits python3.12 arm64 (glibc 2.34): 2.3.0")
@@ -71,7 +71,7 @@ def test_when_only_size_stands_in_the_way_the_error_says_use_image(
 
 def test_a_pinned_release_is_never_stepped(tmp_path: Path, mnist_model_dir: Path):
     with pytest.raises(LibstdcxxTooNew, match=r"ai_edge_litert/.*needs GLIBCXX_3\.4\.3\d") as err:
-        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
+        build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.12",
                            arch="arm64", extra_requirements=("ai-edge-litert==2.3.0",)))
     msg = err.value.message
     assert "python3.12 (Amazon Linux 2023) has the libstdc++ of GCC 11.2" in msg

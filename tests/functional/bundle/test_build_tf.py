@@ -12,7 +12,7 @@ import pytest
 
 from lambdalite import envvars
 from lambdalite.bundle import package
-from lambdalite.bundle.api import BuildOptions, BuildResult, build, plan
+from lambdalite.bundle.api import BuildResult, PackageOptions, build_package, plan
 from lambdalite.bundle.errors import PackageTooLarge
 from lambdalite.manifest import Manifest
 
@@ -22,7 +22,7 @@ HOST_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def test_tf_plan_installs_tensorflow_and_keeps_its_dependencies(tmp_path, mnist_model_dir):
-    p = plan(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, backend="tf"))
+    p = plan(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, backend="tf"))
     assert p.requirements == ("numpy", "pillow", "tensorflow")
     assert "tensorflow" in p.pip_command
     assert {r.name for r in p.rules}.isdisjoint({"unused-deps", "litert-extras"})
@@ -40,7 +40,7 @@ def test_tf_package_ships_the_tf_model_not_the_tflite_files(tmp_path: Path, mnis
 def tf_image(tmp_path_factory: pytest.TempPathFactory, mnist_model_dir: Path) -> BuildResult:
     """One TF image build; the zip size-check test reuses its installed dependencies through
     the deps cache (lambdalite/bundle/install.py), so pip unpacks TensorFlow once."""
-    return build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path_factory.mktemp("tf"),
+    return build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path_factory.mktemp("tf"),
                               backend="tf", runtime=HOST_RUNTIME, package_type="image"))
 
 
@@ -83,7 +83,7 @@ def test_tensorflow_as_a_zip_fails_the_size_check(tmp_path: Path, mnist_model_di
                                               r"dependencies and function code \d+\.\d MB\), "
                                               r"over Lambda's 250\.0 MB limit.*--package image"
                        ) as err:
-        build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, backend="tf",
+        build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, backend="tf",
                            runtime=HOST_RUNTIME))
     assert err.value.exit_code == 5
     assert not (tmp_path / "x86_64" / "function.zip").exists()

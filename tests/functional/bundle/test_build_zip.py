@@ -144,9 +144,9 @@ def test_an_extra_requirement_survives_slimming_and_imports(tmp_path: Path, mnis
     """tqdm is what ai-edge-litert 1.x pulls in and `unused-deps` drops; asked for, it stays."""
     import subprocess
 
-    from lambdalite.bundle.api import BuildOptions, build
+    from lambdalite.bundle.api import PackageOptions, build_package
 
-    r = build(BuildOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
+    r = build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path, runtime="python3.11",
                            arch="x86_64", extra_requirements=("tqdm",)))
     assert any(pin.startswith("tqdm==") for pin in r.installed)
     assert (r.task_root / "tqdm").is_dir() and list(r.task_root.glob("tqdm-*.dist-info"))
@@ -157,3 +157,19 @@ def test_an_extra_requirement_survives_slimming_and_imports(tmp_path: Path, mnis
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr[-1000:]
     assert proc.stdout.strip().startswith(str(r.task_root / "tqdm"))
+
+
+def test_the_api_build_writes_a_template_that_local_lambda_runs(built_311_x86, mnist_event):
+    """lambdalite.build -> OUT/template.yaml -> LocalLambda.from_template, as the README's
+    Python example goes; progress reached the total it announced."""
+    import lambdalite
+    from lambdalite.bundle.api import STEPS
+
+    outcome, seen = built_311_x86
+    assert outcome.failure() is None and outcome.template is not None
+    assert seen[-1] == (STEPS, STEPS)
+    event, label = mnist_event
+    with lambdalite.LocalLambda.from_template(outcome.template) as engine:
+        result = engine.invoke("InferenceFunction", json.dumps(event).encode())
+    assert result.function_error is None, result.logs
+    assert json.loads(json.loads(result.payload)["body"]) == {"predicted_label": label}

@@ -16,7 +16,7 @@ from lambdalite.convert.evaluate import predict
 from lambdalite.convert.schema import schema_errors
 from lambdalite.manifest import VARIANTS, Manifest
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "mnist"
+EXAMPLE = Path(__file__).resolve().parents[3] / "lambdalite" / "examples" / "mnist"
 MODEL = EXAMPLE / "model"
 
 

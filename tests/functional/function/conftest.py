@@ -25,8 +25,8 @@ from lambdalite.function.config import FunctionConfig
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
-MNIST_MODEL = REPO / "examples" / "mnist" / "model"
-MNIST_DIGITS = REPO / "examples" / "mnist" / "digits"
+MNIST_MODEL = REPO / "lambdalite" / "examples" / "mnist" / "model"
+MNIST_DIGITS = REPO / "lambdalite" / "examples" / "mnist" / "digits"
 EVENTS = REPO / "tests" / "events"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lambdalite.bench.config import make_config
+from lambdalite.bench.config import BenchOptions, config_for
 from lambdalite.bench.results import (
     BenchResult,
     CellResult,
@@ -32,7 +32,7 @@ def cell(row: str, memory: int, init: float, first: float, warm: list[float],
 
 
 def make_result() -> BenchResult:
-    config = make_config(model="fixed", memory="1024,3008", cold=3, warm=4)
+    config = config_for(BenchOptions(model="fixed", memory_sizes=(1024, 3008), cold_starts=3, warm=4))
     rows = (
         RowResult("tf", "tf", None, 200 * MB, None, None,
                   (PackageSize("x86_64", "image", "python3.11", 1700 * MB, None),)),

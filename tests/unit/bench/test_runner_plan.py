@@ -10,8 +10,9 @@ import json
 import pytest
 from PIL import Image
 
-from lambdalite.bench.config import make_config
-from lambdalite.bench.runner import make_event, plan_rows, total_units
+from lambdalite.bench.config import BenchOptions, config_for
+from lambdalite.bench.models import make_event
+from lambdalite.bench.runner import plan_rows, total_units
 from lambdalite.errors import UsageError
 from lambdalite.manifest import Manifest
 
@@ -22,7 +23,7 @@ def manifest(mnist_model_dir) -> Manifest:
 
 
 def test_rows_are_tf_then_every_variant_of_the_manifest(manifest):
-    rows, notes = plan_rows(make_config(), manifest)
+    rows, notes = plan_rows(config_for(BenchOptions()), manifest)
     assert [(r.name, r.backend, r.variant) for r in rows] == [
         ("tf", "tf", None), ("float32", "litert", "float32"), ("dynamic", "litert", "dynamic"),
         ("float16", "litert", "float16"), ("int8", "litert", "int8")]
@@ -30,20 +31,20 @@ def test_rows_are_tf_then_every_variant_of_the_manifest(manifest):
 
 
 def test_rows_follow_the_variants_asked_for(manifest):
-    rows, _ = plan_rows(make_config(variants="int8,float32"), manifest)
+    rows, _ = plan_rows(config_for(BenchOptions(variants=("int8", "float32"))), manifest)
     assert [r.name for r in rows] == ["float32", "int8"]
 
 
 def test_a_model_without_its_tf_original_says_why_there_is_no_tf_row(manifest):
     no_tf = dataclasses.replace(manifest, model=dataclasses.replace(manifest.model, tf_model=None))
-    rows, notes = plan_rows(make_config(), no_tf)
+    rows, notes = plan_rows(config_for(BenchOptions()), no_tf)
     assert "tf" not in [r.name for r in rows] and "--keep-tf-model" in notes[0]
 
 
 def test_a_variant_missing_from_the_manifest_is_a_usage_error(manifest):
     only = dataclasses.replace(manifest, variants={"float32": manifest.variants["float32"]})
     with pytest.raises(UsageError, match="dynamic not in the manifest"):
-        plan_rows(make_config(variants="float32,dynamic"), only)
+        plan_rows(config_for(BenchOptions(variants=("float32", "dynamic"))), only)
 
 
 def test_mnist_sends_the_examples_api_gateway_event(manifest, mnist_model_dir):
@@ -63,7 +64,7 @@ def test_other_models_get_a_seeded_png_of_their_input_size(manifest, tmp_path):
 
 
 def test_progress_units_count_builds_and_every_invocation():
-    config = make_config(memory="1024,3008", cold=3, warm=5, warmup=2)
+    config = config_for(BenchOptions(memory_sizes=(1024, 3008), cold_starts=3, warm=5, warmup=2))
     assert total_units(config, rows=4) == 4 * (1 + 2 * (3 + 2 + 5))
 
 

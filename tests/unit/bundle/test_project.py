@@ -1,4 +1,4 @@
-"""`build --template`: a SAM template -> BuildOptions, flags over the template, clear errors."""
+"""`build --template`: a SAM template -> PackageOptions, flags over the template, clear errors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lambdalite.bundle.api import BuildOptions
-from lambdalite.bundle.cli import template_options
+from lambdalite.bundle.api import PackageOptions
+from lambdalite.bundle.builds import BuildOptions, template_options
 from lambdalite.bundle.errors import ProjectError
 from lambdalite.bundle.project import read_project, relative_model_dir, write_template
 from lambdalite.bundle.template import write
@@ -71,7 +71,7 @@ def edited(path: Path, old: str, new: str) -> Path:
 
 def test_template_maps_to_build_options_and_keeps_settings(project: Path):
     (fn,) = read_project(project)
-    assert fn.build_options(Path("out")) == BuildOptions(
+    assert fn.build_options(Path("out")) == PackageOptions(
         model_dir=project.parent / "model", out_dir=Path("out"), variant="int8",
         backend="litert", runtime="python3.11", arch="arm64", package_type="zip",
         memory_mb=2048, timeout_s=45, function_name="Digits")
@@ -171,9 +171,11 @@ def test_a_generated_template_round_trips_to_the_same_build(tmp_path: Path, pack
           "api_path": "/classify_digit", "function_url": True,
           "warmup_schedule": "rate(5 minutes)", "provisioned_concurrency": 1}
     path = tmp_path / "deploy" / "t.yaml"
-    write(path, template_options(["arm64"], kw, relative_model_dir(model, path.parent)))
+    options = BuildOptions(model_dir=model, archs=("arm64",), **kw)  # type: ignore[arg-type]
+    write(path, template_options(options, options.packages(),
+                                 relative_model_dir(model, path.parent)))
     (fn,) = read_project(path)
-    assert fn.build_options(Path("build")) == BuildOptions(
+    assert fn.build_options(Path("build")) == PackageOptions(
         model_dir=model.resolve(), out_dir=Path("build"), variant="dynamic", backend="tf",
         runtime="python3.11", arch="arm64", package_type=package_type, memory_mb=1536,
         timeout_s=20, function_name="Fn")

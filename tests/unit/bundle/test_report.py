@@ -5,14 +5,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lambdalite.bundle.api import BuildOptions, BuildResult
+from lambdalite.bundle.api import BuildResult, PackageOptions
 from lambdalite.bundle.report import print_results
 from lambdalite.lambda_facts import MB
 
 
 def test_summary_shows_sizes_packages_glibc_and_warnings():
     result = BuildResult(
-        options=BuildOptions(model_dir=Path("m"), out_dir=Path("o"), runtime="python3.11"),
+        options=PackageOptions(model_dir=Path("m"), out_dir=Path("o"), runtime="python3.11"),
         task_root=Path("o/x86_64/task"), zip_path=Path("o/x86_64/function.zip"),
         context_dir=None, unzipped_bytes=103 * MB, zipped_bytes=60 * MB, files=801,
         glibc_needed="2.17", glibc_available="2.26",
