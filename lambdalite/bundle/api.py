@@ -25,10 +25,12 @@ from typing import Literal
 from lambdalite.bundle import elfcheck, image, install, package, resolve, size, slim, versions
 from lambdalite.bundle.errors import CheckFailed
 from lambdalite.bundle.targets import Target
-from lambdalite.bundle.template import HANDLER
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import base_image
 from lambdalite.manifest import Manifest
+
+# The function's entry point, as Lambda's Handler / an image's CMD names it.
+HANDLER = "lambdalite.function.handler.lambda_handler"
 
 
 @dataclass(frozen=True)

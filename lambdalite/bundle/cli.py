@@ -1,4 +1,5 @@
-"""``lambdalite build | template | deploy``: thin click fronts over build/api.py and template.py."""
+"""``lambdalite build | template | deploy``: thin click fronts over bundle/api.py, bundle/jobs.py
+and the SAM layer (``lambdalite.sam``: reading, writing and linting the template)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lambdalite.bundle.template import FunctionDef, TemplateOptions, write
 from lambdalite.lambda_facts import (
     ARCHS,
     BUILDABLE_RUNTIMES,
@@ -23,7 +23,14 @@ from lambdalite.lambda_facts import (
     TIMEOUT_MAX_S,
 )
 
+if TYPE_CHECKING:
+    from lambdalite.sam.model import SamFunction
+
 ARCH_CHOICES = [*ARCHS, "all"]
+HEADER = ("# Written by `lambdalite build`/`lambdalite template`; deploy with "
+          "`sam deploy --guided`.\n")
+HEADER_FROM_TEMPLATE = ("# Written by `lambdalite build --template`; deploy with "
+                        "`sam deploy --guided`.\n")
 
 
 def _archs(arch: str) -> list[str]:
@@ -81,23 +88,24 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def template_options(archs: list[str], kw: dict[str, Any],
-                     model_dir: str | None = None) -> TemplateOptions:
+def template_functions(archs: list[str], kw: dict[str, Any],
+                       model_dir: str | None = None) -> tuple[SamFunction, ...]:
+    """The functions the flags describe, one per architecture."""
+    from lambdalite.bundle.jobs import lambdalite_function
+
     functions = []
     for i, arch in enumerate(archs):
         # With --arch all the second function gets its own name and API path.
         suffix = "" if i == 0 else arch.capitalize().replace("_", "")
         path = kw["api_path"] if i == 0 else f"{kw['api_path'].rstrip('/')}-{arch}"
-        functions.append(FunctionDef(
-            logical_id=kw["function_name"] + suffix, arch=arch, package_type=kw["package_type"],
+        functions.append(lambdalite_function(
+            kw["function_name"] + suffix, arch=arch, package_type=kw["package_type"],
             runtime=kw["runtime"], memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"],
             backend=kw["backend"], variant=kw["variant"], api_path=path, model_dir=model_dir,
-        ))
-    return TemplateOptions(
-        functions=tuple(functions), function_url=kw["function_url"],
-        warmup_schedule=kw["warmup_schedule"],
-        provisioned_concurrency=kw["provisioned_concurrency"],
-    )
+            function_url_auth="AWS_IAM" if kw["function_url"] else None,
+            warmup_schedule=kw["warmup_schedule"],
+            provisioned_concurrency=kw["provisioned_concurrency"]))
+    return tuple(functions)
 
 
 @click.command()
@@ -123,27 +131,31 @@ def build(model_dir: Path | None, template_path: Path | None, function: str | No
           out_dir: Path, digests: tuple[str, ...], extra: tuple[str, ...],
           dry_run: bool, **kw: Any) -> None:
     """Build the function for Lambda (zip or image context) and write OUT/template.yaml."""
-    from lambdalite.bundle import api, project  # deferred: keeps `--help` light
+    from lambdalite.bundle import api, jobs  # deferred: keeps `--help` light
     from lambdalite.errors import UsageError
+    from lambdalite.sam import write
 
     build_extra: dict[str, Any] = {"extra_requirements": extra}
     if template_path is not None:
-        functions = project.read_project(
-            template_path, function=function, overrides=_explicit(kw, model_dir))
-        jobs = [fn.build_options(out_dir, **build_extra) for fn in functions]
+        todo = jobs.read_jobs(template_path, out_dir, function=function,
+                              overrides=_explicit(kw, model_dir), **build_extra)
+        header = HEADER_FROM_TEMPLATE
     elif function is not None:
         raise UsageError("--function selects a function of --template FILE; pass --template")
     elif model_dir is None:
         raise UsageError("pass --model-dir DIR (made by `lambdalite convert`) or --template "
                          "FILE (a SAM template whose function has Metadata.LambdaliteModelDir)")
     else:
-        jobs = [api.BuildOptions(
+        archs = _archs(kw["arch"])
+        functions = template_functions(archs, kw, jobs.relative_model_dir(model_dir, out_dir))
+        todo = tuple(jobs.BuildJob(api.BuildOptions(
             model_dir=model_dir, out_dir=out_dir, variant=kw["variant"], backend=kw["backend"],
             runtime=kw["runtime"], arch=arch, package_type=kw["package_type"],
             memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"],
             function_name=kw["function_name"], **build_extra,
-        ) for arch in _archs(kw["arch"])]
-    plans = [api.plan(options) for options in with_digests(jobs, digests)]
+        ), fn) for arch, fn in zip(archs, functions, strict=True))
+        header = HEADER
+    plans = [api.plan(options) for options in with_digests([j.options for j in todo], digests)]
     _check_layout(plans)
     if dry_run:
         for plan in plans:
@@ -153,21 +165,28 @@ def build(model_dir: Path | None, template_path: Path | None, function: str | No
     built = [err is None for err in failures]
     path = out_dir / "template.yaml"
     if any(built):
-        if template_path is not None:
-            for fn in functions:
-                for note in fn.notes:
-                    click.echo(f"note: {fn.logical_id}: {note}", err=True)
-            project.write_template(path, tuple(fn for fn, ok in zip(functions, built,
-                                                                    strict=True) if ok))
-        else:
-            assert model_dir is not None
-            opts = template_options(_archs(kw["arch"]), kw,
-                                    project.relative_model_dir(model_dir, out_dir))
-            write(path, replace(opts, functions=tuple(
-                fn for fn, ok in zip(opts.functions, built, strict=True) if ok)))
+        for job in todo:
+            for note in job.notes:
+                click.echo(f"note: {job.function.logical_id}: {note}", err=True)
+        write.write(path, [job.function for job, ok in zip(todo, built, strict=True) if ok],
+                    header=header)
         click.echo(f"wrote {path}; next: `lambdalite local invoke -t {path} -e EVENT.json` "
                    f"or `lambdalite deploy -t {path}`")
+        _lint(path)
     _raise_failures(plans, failures)
+
+
+def _lint(path: Path) -> None:
+    """cfn-lint's findings on stderr, or why there are none."""
+    from lambdalite.sam.lint import review
+
+    findings, note = review(path)
+    for finding in findings:
+        click.echo(f"warning: cfn-lint: {finding}", err=True)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    elif not findings:
+        click.echo(f"cfn-lint: no findings in {path}", err=True)
 
 
 def _label(options: Any) -> str:
@@ -287,17 +306,17 @@ def _check_layout(plans: list[Any]) -> None:
 @function_options
 def template(output: Path, model_dir: Path | None, **kw: Any) -> None:
     """Write only the SAM template (CodeUri/DockerContext point at `lambdalite build` output)."""
-    from lambdalite.bundle.project import relative_model_dir
-    from lambdalite.bundle.template import to_yaml
+    from lambdalite.bundle.jobs import relative_model_dir
+    from lambdalite.sam.write import to_yaml, write
 
     stdout = str(output) == "-"
     where = Path.cwd() if stdout else output.parent
     rel = relative_model_dir(model_dir, where) if model_dir is not None else None
-    opts = template_options(_archs(kw["arch"]), kw, rel)
+    functions = template_functions(_archs(kw["arch"]), kw, rel)
     if stdout:
-        click.echo(to_yaml(opts), nl=False)
+        click.echo(to_yaml(functions, header=HEADER), nl=False)
         return
-    click.echo(f"wrote {write(output, opts)}")
+    click.echo(f"wrote {write(output, functions, header=HEADER)}")
 
 
 def deploy_commands(template_path: Path, stack_name: str | None, image: bool) -> list[list[str]]:
@@ -321,8 +340,8 @@ def deploy_commands(template_path: Path, stack_name: str | None, image: bool) ->
 @click.option("--print-only", is_flag=True, help="Print the commands even if the SAM CLI exists.")
 def deploy(template_path: Path, stack_name: str | None, print_only: bool) -> None:
     """Run `sam deploy --guided` for the template, or print the commands when SAM is absent."""
-    from lambdalite.bundle.project import image_functions
     from lambdalite.errors import DependencyError, UsageError
+    from lambdalite.sam.parse import image_functions
 
     if not template_path.exists():
         raise UsageError(f"{template_path} does not exist; run `lambdalite build` first")
