@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from lambdalite.bundle.cli import build
 from lambdalite.local.engine import LocalLambda
-from lambdalite.local.template import load_template
+from lambdalite.local.specs import load_template
 from lambdalite.sam.lint import lint
 
 USER_TEMPLATE = """\
