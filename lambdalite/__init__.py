@@ -35,8 +35,7 @@ _EXPORTS: dict[str, str] = {
     "EvaluateResult": "lambdalite.convert.pipeline",
     "EvaluationReport": "lambdalite.convert.evaluate",
     "build": "lambdalite.bundle.builds",
-    "build_template": "lambdalite.bundle.builds",
-    "BuildOptions": "lambdalite.bundle.builds",
+    "BuildOptions": "lambdalite.bundle.options",
     "BuildOutcome": "lambdalite.bundle.builds",
     "PackageOutcome": "lambdalite.bundle.builds",
     "BuildResult": "lambdalite.bundle.api",
@@ -57,8 +56,8 @@ __all__ = [
     "BenchOptions", "BenchResult", "BuildOptions", "BuildOutcome", "BuildResult", "Callback",
     "ConversionPlan", "ConvertOptions", "ConvertResult", "EvaluateOptions", "EvaluateResult",
     "EvaluationReport", "FunctionSpec", "InvokeResult", "LambdaliteError", "LocalLambda",
-    "OptionError", "PackageOutcome", "Progress", "__version__", "bench", "build",
-    "build_template", "convert", "evaluate",
+    "OptionError", "PackageOutcome", "Progress", "__version__", "bench", "build", "convert",
+    "evaluate",
 ]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
@@ -66,13 +65,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     from lambdalite.bench.results import BenchResult
     from lambdalite.bench.runner import bench
     from lambdalite.bundle.api import BuildResult
-    from lambdalite.bundle.builds import (
-        BuildOptions,
-        BuildOutcome,
-        PackageOutcome,
-        build,
-        build_template,
-    )
+    from lambdalite.bundle.builds import BuildOutcome, PackageOutcome, build
+    from lambdalite.bundle.options import BuildOptions
     from lambdalite.convert.evaluate import EvaluationReport
     from lambdalite.convert.execute import ConvertResult
     from lambdalite.convert.pipeline import EvaluateOptions, EvaluateResult, convert, evaluate

@@ -29,11 +29,12 @@ from lambdalite import progress as progress_
 from lambdalite.bundle import elfcheck, image, install, package, resolve, size, slim, versions
 from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
 from lambdalite.bundle.targets import Target
-from lambdalite.bundle.template import HANDLER
 from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, RUNTIMES, base_image
 from lambdalite.manifest import Manifest
 
+# The function's entry point, as Lambda's Handler / an image's CMD names it.
+HANDLER = "lambdalite.function.handler.lambda_handler"
 STEPS = 8  # progress units of one package: 6 in _assemble (again per release versions.fit
 #           steps down to), write and check size
 

@@ -1,5 +1,8 @@
-"""``lambdalite build | template | deploy``: flags -> ``bundle.builds`` (``lambdalite.build``) ->
-the build tables; the SAM template from ``template.py``."""
+"""``lambdalite build | template | deploy``: flags -> ``BuildOptions`` -> ``lambdalite.build``
+(``bundle/builds.py``) -> the build tables; the SAM template through ``lambdalite.sam``.
+
+A flag not given is None, an option not set: the template's value with ``--template``, else
+lambdalite's default (``bundle/options.py``, shown in ``--help``)."""
 
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from lambdalite.bundle import options as defaults
 from lambdalite.cli import ApiCommand
 from lambdalite.lambda_facts import (
     ARCHS,
@@ -24,10 +29,6 @@ from lambdalite.lambda_facts import (
 )
 
 ARCH_CHOICES = [*ARCHS, "all"]
-
-
-def _archs(arch: str) -> list[str]:
-    return list(ARCHS) if arch == "all" else [arch]
 
 
 def _matching(pattern: str, what: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -52,24 +53,24 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `build` and `template` (what the template describes)."""
     opts = [
         click.option("--variant", default=None, help="Model variant (default: manifest default)."),
-        click.option("--backend", type=click.Choice(["litert", "tf"]), default="litert",
-                     show_default=True),
+        click.option("--backend", type=click.Choice(["litert", "tf"]),
+                     default=defaults.BACKEND, show_default=True),
         click.option("--runtime", type=click.Choice(BUILDABLE_RUNTIMES), default=DEFAULT_RUNTIME,
                      show_default=True, help="Not given: the next runtime where the wheels need a "
                      "newer glibc (build; the table says so)."),
         click.option("--arch", type=click.Choice(ARCH_CHOICES), default="x86_64",
                      show_default=True, help="`all` builds x86_64 and arm64."),
         click.option("--package", "package_type", type=click.Choice(["zip", "image"]),
-                     default="zip", show_default=True, help="Not given: an image where the zip "
-                     "is over Lambda's limits (build; the table says so)."),
-        click.option("--memory", "memory_mb", type=click.IntRange(MEMORY_MIN_MB, MEMORY_MAX_MB), default=1024,
-                     show_default=True, help="MemorySize in MB."),
-        click.option("--timeout", "timeout_s", type=click.IntRange(1, TIMEOUT_MAX_S), default=30,
-                     show_default=True, help="Timeout in seconds."),
-        click.option("--name", "function_name", default="InferenceFunction", show_default=True,
-                     callback=_LOGICAL_ID, help="Logical id of the function in template.yaml "
-                     "(letters and digits)."),
-        click.option("--api-path", default="/classify_digit", show_default=True,
+                     default=defaults.PACKAGE_TYPE, show_default=True, help="Not given: an "
+                     "image where the zip is over Lambda's limits (build; the table says so)."),
+        click.option("--memory", "memory_mb", type=click.IntRange(MEMORY_MIN_MB, MEMORY_MAX_MB),
+                     default=defaults.MEMORY_MB, show_default=True, help="MemorySize in MB."),
+        click.option("--timeout", "timeout_s", type=click.IntRange(1, TIMEOUT_MAX_S),
+                     default=defaults.TIMEOUT_S, show_default=True, help="Timeout in seconds."),
+        click.option("--name", "function_name", default=defaults.FUNCTION_NAME,
+                     show_default=True, callback=_LOGICAL_ID, help="Logical id of the function "
+                     "in template.yaml (letters and digits)."),
+        click.option("--api-path", default=defaults.API_PATH, show_default=True,
                      callback=_API_PATH),
         click.option("--function-url", is_flag=True, help="Add a Function URL (AWS_IAM auth)."),
         click.option("--warmup", "warmup_schedule", default=None, metavar="RATE",
@@ -85,7 +86,8 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 # API fields whose flag has another name (the others match a parameter's name).
 _FLAGS = {"archs": "--arch", "base_image_digest": "--base-image-digest",
-          "base_image_digests": "--base-image-digest", "extra_requirements": "--extra-requirement"}
+          "base_image_digests": "--base-image-digest", "extra_requirements": "--extra-requirement",
+          "template": "--template"}
 
 
 @click.command(cls=ApiCommand, fields=_FLAGS)
@@ -97,7 +99,7 @@ _FLAGS = {"archs": "--arch", "base_image_digest": "--base-image-digest",
               "explicitly override its settings.")
 @click.option("--function", "function", default=None, metavar="NAME",
               help="With --template: build only this function (logical id).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("build"),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=defaults.OUT_DIR,
               show_default=True)
 @click.option("--base-image-digest", "digests", multiple=True, metavar="[ARCH=]sha256:...",
               help="Pin the image's FROM to a digest (--package image only). Digests differ "
@@ -115,26 +117,21 @@ def build(model_dir: Path | None, template_path: Path | None, function: str | No
     from lambdalite.cli_progress import RichProgress
     from lambdalite.errors import UsageError
 
-    if template_path is None and function is not None:
-        raise UsageError("--function selects a function of --template FILE; pass --template")
-    if template_path is None and model_dir is None:
-        raise UsageError("pass --model-dir DIR (made by `lambdalite convert`) or --template "
-                         "FILE (a SAM template whose function has Metadata.LambdaliteModelDir)")
+    if template_path is not None and kw["arch"] == "all":
+        raise UsageError("--arch all cannot be combined with --template: set Architectures per "
+                         "function in the template, or pass --arch x86_64 / arm64")
     one, per_arch = parse_digests(digests)
+    options = build_options(
+        kw, model_dir=model_dir, template=template_path, function=function, out_dir=out_dir,
+        extra_requirements=extra, base_image_digest=one, base_image_digests=per_arch,
+        dry_run=dry_run)
+    # The fallbacks only for what the user left to lambdalite: never for a flag given, nor
+    # for what a template says.
+    left = template_path is None
+    options = replace(options, image_fallback=left and options.package_type is None,
+                      runtime_fallback=left and options.runtime is None)
     with RichProgress(transient=True) as progress:
-        if template_path is not None:
-            outcome = builds.build_template(
-                template_path, out_dir=out_dir, function=function,
-                overrides=_explicit(kw, model_dir), extra_requirements=extra,
-                base_image_digest=one, base_image_digests=per_arch, dry_run=dry_run,
-                progress=progress)
-        else:
-            assert model_dir is not None
-            outcome = builds.build(
-                _build_options(model_dir, kw, out_dir=out_dir, extra_requirements=extra,
-                               base_image_digest=one, base_image_digests=per_arch,
-                               dry_run=dry_run, **_fallbacks()),
-                progress=progress)
+        outcome = builds.build(options, progress=progress)
     if dry_run:
         for plan in outcome.plans:
             click.echo(plan.describe())
@@ -145,33 +142,27 @@ def build(model_dir: Path | None, template_path: Path | None, function: str | No
         raise failure
 
 
-def _build_options(model_dir: Path, kw: dict[str, Any], **more: Any) -> Any:
-    """``builds.BuildOptions`` from the flags ``function_options`` adds."""
-    from lambdalite.bundle.builds import BuildOptions
-
-    return BuildOptions(
-        model_dir=model_dir, archs=tuple(_archs(kw["arch"])), variant=kw["variant"],
-        backend=kw["backend"], runtime=kw["runtime"], package_type=kw["package_type"],
-        memory_mb=kw["memory_mb"], timeout_s=kw["timeout_s"], function_name=kw["function_name"],
-        api_path=kw["api_path"], function_url=kw["function_url"],
-        warmup_schedule=kw["warmup_schedule"],
-        provisioned_concurrency=kw["provisioned_concurrency"], **more)
-
-
-def _fallbacks() -> dict[str, bool]:
-    """The fallbacks a user gets for what they left to lambdalite: never for a flag given."""
+def build_options(kw: dict[str, Any], **more: Any) -> Any:
+    """``BuildOptions`` from the flags ``function_options`` adds: a flag not given is None
+    (not set), so that a template's value stands. (Its default, shown by --help, is the one
+    ``lambdalite.build`` takes for an option not set.)"""
     from click.core import ParameterSource
 
+    from lambdalite.bundle.options import BuildOptions
+
     ctx = click.get_current_context()
-    left = {k for k in ("package_type", "runtime")
-            if ctx.get_parameter_source(k) in (ParameterSource.DEFAULT, None)}
-    return {"image_fallback": "package_type" in left, "runtime_fallback": "runtime" in left}
+    given: dict[str, Any] = {k: None if ctx.get_parameter_source(k) is ParameterSource.DEFAULT
+                             and not isinstance(v, bool) else v for k, v in kw.items()}
+    arch = given.pop("arch")
+    archs = None if arch is None else tuple(ARCHS) if arch == "all" else (arch,)
+    return BuildOptions(archs=archs, **given, **more)
 
 
 def _show(outcome: Any) -> None:
     """Each package's table (stdout) or, with several packages, its one FAILED line (stderr);
-    then the template's notes and path."""
+    then the template's notes, path and cfn-lint's findings."""
     from lambdalite.bundle import report
+    from lambdalite.sam.lint import NOT_INSTALLED
 
     for package in outcome.packages:
         if package.result is not None:
@@ -186,6 +177,12 @@ def _show(outcome: Any) -> None:
     path = outcome.template
     click.echo(f"wrote {path}; next: `lambdalite local invoke -t {path} -e EVENT.json` "
                f"or `lambdalite deploy -t {path}`")
+    if outcome.lint is None:
+        click.echo(f"note: {NOT_INSTALLED}", err=True)
+    for finding in outcome.lint or ():
+        click.echo(f"warning: cfn-lint: {finding}", err=True)
+    if outcome.lint == ():
+        click.echo(f"cfn-lint: no findings in {path}", err=True)
 
 
 def parse_digests(values: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
@@ -210,25 +207,9 @@ def parse_digests(values: tuple[str, ...]) -> tuple[str | None, dict[str, str]]:
     return (bare[0] if bare else None), per_arch
 
 
-def _explicit(kw: dict[str, Any], model_dir: Path | None) -> dict[str, Any]:
-    """The options the user typed (not click's defaults): they override the template."""
-    from click.core import ParameterSource
-
-    from lambdalite.errors import UsageError
-
-    ctx = click.get_current_context()
-    given = {k: v for k, v in kw.items()
-             if ctx.get_parameter_source(k) not in (ParameterSource.DEFAULT, None)}
-    if given.get("arch") == "all":
-        raise UsageError("--arch all cannot be combined with --template: set Architectures per "
-                         "function in the template, or pass --arch x86_64 / arm64")
-    if model_dir is not None:
-        given["model_dir"] = model_dir
-    return given
-
-
 @click.command(cls=ApiCommand, fields=_FLAGS)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("build/template.yaml"),
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              default=defaults.OUT_DIR / defaults.TEMPLATE_NAME,
               show_default=True, help="Where to write it; `-` for stdout.")
 @click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Record the model folder (Metadata.LambdaliteModelDir) so that "
@@ -236,20 +217,18 @@ def _explicit(kw: dict[str, Any], model_dir: Path | None) -> dict[str, Any]:
 @function_options
 def template(output: Path, model_dir: Path | None, **kw: Any) -> None:
     """Write only the SAM template (CodeUri/DockerContext point at `lambdalite build` output)."""
-    from lambdalite.bundle.builds import template_options
-    from lambdalite.bundle.project import relative_model_dir
-    from lambdalite.bundle.template import to_yaml, write
+    from lambdalite.bundle.builds import HEADER
+    from lambdalite.bundle.jobs import template_functions
+    from lambdalite.sam.write import to_yaml, write
 
     stdout = str(output) == "-"
     where = Path.cwd() if stdout else output.parent
-    rel = relative_model_dir(model_dir, where) if model_dir is not None else None
     # The model folder is only recorded (Metadata.LambdaliteModelDir), never read, here.
-    options = _build_options(model_dir or where, kw)
-    opts = template_options(options, options.packages(), rel)
+    functions = template_functions(build_options(kw, model_dir=model_dir), where)
     if stdout:
-        click.echo(to_yaml(opts), nl=False)
+        click.echo(to_yaml(functions, header=HEADER), nl=False)
         return
-    click.echo(f"wrote {write(output, opts)}")
+    click.echo(f"wrote {write(output, functions, header=HEADER)}")
 
 
 def deploy_commands(template_path: Path, stack_name: str | None, image: bool) -> list[list[str]]:
@@ -273,8 +252,8 @@ def deploy_commands(template_path: Path, stack_name: str | None, image: bool) ->
 @click.option("--print-only", is_flag=True, help="Print the commands even if the SAM CLI exists.")
 def deploy(template_path: Path, stack_name: str | None, print_only: bool) -> None:
     """Run `sam deploy --guided` for the template, or print the commands when SAM is absent."""
-    from lambdalite.bundle.project import image_functions
     from lambdalite.errors import DependencyError, UsageError
+    from lambdalite.sam.parse import image_functions
 
     if not template_path.exists():
         raise UsageError(f"{template_path} does not exist; run `lambdalite build` first")

@@ -9,12 +9,12 @@
         └── PackageTooLarge     over Lambda's size quota for the package type
     When no release of an unpinned package fits (versions.py), the error of the same class
     lists every release tried and why it was rejected.
-    ProjectError (UsageError, exit 2)  the SAM template given to `build --template` is unusable
+    (An unusable SAM template is a lambdalite.sam.errors.TemplateError: a UsageError, exit 2.)
 """
 
 from __future__ import annotations
 
-from lambdalite.errors import BuildError, UsageError
+from lambdalite.errors import BuildError
 
 
 class InstallFailed(BuildError):
@@ -53,9 +53,5 @@ class PackageTooLarge(CheckFailed):
     pass
 
 
-class ProjectError(UsageError):
-    pass
-
-
 __all__ = ["ArchMismatch", "BuildError", "CheckFailed", "GlibcTooNew", "InstallFailed",
-           "LibstdcxxTooNew", "PackageTooLarge", "ProjectError"]
+           "LibstdcxxTooNew", "PackageTooLarge"]

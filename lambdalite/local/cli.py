@@ -1,6 +1,6 @@
 """``lambdalite local``: invoke / start-lambda / start-api, mirroring ``sam local`` (no Docker).
 
-Thin commands: read the template (``template.py``), start the engine (``engine.py``) and, for
+Thin commands: read the template (``specs.py``, over ``lambdalite.sam``), start the engine (``engine.py``) and, for
 the servers, the Invoke API (``invoke_api.py``) or API Gateway front (``http_api.py``).
 Responses go to stdout; logs (START/END/REPORT) and warnings to stderr.
 """
@@ -21,8 +21,9 @@ import click
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 from lambdalite.local.engine_types import FunctionSpec, InvokeResult
-from lambdalite.local.errors import FunctionFailed, TemplateError
-from lambdalite.local.template import Template, read_template
+from lambdalite.local.errors import FunctionFailed
+from lambdalite.local.specs import LocalTemplate, read_template
+from lambdalite.sam.errors import TemplateError
 
 _echo_lock = threading.Lock()
 
@@ -171,7 +172,7 @@ def generate_event(kind: str, method: str, path: str, body: str, content_type: s
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _load(opts: dict[str, Any]) -> Template:
+def _load(opts: dict[str, Any]) -> LocalTemplate:
     overrides = dict(_pair(p) for p in opts["parameter_overrides"])
     template = read_template(opts["template_path"], parameter_overrides=overrides)
     functions = dict(template.functions)
@@ -220,7 +221,7 @@ def _apply_env_vars(functions: dict[str, FunctionSpec], path: Path,
     return out
 
 
-def _pick(template: Template, function: str | None) -> str:
+def _pick(template: LocalTemplate, function: str | None) -> str:
     """The function to invoke; only its own template errors stop `invoke`."""
     names = sorted([*template.functions, *template.broken])
     if function is None:
@@ -251,7 +252,7 @@ def _read_event(event_path: str | None) -> bytes:
     return data or b"{}"
 
 
-def _startup_notices(template: Template, limits: str, engine_warnings: list[str],
+def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list[str],
                      only: str | None = None) -> None:
     for warning in template.warnings:
         if only is None or warning.startswith(f"{only}: ") or ": " not in warning:
@@ -264,7 +265,7 @@ def _startup_notices(template: Template, limits: str, engine_warnings: list[str]
     _info(limits)
 
 
-def _serve(template: Template, opts: dict[str, Any], make_server: Callable[[Any], Any]) -> None:
+def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[[Any], Any]) -> None:
     from lambdalite.local.engine import LocalLambda
 
     engine = LocalLambda(template.functions, idle_timeout_s=opts["idle_timeout"],

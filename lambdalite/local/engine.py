@@ -110,7 +110,7 @@ class LocalLambda:
         """The functions of the SAM template at ``path`` (a file, or a folder holding
         template.yaml), read as ``lambdalite local`` reads them; ``options``: those of
         ``LocalLambda(...)``. TemplateError if a function cannot be read."""
-        from lambdalite.local.template import load_template  # deferred: the template reader
+        from lambdalite.local.specs import load_template  # deferred: the template reader
 
         return cls(load_template(path, parameter_overrides=parameter_overrides), **options)
 

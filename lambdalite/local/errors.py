@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lambdalite.errors import LambdaliteError, LocalRuntimeError, UsageError
+from lambdalite.errors import LambdaliteError, LocalRuntimeError
 
 
 class InvokeAPIError(LocalRuntimeError):
@@ -36,10 +36,6 @@ class RequestTooLarge(InvokeAPIError):
 class InvalidRequestContent(InvokeAPIError):
     status = 400
     aws_type = "InvalidRequestContentException"
-
-
-class TemplateError(UsageError):
-    """template.yaml is missing, unreadable, or has no usable function."""
 
 
 class InvalidParameterValue(InvokeAPIError):

@@ -20,7 +20,7 @@ from lambdalite.bench.results import (
     RowResult,
     WarmSample,
 )
-from lambdalite.local.cfn import load_yaml
+from lambdalite.sam.decode import decode
 
 VARIANTS = ("float32", "dynamic")   # the write-up's pair: enough to show the point, and quick
 
@@ -116,7 +116,7 @@ def test_pick_from_a_json_writes_the_template(tmp_path):
                       "--pick", "--write-template", str(template), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "pick: float32 at 3008 MB" in proc.stdout
-    doc = load_yaml(template.read_text(), "template.yaml")
+    doc = decode(template.read_text(), "template.yaml")
     props = doc["Resources"]["Fn"]["Properties"]
     assert props["MemorySize"] == 3008
     assert props["Environment"]["Variables"] == {"LAMBDALITE_BACKEND": "litert",

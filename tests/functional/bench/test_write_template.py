@@ -10,8 +10,8 @@ import pytest
 
 from lambdalite.bench.pick import Verdict
 from lambdalite.bench.writeback import write_template
-from lambdalite.bundle.template import lint
-from lambdalite.local.template import read_template
+from lambdalite.local.specs import read_template
+from lambdalite.sam.lint import lint
 
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

@@ -72,11 +72,11 @@ def image_311_x86(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 
 @pytest.fixture(scope="session")
 def mnist_event() -> tuple[dict, int]:
-    """examples/mnist/events/event.json and its true label (from the digit file it carries)."""
+    """lambdalite/examples/mnist/events/event.json and its true label (from the digit file it carries)."""
     event = json.loads(EVENT.read_text())
     body = base64.b64decode(event["body"])
     labels = [int(p.name.split("_")[0]) for p in DIGITS.glob("*.png") if p.read_bytes() == body]
-    assert labels, "event.json's image is not one of examples/mnist/digits"
+    assert labels, "event.json's image is not one of lambdalite/examples/mnist/digits"
     return event, labels[0]
 
 

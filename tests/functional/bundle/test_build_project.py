@@ -10,9 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from lambdalite.bundle.cli import build
-from lambdalite.bundle.template import lint
 from lambdalite.local.engine import LocalLambda
-from lambdalite.local.template import load_template
+from lambdalite.local.specs import load_template
+from lambdalite.sam.lint import lint
 
 USER_TEMPLATE = """\
 AWSTemplateFormatVersion: '2010-09-09'
@@ -58,6 +58,7 @@ def test_build_from_a_user_template_runs_and_lints(tmp_path: Path, mnist_model_d
     assert result.exit_code == 0, result.output
     written = out / "template.yaml"
     assert lint(written) == []
+    assert f"cfn-lint: no findings in {written}" in result.stderr   # `build` linted it too
 
     spec = load_template(written)["DigitsFn"]
     assert (spec.runtime, spec.memory_mb, spec.timeout_s) == ("python3.11", 2048, 60)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lambdalite.bundle.template import FunctionDef, TemplateOptions, lint, write
+from lambdalite.bundle.jobs import lambdalite_function
+from lambdalite.sam.lint import lint
+from lambdalite.sam.write import write
 
 # Both package types x a covering set of (url, warmup, provisioned): every option and every
 # pair of options appears at least once, at 8 cfn-lint runs instead of 16.
@@ -21,15 +23,15 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple, Path]:
     out = tmp_path_factory.mktemp("templates")
     written = {}
     for i, (package, url, warmup, provisioned) in enumerate(COMBOS):
-        functions = tuple(
-            FunctionDef(f"Fn{arch.replace('_', '')}", arch=arch, package_type=package,
-                        runtime="python3.11" if i % 2 else "python3.12",
-                        api_path=f"/classify_digit-{arch}")
+        functions = [
+            lambdalite_function(f"Fn{arch.replace('_', '')}", arch=arch, package_type=package,
+                                runtime="python3.11" if i % 2 else "python3.12",
+                                api_path=f"/classify_digit-{arch}",
+                                function_url_auth="AWS_IAM" if url else None,
+                                warmup_schedule=warmup, provisioned_concurrency=provisioned)
             for arch in (("x86_64", "arm64") if i % 3 == 0 else ("arm64",))
-        )
-        opts = TemplateOptions(functions, function_url=url, warmup_schedule=warmup,
-                               provisioned_concurrency=provisioned)
-        written[(package, url, warmup, provisioned)] = write(out / f"t{i}.yaml", opts)
+        ]
+        written[(package, url, warmup, provisioned)] = write(out / f"t{i}.yaml", functions)
     return written
 
 
@@ -39,13 +41,13 @@ def test_template_passes_cfn_lint(templates, combo):
 
 
 def test_cfn_lint_does_catch_errors(tmp_path: Path):
-    opts = TemplateOptions((FunctionDef("Fn", memory_mb=64, runtime="python2.7"),))
-    path = write(tmp_path / "bad.yaml", opts)
+    path = write(tmp_path / "bad.yaml", [lambdalite_function("Fn", memory_mb=64,
+                                                             runtime="python2.7")])
     assert lint(path), "cfn-lint accepted MemorySize 64 and runtime python2.7"
 
 
 def test_a_template_written_through_the_cli_passes_cfn_lint(tmp_path: Path, mnist_model_dir):
-    """The CLI path (flags -> template_options -> write), with every option at once."""
+    """The CLI path (flags -> template_functions -> write), with every option at once."""
     from click.testing import CliRunner
 
     from lambdalite.bundle.cli import template

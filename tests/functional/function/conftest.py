@@ -1,6 +1,6 @@
 """Fixtures for the function's functional tests: a served model folder and real digit images.
 
-``served`` is the MNIST example (examples/mnist/model + examples/mnist/digits) when it
+``served`` is the MNIST example (lambdalite/examples/mnist: model/ + digits/) when it
 exists, else a tiny model built by ``tiny_model.py`` in a child process (needs TensorFlow).
 """
 

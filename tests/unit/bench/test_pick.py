@@ -9,8 +9,8 @@ from lambdalite.bench.pick import Constraints, Verdict, pick
 from lambdalite.bench.results import CellResult, ColdSample, WarmSample
 from lambdalite.bench.writeback import write_manifest, write_template
 from lambdalite.errors import UsageError
-from lambdalite.local.cfn import load_yaml
 from lambdalite.manifest import Manifest
+from lambdalite.sam.decode import decode
 
 
 def test_latency_picks_the_fastest_warm_variant(result):
@@ -136,7 +136,7 @@ def test_write_template_sets_memory_and_variant_of_every_function(tmp_path, resu
     assert change.functions == ("Fn", "Other")
     assert change.values == {"MemorySize": "3008", "LAMBDALITE_BACKEND": "litert",
                              "LAMBDALITE_VARIANT": "int8"}
-    doc = load_yaml(template.read_text(), "t")
+    doc = decode(template.read_text(), "t")
     for name in ("Fn", "Other"):
         props = doc["Resources"][name]["Properties"]
         assert props["MemorySize"] == 3008
@@ -151,7 +151,7 @@ def test_write_template_one_function_and_the_tf_row(tmp_path):
     template.write_text(TEMPLATE)
     change = write_template(template, Verdict("tf", 1024, (), ()), "Fn")
     assert change.functions == ("Fn",) and "LAMBDALITE_VARIANT" not in change.values
-    doc = load_yaml(template.read_text(), "t")["Resources"]
+    doc = decode(template.read_text(), "t")["Resources"]
     # tf: the original model on TensorFlow; the variant is left as it was.
     assert doc["Fn"]["Properties"]["Environment"]["Variables"] == {
         "LAMBDALITE_BACKEND": "tf", "LAMBDALITE_VARIANT": "float32"}

@@ -9,14 +9,10 @@ from pathlib import Path
 import pytest
 
 from lambdalite.bundle.api import PackageOptions, _fallback, _newer_runtime
-from lambdalite.bundle.builds import (
-    BuildOptions,
-    BuildOutcome,
-    PackageOutcome,
-    build,
-    template_options,
-)
+from lambdalite.bundle.builds import BuildOutcome, PackageOutcome, build
 from lambdalite.bundle.errors import GlibcTooNew, InstallFailed, PackageTooLarge
+from lambdalite.bundle.jobs import jobs_for
+from lambdalite.bundle.options import BuildOptions
 from lambdalite.errors import OptionError
 
 X86, ARM = "sha256:" + "a" * 64, "sha256:" + "b" * 64
@@ -28,8 +24,12 @@ def options(mnist_model_dir: Path, tmp_path: Path) -> BuildOptions:
                         archs=("x86_64", "arm64"))
 
 
+def packages(options: BuildOptions) -> tuple[PackageOptions, ...]:
+    return tuple(job.options for job in jobs_for(options))
+
+
 def test_one_package_per_arch_with_the_functions_settings(options: BuildOptions):
-    x86, arm = options.packages()
+    x86, arm = packages(options)
     assert (x86.arch, arm.arch) == ("x86_64", "arm64")
     assert replace(arm, arch="x86_64") == x86
     assert x86.runtime == "python3.11" and not x86.image_fallback and not x86.runtime_fallback
@@ -67,19 +67,19 @@ def test_digest_mistakes_are_option_errors(options: BuildOptions, change: dict, 
 
 
 def test_the_template_names_the_second_arch_and_shows_what_was_built(options: BuildOptions):
-    x86, arm = options.packages()
-    fallback = replace(arm, package_type="image", runtime="python3.12")
-    opts = template_options(options, [x86, fallback], "./model")
-    first, second = opts.functions
-    assert (first.logical_id, first.api_path) == ("InferenceFunction", "/classify_digit")
-    assert (second.logical_id, second.api_path) == ("InferenceFunctionArm64",
-                                                    "/classify_digit-arm64")
-    assert (second.package_type, second.runtime, second.model_dir) == ("image", "python3.12",
-                                                                       "./model")
+    x86, arm = jobs_for(options)
+    fallback = replace(arm.options, package_type="image", runtime="python3.12")
+    first, second = x86.as_built(x86.options), arm.as_built(fallback)
+    assert (first.logical_id, first.events[0].path) == ("InferenceFunction", "/classify_digit")
+    assert (second.logical_id, second.events[0].path) == ("InferenceFunctionArm64",
+                                                          "/classify_digit-arm64")
+    assert (second.package_type, second.runtime, second.docker_context) == (
+        "Image", "python3.12", "./image-arm64")
+    assert second.code_uri is None and second.model_dir == first.model_dir is not None
 
 
 def test_a_partial_failure_names_what_built_and_why_the_other_failed(options: BuildOptions):
-    x86, arm = options.packages()
+    x86, arm = packages(options)
     err = GlibcTooNew("no ai-edge-litert release fits python3.11 arm64")
     outcome = BuildOutcome((), (PackageOutcome(x86, result=None, error=None),
                                 PackageOutcome(arm, error=err)), Path("build/template.yaml"))

@@ -14,7 +14,7 @@ import lambdalite
 from lambdalite.cli import ApiCommand
 from lambdalite.errors import OptionError, UsageError
 
-API = ("convert", "evaluate", "build", "build_template", "LocalLambda", "bench")
+API = ("convert", "evaluate", "build", "LocalLambda", "bench")
 OPTIONS = ("ConvertOptions", "EvaluateOptions", "BuildOptions", "BenchOptions")
 
 

@@ -1,17 +1,18 @@
-"""template.yaml -> FunctionSpec: SAM shapes, Globals, short-form tags, code locations, errors."""
+"""`lambdalite local`'s view of a template (local/specs.py over lambdalite.sam): template.yaml ->
+FunctionSpec: SAM shapes, Globals, short-form tags, code locations, errors."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from lambdalite.local.cfn import Resolver, describe, load_yaml
 from lambdalite.local.engine_types import EventSource
-from lambdalite.local.errors import TemplateError
-from lambdalite.local.template import load_template, read_template
+from lambdalite.local.specs import load_template, read_template
+from lambdalite.sam.errors import TemplateError
 
 HEADER = """\
 AWSTemplateFormatVersion: '2010-09-09'
@@ -26,17 +27,21 @@ def write(tmp_path: Path, body: str, name: str = "template.yaml") -> Path:
     return path
 
 
+BASE_PROPS = {"Handler": "app.handler", "Runtime": "python3.12", "CodeUri": "src"}
+
+
 def one(tmp_path: Path, props: str, extra: str = "") -> object:
-    """The spec of a template with one function ``Fn`` (app.handler in src/) plus ``props``."""
+    """The spec of a template with one function ``Fn`` (app.handler in src/) plus ``props``
+    (which replace the base's keys of the same name: YAML forbids a key twice)."""
+    props = textwrap.dedent(props)
+    given = set(re.findall(r"^(\w+):", props, re.M))
+    base = "".join(f"      {k}: {v}\n" for k, v in BASE_PROPS.items() if k not in given)
     body = textwrap.dedent(extra) + textwrap.dedent("""\
         Resources:
           Fn:
             Type: AWS::Serverless::Function
             Properties:
-              Handler: app.handler
-              Runtime: python3.12
-              CodeUri: src
-        """) + textwrap.indent(textwrap.dedent(props), " " * 6)
+        """) + base + textwrap.indent(props, " " * 6)
     return load_template(write(tmp_path, body))["Fn"]
 
 
@@ -154,32 +159,6 @@ def test_parameter_overrides_win_and_unknown_ones_are_warned(tmp_path: Path) -> 
     template = read_template(path, parameter_overrides={"Stage": "prod", "Nope": "x"})
     assert template.functions["Fn"].environment == {"STAGE": "prod"}
     assert "parameter override Nope is not a Parameter of the template" in template.warnings
-
-
-def test_yaml_loader_keeps_every_tag_form() -> None:
-    doc = load_yaml(textwrap.dedent("""\
-        a: !Ref X
-        b: !GetAtt R.Arn
-        c: !Sub [ "${V}", {V: 1} ]
-        d: !If [Cond, 1, 2]
-        e: !Equals [a, b]
-        f: !Condition IsProd
-        g: !Base64 {Ref: X}
-        """), "t")
-    assert doc["a"] == {"Ref": "X"}
-    assert doc["b"] == {"Fn::GetAtt": ["R", "Arn"]}
-    assert doc["c"] == {"Fn::Sub": ["${V}", {"V": 1}]}
-    assert doc["d"] == {"Fn::If": ["Cond", 1, 2]}
-    assert doc["f"] == {"Condition": "IsProd"}
-    assert doc["g"] == {"Fn::Base64": {"Ref": "X"}}
-    resolved = Resolver({}, {}).resolve(doc)
-    assert resolved["c"] == "1" and resolved["d"] == {"Fn::If": ["Cond", 1, 2]}
-    assert describe(doc["b"]) == "!GetAtt R.Arn"
-
-
-def test_no_value_removes_a_property() -> None:
-    doc = {"A": {"Ref": "AWS::NoValue"}, "B": [1, {"Ref": "AWS::NoValue"}], "C": "x"}
-    assert Resolver({}, {}).resolve(doc) == {"B": [1], "C": "x"}
 
 
 def test_json_template_is_read(tmp_path: Path) -> None:
@@ -370,10 +349,11 @@ def test_non_python_functions_are_skipped_with_a_warning(tmp_path: Path) -> None
 @pytest.mark.parametrize(("props", "message"), [
     ("Handler: null", "Fn: Handler is required"),
     ("Runtime: !GetAtt X.Y", r"Runtime is !GetAtt X.Y, which cannot be resolved"),
-    ("MemorySize: 64", "MemorySize must be a number from 128 to 10240, not 64"),
-    ("MemorySize: lots", "MemorySize must be a number"),
-    ("Timeout: 901", "Timeout must be a number from 1 to 900"),
-    ("Timeout: true", "Timeout must be a number"),
+    ("MemorySize: 64", "MemorySize must be a whole number from 128 to 10240, not 64"),
+    ("MemorySize: lots", "MemorySize must be a whole number"),
+    ("Timeout: 901", "Timeout must be a whole number from 1 to 900"),
+    ("Timeout: true", "Timeout must be a whole number"),
+    ("Timeout: 2.5", "Timeout must be a whole number from 1 to 900, not 2.5"),
     ("Architectures: [x86_64, arm64]", "Architectures must be"),
     ("CodeUri: missing", "CodeUri missing not found"),
     ("CodeUri: s3://bucket/key.zip", "is in S3"),
@@ -416,7 +396,7 @@ def test_a_broken_function_does_not_hide_the_others(tmp_path: Path) -> None:
     """)
     template = read_template(path)
     assert list(template.functions) == ["Good"] and list(template.broken) == ["Bad"]
-    assert template.broken["Bad"].startswith("Bad: CodeUri gone not found")
+    assert re.match(rf"{path}:\d+: Bad: CodeUri gone not found", template.broken["Bad"])
     assert template.function_names == {"bad-fn": "Bad"}
     with pytest.raises(TemplateError, match="Bad: CodeUri gone not found"):
         load_template(path)   # strict: every function must be readable

@@ -1,17 +1,21 @@
-"""`build --template`: a SAM template -> PackageOptions, flags over the template, clear errors."""
+"""`lambdalite build`'s view of a template (bundle/jobs.py over lambdalite.sam): a SAM template
+-> PackageOptions and the function OUT/template.yaml declares, options set over the template,
+clear errors."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from lambdalite.bundle.api import PackageOptions
-from lambdalite.bundle.builds import BuildOptions, template_options
-from lambdalite.bundle.errors import ProjectError
-from lambdalite.bundle.project import read_project, relative_model_dir, write_template
-from lambdalite.bundle.template import write
+from lambdalite.bundle.jobs import BuildJob, jobs_for, relative_model_dir, template_functions
+from lambdalite.bundle.options import BuildOptions
+from lambdalite.sam.errors import TemplateError
+from lambdalite.sam.write import write
 
 USER_TEMPLATE = """\
 AWSTemplateFormatVersion: '2010-09-09'
@@ -69,34 +73,50 @@ def edited(path: Path, old: str, new: str) -> Path:
     return path
 
 
+def read_jobs(path: Path, out_dir: Path, **options: Any) -> tuple[BuildJob, ...]:
+    """What `lambdalite build --template path --out out_dir` builds, ``options`` set."""
+    return jobs_for(BuildOptions(template=path, out_dir=out_dir, **options))
+
+
+def api_path(job: BuildJob) -> str | None:
+    return next((e.path for e in job.function.events if e.type == "Api"), None)
+
+
+def warmup(job: BuildJob) -> str | None:
+    return next((e.schedule for e in job.function.events if e.type == "Schedule"), None)
+
+
 def test_template_maps_to_build_options_and_keeps_settings(project: Path):
-    (fn,) = read_project(project)
-    assert fn.build_options(Path("out")) == PackageOptions(
+    (job,) = read_jobs(project, Path("out"))
+    assert job.options == PackageOptions(
         model_dir=project.parent / "model", out_dir=Path("out"), variant="int8",
         backend="litert", runtime="python3.11", arch="arm64", package_type="zip",
         memory_mb=2048, timeout_s=45, function_name="Digits")
-    assert (fn.api_path, fn.warmup_schedule, fn.function_url_auth) == (
+    fn = job.function
+    assert (api_path(job), warmup(job), fn.function_url_auth) == (
         "/predict", "rate(10 minutes)", "NONE")
-    assert (fn.alias, fn.provisioned_concurrency) == ("prod", 2)
-    assert fn.environment == {"LOG_LEVEL": "debug"}
-    assert any(n.startswith("Policies:") for n in fn.notes)
-    assert any(n.startswith("Events.Uploads (S3)") for n in fn.notes)
+    assert (fn.auto_publish_alias, fn.provisioned_concurrency) == ("prod", 2)
+    assert fn.environment == {"LAMBDALITE_BACKEND": "litert", "LAMBDALITE_VARIANT": "int8",
+                              "LOG_LEVEL": "debug"}
+    assert any(n.startswith("Policies:") for n in job.notes)
+    assert any(n.startswith("Events.Uploads (S3)") for n in job.notes)
 
 
 def test_explicit_flags_override_the_template(project: Path, tmp_path: Path):
     other = tmp_path / "other-model"
     other.mkdir()
-    (fn,) = read_project(project, overrides={
-        "memory_mb": 3008, "runtime": "python3.12", "arch": "x86_64", "variant": "float16",
-        "model_dir": other, "package_type": "image", "function_name": "Renamed",
-        "api_path": "/classify", "warmup_schedule": "rate(1 hour)"})
-    options = fn.build_options(Path("out"), base_image_digest=None)
+    (job,) = read_jobs(
+        project, Path("out"), memory_mb=3008, runtime="python3.12", archs=("x86_64",),
+        variant="float16", model_dir=other, package_type="image", function_name="Renamed",
+        api_path="/classify", warmup_schedule="rate(1 hour)", base_image_digest=None)
+    options = job.options
     assert (options.memory_mb, options.runtime, options.arch, options.variant) == (
         3008, "python3.12", "x86_64", "float16")
     assert (options.model_dir, options.package_type, options.function_name) == (
         other, "image", "Renamed")
-    assert options.timeout_s == 45 and fn.api_path == "/classify"
-    assert fn.warmup_schedule == "rate(1 hour)"
+    assert options.timeout_s == 45 and api_path(job) == "/classify"
+    assert warmup(job) == "rate(1 hour)"
+    assert job.function.logical_id == "Renamed" and job.function.package_type == "Image"
 
 
 def test_defaults_are_sam_defaults(tmp_path: Path):
@@ -105,11 +125,12 @@ def test_defaults_are_sam_defaults(tmp_path: Path):
     path.write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
                     "    Metadata: {LambdaliteModelDir: m}\n"
                     "    Properties: {Runtime: python3.12}\n")
-    (fn,) = read_project(path)
-    assert (fn.memory_mb, fn.timeout_s, fn.arch, fn.package_type, fn.backend) == (
+    (job,) = read_jobs(path, tmp_path / "out")
+    o = job.options
+    assert (o.memory_mb, o.timeout_s, o.arch, o.package_type, o.backend) == (
         128, 3, "x86_64", "zip", "litert")
-    assert fn.variant is None and fn.api_path is None and fn.warmup_schedule is None
-    doc = yaml.safe_load(write_template(tmp_path / "out" / "template.yaml", (fn,)).read_text())
+    assert o.variant is None and job.function.events == ()
+    doc = yaml.safe_load(write(tmp_path / "out" / "template.yaml", [job.function]).read_text())
     props = doc["Resources"]["Fn"]["Properties"]
     assert "Events" not in props and "Globals" not in doc and "FnApi" not in doc["Outputs"]
     # The model is outside build/'s tree: an absolute path, not a ../ chain.
@@ -122,42 +143,49 @@ def test_defaults_are_sam_defaults(tmp_path: Path):
      "Digits: Runtime nodejs20.x is not buildable: lambdalite builds python3.11, python3.12, "
      "python3.13"),
     ("Runtime: python3.11", "Runtime: python3.10", "Runtime python3.10 is not buildable"),
-    ("Runtime: python3.11", "Handler: x", "Runtime is required"),
+    ("Runtime: python3.11", "Description: no runtime", "Runtime is required"),
     ("Architectures: [arm64]", "Architectures: [x86_64, arm64]", "Architectures must be"),
     ("LAMBDALITE_BACKEND: litert", "LAMBDALITE_BACKEND: onnx", "use litert or tf"),
     ("LambdaliteModelDir: ./model", "Other: 1", "add Metadata: {LambdaliteModelDir: ./model}"),
     ("LambdaliteModelDir: ./model", "LambdaliteModelDir: ./nope", "is not a folder"),
     ("MemorySize: !Ref Memory", "MemorySize: !GetAtt X.Y", "MemorySize must be a whole number"),
+    ("MemorySize: !Ref Memory", "MemorySize: 1024.5", "MemorySize must be a whole number"),
     ("LOG_LEVEL: debug", "LOG_LEVEL: !GetAtt Bucket.Arn", "cannot be resolved at build time"),
     ("AuthType: NONE", "AuthType: OPEN", "AuthType must be AWS_IAM or NONE"),
     ("Runtime: python3.11", "Runtime: python3.11\n      PackageType: Lambda",
      "PackageType must be Zip or Image"),
 ])
 def test_unusable_values_are_clear_errors(project: Path, old: str, new: str, message: str):
-    with pytest.raises(ProjectError, match=message.replace("[", r"\[").replace("{", r"\{")) as err:
-        read_project(edited(project, old, new))
-    assert err.value.exit_code == 2 and err.value.message.startswith(f"{project}: Digits: ")
+    with pytest.raises(TemplateError, match=re.escape(message)) as err:
+        read_jobs(edited(project, old, new), Path("out"))
+    # Where: the template and the line of the property (or of the function).
+    assert err.value.exit_code == 2
+    assert re.match(rf"{re.escape(str(project))}:\d+: Digits: ", err.value.message)
+    line = project.read_text().splitlines()[err.value.line - 1]
+    key = new.splitlines()[-1].split(":")[0].strip()     # the property written last
+    assert key in line or line.strip() == "Digits:", line    # or, when absent, the function
 
 
 def test_a_flag_makes_an_unbuildable_template_value_buildable(project: Path):
     edited(project, "Runtime: python3.11", "Runtime: python3.10")
-    (fn,) = read_project(project, overrides={"runtime": "python3.12"})
-    assert fn.runtime == "python3.12"
+    (job,) = read_jobs(project, Path("out"), runtime="python3.12")
+    assert job.options.runtime == job.function.runtime == "python3.12"
 
 
 def test_function_selection_and_template_errors(project: Path, tmp_path: Path):
-    with pytest.raises(ProjectError, match="has no function 'Nope'; its functions: Digits"):
-        read_project(project, function="Nope")
-    assert read_project(project, function="Digits")[0].logical_id == "Digits"
+    out = Path("out")
+    with pytest.raises(TemplateError, match="has no function 'Nope'; its functions: Digits"):
+        read_jobs(project, out, function="Nope")
+    assert read_jobs(project, out, function="Digits")[0].function.logical_id == "Digits"
     empty = tmp_path / "empty.yaml"
     empty.write_text("Resources:\n  B: {Type: AWS::S3::Bucket}\n")
-    with pytest.raises(ProjectError, match="defines no AWS::Serverless::Function"):
-        read_project(empty)
-    with pytest.raises(ProjectError, match="cannot read template"):
-        read_project(tmp_path / "missing.yaml")
+    with pytest.raises(TemplateError, match="defines no AWS::Serverless::Function"):
+        read_jobs(empty, out)
+    with pytest.raises(TemplateError, match="cannot read template"):
+        read_jobs(tmp_path / "missing.yaml", out)
     (tmp_path / "bad.yaml").write_text("Resources: [\n")
-    with pytest.raises(ProjectError, match="not valid YAML"):
-        read_project(tmp_path / "bad.yaml")
+    with pytest.raises(TemplateError, match="not valid YAML"):
+        read_jobs(tmp_path / "bad.yaml", out)
 
 
 @pytest.mark.parametrize("package_type", ["zip", "image"])
@@ -172,14 +200,13 @@ def test_a_generated_template_round_trips_to_the_same_build(tmp_path: Path, pack
           "warmup_schedule": "rate(5 minutes)", "provisioned_concurrency": 1}
     path = tmp_path / "deploy" / "t.yaml"
     options = BuildOptions(model_dir=model, archs=("arm64",), **kw)  # type: ignore[arg-type]
-    write(path, template_options(options, options.packages(),
-                                 relative_model_dir(model, path.parent)))
-    (fn,) = read_project(path)
-    assert fn.build_options(Path("build")) == PackageOptions(
-        model_dir=model.resolve(), out_dir=Path("build"), variant="dynamic", backend="tf",
+    write(path, template_functions(options, path.parent))
+    (job,) = read_jobs(path, tmp_path / "build")
+    assert job.options == PackageOptions(
+        model_dir=model.resolve(), out_dir=tmp_path / "build", variant="dynamic", backend="tf",
         runtime="python3.11", arch="arm64", package_type=package_type, memory_mb=1536,
         timeout_s=20, function_name="Fn")
-    out = write_template(tmp_path / "build" / "template.yaml", (fn,))
+    out = write(tmp_path / "build" / "template.yaml", [job.function])
     again = yaml.safe_load(out.read_text())["Resources"]["Fn"]
     first = yaml.safe_load(path.read_text())["Resources"]["Fn"]
     assert again["Properties"] == first["Properties"]
@@ -199,7 +226,7 @@ def test_model_dir_is_relative_inside_the_templates_tree_else_absolute(tmp_path:
     template.write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
                         f"    Metadata: {{LambdaliteModelDir: {outside}}}\n"
                         "    Properties: {Runtime: python3.12}\n")
-    assert read_project(template)[0].model_dir == inside.resolve()
+    assert read_jobs(template, Path("out"))[0].options.model_dir == inside.resolve()
 
 
 def test_model_dir_stays_relative_within_one_project(tmp_path: Path):
