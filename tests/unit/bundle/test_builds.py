@@ -111,3 +111,37 @@ def test_fallbacks_only_where_allowed_and_only_for_their_error(tmp_path: Path):
     assert _fallback(replace(allowed, package_type="image"), too_large) is None
     assert _fallback(replace(allowed, runtime="python3.12"), glibc) is None   # newest glibc
     assert (_newer_runtime("python3.11"), _newer_runtime("python3.13")) == ("python3.12", None)
+
+
+def test_a_template_and_the_same_options_plan_the_same_packages(options: BuildOptions,
+                                                                 tmp_path: Path):
+    """The flags path and the --template path reach the one ``build``: a template written for
+    options builds as those options do; an option set wins over the template."""
+    from lambdalite.bundle.jobs import template_functions
+    from lambdalite.sam.write import write
+
+    path = tmp_path / "t.yaml"
+    write(path, template_functions(replace(options, archs=("arm64",), memory_mb=2048), tmp_path))
+    flags = build(replace(options, archs=("arm64",), memory_mb=2048, dry_run=True))
+    from_template = build(BuildOptions(template=path, out_dir=options.out_dir, dry_run=True))
+    assert [p.describe() for p in from_template.plans] == [p.describe() for p in flags.plans]
+    assert [p.options.memory_mb for p in from_template.plans] == [2048]
+    over = build(BuildOptions(template=path, out_dir=tmp_path, memory_mb=3008, dry_run=True))
+    assert [p.options.memory_mb for p in over.plans] == [3008]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model_dir": None}, "give model_dir (made by `lambdalite convert`) or template"),
+    ({"function": "Fn"}, "function selects a function of template: give template too"),
+    ({"template": Path("t.yaml"), "archs": ("x86_64", "arm64")},
+     "archs x86_64, arm64 with template: set Architectures per function"),
+])
+def test_what_to_build_mistakes_name_the_fields(options: BuildOptions, change: dict,
+                                                message: str, tmp_path: Path):
+    if "template" in change:
+        change["template"] = tmp_path / "t.yaml"
+        change["template"].write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                                      "    Properties: {Runtime: python3.12}\n")
+    with pytest.raises(OptionError) as err:
+        build(replace(options, dry_run=True, **change))
+    assert message in err.value.message
