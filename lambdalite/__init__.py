@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; "convert" and "bench" are their (callable) packages.
+# name -> module that defines it.
 _EXPORTS: dict[str, str] = {
-    "convert": "lambdalite.convert",
-    "ConvertOptions": "lambdalite.convert.plan",
-    "ConversionPlan": "lambdalite.convert.plan",
-    "ConvertResult": "lambdalite.convert.execute",
-    "evaluate": "lambdalite.convert.pipeline",
-    "EvaluateOptions": "lambdalite.convert.pipeline",
-    "EvaluateResult": "lambdalite.convert.pipeline",
-    "EvaluationReport": "lambdalite.convert.evaluate",
+    "convert": "lambdalite.conversion.pipeline",
+    "ConvertOptions": "lambdalite.conversion.plan",
+    "ConversionPlan": "lambdalite.conversion.plan",
+    "ConvertResult": "lambdalite.conversion.execute",
+    "evaluate": "lambdalite.conversion.pipeline",
+    "EvaluateOptions": "lambdalite.conversion.pipeline",
+    "EvaluateResult": "lambdalite.conversion.pipeline",
+    "EvaluationReport": "lambdalite.conversion.evaluate",
     "build": "lambdalite.bundle.builds",
     "BuildOptions": "lambdalite.bundle.options",
     "BuildOutcome": "lambdalite.bundle.builds",
@@ -42,15 +42,14 @@ _EXPORTS: dict[str, str] = {
     "LocalLambda": "lambdalite.local.engine",
     "FunctionSpec": "lambdalite.local.engine_types",
     "InvokeResult": "lambdalite.local.engine_types",
-    "bench": "lambdalite.bench",
-    "BenchOptions": "lambdalite.bench.config",
-    "BenchResult": "lambdalite.bench.results",
+    "bench": "lambdalite.benchmark.runner",
+    "BenchOptions": "lambdalite.benchmark.config",
+    "BenchResult": "lambdalite.benchmark.results",
     "Progress": "lambdalite.progress",
     "Callback": "lambdalite.progress",
     "LambdaliteError": "lambdalite.errors",
     "OptionError": "lambdalite.errors",
 }
-_PACKAGES = frozenset({"convert", "bench"})
 
 __all__ = [
     "BenchOptions", "BenchResult", "BuildOptions", "BuildOutcome", "BuildResult", "Callback",
@@ -61,16 +60,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
-    from lambdalite.bench.config import BenchOptions
-    from lambdalite.bench.results import BenchResult
-    from lambdalite.bench.runner import bench
+    from lambdalite.benchmark.config import BenchOptions
+    from lambdalite.benchmark.results import BenchResult
+    from lambdalite.benchmark.runner import bench
     from lambdalite.bundle.api import BuildResult
     from lambdalite.bundle.builds import BuildOutcome, PackageOutcome, build
     from lambdalite.bundle.options import BuildOptions
-    from lambdalite.convert.evaluate import EvaluationReport
-    from lambdalite.convert.execute import ConvertResult
-    from lambdalite.convert.pipeline import EvaluateOptions, EvaluateResult, convert, evaluate
-    from lambdalite.convert.plan import ConversionPlan, ConvertOptions
+    from lambdalite.conversion.evaluate import EvaluationReport
+    from lambdalite.conversion.execute import ConvertResult
+    from lambdalite.conversion.pipeline import EvaluateOptions, EvaluateResult, convert, evaluate
+    from lambdalite.conversion.plan import ConversionPlan, ConvertOptions
     from lambdalite.errors import LambdaliteError, OptionError
     from lambdalite.local.engine import LocalLambda
     from lambdalite.local.engine_types import FunctionSpec, InvokeResult
@@ -82,7 +81,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'lambdalite' has no attribute {name!r}")
     loaded = importlib.import_module(module)
-    value = loaded if name in _PACKAGES else getattr(loaded, name)
+    value = getattr(loaded, name)
     globals()[name] = value  # once: later lookups skip __getattr__
     return value
 

@@ -20,13 +20,13 @@ from lambdalite.errors import LambdaliteError, OptionError
 # name -> (module, attribute, one-line help shown by `lambdalite --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("lambdalite.examples.cli", "train", "Train the bundled MNIST example model."),
-    "convert": ("lambdalite.convert.cli", "convert", "Convert a TF/Keras model to TFLite variants."),
-    "evaluate": ("lambdalite.convert.cli", "evaluate", "Evaluate every variant of a manifest."),
+    "convert": ("lambdalite.conversion.cli", "convert", "Convert a TF/Keras model to TFLite variants."),
+    "evaluate": ("lambdalite.conversion.cli", "evaluate", "Evaluate every variant of a manifest."),
     "build": ("lambdalite.bundle.cli", "build", "Build a Lambda zip or image for x86_64/arm64."),
     "template": ("lambdalite.bundle.cli", "template", "Write a SAM template.yaml for the function."),
     "deploy": ("lambdalite.bundle.cli", "deploy", "Deploy with `sam deploy` (or print the commands)."),
     "local": ("lambdalite.local.cli", "local", "Run functions in a local Lambda environment."),
-    "bench": ("lambdalite.bench.cli", "bench", "Measure size, cold start, latency, memory, cost."),
+    "bench": ("lambdalite.benchmark.cli", "bench", "Measure size, cold start, latency, memory, cost."),
 }
 
 

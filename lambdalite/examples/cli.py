@@ -31,8 +31,8 @@ def train(out: Path, epochs: int, batch_size: int, seed: int, cache: Path | None
     from rich.console import Console
 
     from lambdalite.cli_progress import RichProgress
-    from lambdalite.convert.errors import AccuracyDropped
-    from lambdalite.convert.report import evaluation_table
+    from lambdalite.conversion.errors import AccuracyDropped
+    from lambdalite.conversion.report import evaluation_table
     from lambdalite.examples.train import shortfalls
     from lambdalite.examples.train import train as run
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lambdalite.convert.execute import sha256_file
+from lambdalite.conversion.execute import sha256_file
 from lambdalite.errors import DependencyError, ModelError
 
 PACKAGE = "mnist"

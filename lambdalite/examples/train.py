@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from lambdalite import progress as progress_
-from lambdalite.convert.evaluate import EvaluationReport
-from lambdalite.convert.execute import ConvertResult
-from lambdalite.convert.pipeline import EvaluateOptions, convert, evaluate
-from lambdalite.convert.plan import ConvertOptions
+from lambdalite.conversion.evaluate import EvaluationReport
+from lambdalite.conversion.execute import ConvertResult
+from lambdalite.conversion.pipeline import EvaluateOptions, convert, evaluate
+from lambdalite.conversion.plan import ConvertOptions
 from lambdalite.examples.mnist_data import MnistSplit, load_mnist
 
 LABELS = tuple(str(d) for d in range(10))

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from lambdalite.bench.config import BenchOptions, config_for
-from lambdalite.bench.results import (
+from lambdalite.benchmark.config import BenchOptions, config_for
+from lambdalite.benchmark.results import (
     BenchResult,
     CellResult,
     ColdSample,

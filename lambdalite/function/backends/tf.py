@@ -36,7 +36,7 @@ def import_tensorflow(environ: MutableMapping[str, str] = os.environ) -> Any:
 
     ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 (errors only; a user's own value wins). The
     ``tensorflow`` and ``absl`` Python loggers are set to ERROR; the converter's warnings
-    are still collected by ``lambdalite.convert.capture`` (it lowers them while it listens).
+    are still collected by ``lambdalite.conversion.capture`` (it lowers them while it listens).
     """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
@@ -60,7 +60,7 @@ def capture_fd(fd: int) -> Iterator[Callable[[], str]]:
     """Point ``fd`` at a temp file; the yielded function returns what was written to it.
 
     For C++ logs (TensorFlow, MLIR) that bypass ``sys.stderr``. Also used by
-    ``lambdalite.convert.capture`` around a conversion.
+    ``lambdalite.conversion.capture`` around a conversion.
     """
     sys.stderr.flush()
     saved = os.dup(fd)

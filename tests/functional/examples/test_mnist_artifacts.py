@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lambdalite.convert.data import Dataset, model_input
-from lambdalite.convert.evaluate import predict
-from lambdalite.convert.schema import schema_errors
+from lambdalite.conversion.data import Dataset, model_input
+from lambdalite.conversion.evaluate import predict
+from lambdalite.conversion.schema import schema_errors
 from lambdalite.manifest import VARIANTS, Manifest
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "lambdalite" / "examples" / "mnist"
@@ -88,7 +88,7 @@ def test_tf_models_are_the_same_small_model(manifest: Manifest) -> None:
 
 
 def _float32_probs(x: np.ndarray) -> np.ndarray:
-    from lambdalite.convert.tflite_info import open_interpreter
+    from lambdalite.conversion.tflite_info import open_interpreter
 
     it = open_interpreter(MODEL / "float32.tflite")
     inp, out = it.get_input_details()[0], it.get_output_details()[0]

@@ -39,20 +39,26 @@ def test_import_lambdalite_stays_light():
     """The Lambda package ships lambdalite/__init__.py: importing it (and reading its version)
     must pull in none of the CLI's dependencies, nor numpy."""
     code = ("import sys, lambdalite; lambdalite.__version__; "
-            "print(','.join(m for m in ('click', 'rich', 'yaml', 'numpy', 'lambdalite.convert', "
-            "'lambdalite.bundle', 'lambdalite.bench', 'lambdalite.local') if m in sys.modules))")
+            "print(','.join(m for m in ('click', 'rich', 'yaml', 'numpy', 'lambdalite.conversion',"
+            " 'lambdalite.bundle', 'lambdalite.benchmark', 'lambdalite.local', 'lambdalite.sam')"
+            " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
 
 
-def test_convert_and_bench_are_their_packages_and_callable():
-    """``lambdalite.convert`` stays the package (its modules import and patch as usual) and
-    calling it runs the pipeline."""
-    import lambdalite.convert.plan
+def test_the_verbs_are_plain_functions_whatever_was_imported_before():
+    """``lambdalite.convert`` / ``bench`` are the pipeline's functions, not the packages that
+    hold them (``conversion/``, ``benchmark/``: importing those leaves the verbs alone)."""
+    import types
 
-    assert lambdalite.convert.plan.ConvertOptions is lambdalite.ConvertOptions
-    assert callable(lambdalite.convert) and callable(lambdalite.bench)
+    import lambdalite.benchmark.runner
+    import lambdalite.conversion.pipeline
+
+    assert lambdalite.convert is lambdalite.conversion.pipeline.convert
+    assert lambdalite.bench is lambdalite.benchmark.runner.bench
+    for verb in (lambdalite.convert, lambdalite.evaluate, lambdalite.build, lambdalite.bench):
+        assert isinstance(verb, types.FunctionType), verb
     with pytest.raises(UsageError, match="does not exist"):
         lambdalite.convert(lambdalite.ConvertOptions(model=Path("/nonexistent"), out=Path("o")))
 
@@ -68,7 +74,7 @@ def test_option_errors_name_api_fields_and_the_cli_shows_flags():
 
 
 def test_the_convert_command_maps_the_api_fields_to_its_flags():
-    from lambdalite.convert.cli import convert
+    from lambdalite.conversion.cli import convert
 
     assert isinstance(convert, ApiCommand)
     flags = convert.flags()
@@ -93,7 +99,7 @@ def test_evaluate_options_write_unless_limited(tmp_path: Path):
 
 
 def test_the_bundled_mnist_example_is_package_data():
-    from lambdalite.bench.models import resolve_model
+    from lambdalite.benchmark.models import resolve_model
     from lambdalite.examples import mnist_example
 
     folder = mnist_example()
@@ -102,7 +108,7 @@ def test_the_bundled_mnist_example_is_package_data():
     assert json.loads((folder / "events" / "event.json").read_text())["isBase64Encoded"]
 
 
-def test_the_facade_imports_only_the_standard_library_at_run_time():
+def test_lambdalite_init_imports_only_the_standard_library_at_run_time():
     """The Lambda package ships lambdalite/__init__.py: outside ``if TYPE_CHECKING:`` (what
     type checkers read) it imports the standard library alone."""
     import ast

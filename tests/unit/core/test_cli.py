@@ -11,8 +11,8 @@ def test_help_lists_every_command_without_importing_them() -> None:
     code = (
         "import sys; from lambdalite.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('tensorflow', 'matplotlib', 'boto3', 'lambdalite.bench',"
-        " 'lambdalite.convert.cli') if m in sys.modules]\n"
+        "heavy = [m for m in ('tensorflow', 'matplotlib', 'boto3', 'lambdalite.benchmark',"
+        " 'lambdalite.conversion.cli') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,5 +1,5 @@
 """The same template gives the same answer in `lambdalite build` (bundle/jobs.py), `lambdalite
-local` (local/specs.py) and `lambdalite bench --pick --write-template` (bench/writeback.py):
+local` (local/specs.py) and `lambdalite bench --pick --write-template` (benchmark/writeback.py):
 the same MemorySize, Timeout, architecture and environment, or the same error at the same line.
 Each template is fed to all three as a user would give it (numbers as strings, whole-number
 floats, Globals, Parameters and !Ref, short and long intrinsic forms, JSON)."""
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from lambdalite.bench.pick import Verdict
-from lambdalite.bench.writeback import write_template
+from lambdalite.benchmark.pick import Verdict
+from lambdalite.benchmark.writeback import write_template
 from lambdalite.bundle.jobs import jobs_for
 from lambdalite.bundle.options import BuildOptions
 from lambdalite.local.specs import load_template

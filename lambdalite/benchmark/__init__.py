@@ -1,0 +1,2 @@
+"""Measure packages in the local Lambda environment: ``runner.bench`` (``lambdalite.bench``),
+the ``lambdalite bench`` command (``cli.py``)."""

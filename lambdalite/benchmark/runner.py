@@ -1,0 +1,303 @@
+"""Run a benchmark: build each row's package, then measure it in the local Lambda environment.
+
+    result = lambdalite.bench(BenchOptions(model="mnist", quick=True))
+    print(render_markdown(result))          # lambdalite.benchmark.render
+
+A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
+row the x86_64 package is built for ``config.runtime`` with ``lambdalite.bundle`` (and the
+arm64 one, for its size: it is checked but cannot run here). For each row x MemorySize:
+``cold_starts`` fresh ``LocalLambda`` engines (a new execution environment each: INIT, first
+invoke), then on the last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
+Every invocation goes through real awslambdaric with the engine's memory and CPU limits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lambdalite import envvars
+from lambdalite import progress as progress_
+from lambdalite.benchmark.config import (
+    RUN_ARCH,
+    SIZE_ARCHS,
+    TF_ROW,
+    BenchConfig,
+    BenchOptions,
+    config_for,
+)
+from lambdalite.benchmark.models import make_event, resolve_model
+from lambdalite.benchmark.results import (
+    BenchResult,
+    CellResult,
+    ColdSample,
+    PackageSize,
+    RowResult,
+    WarmSample,
+)
+from lambdalite.errors import BuildError, LambdaliteError, OptionError
+from lambdalite.manifest import Manifest
+
+if TYPE_CHECKING:
+    from lambdalite.bundle.api import BuildResult, PackageOptions
+    from lambdalite.local.engine import LocalLambda
+    from lambdalite.local.engine_types import FunctionSpec, InvokeResult
+
+FUNCTION = "BenchFunction"
+RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
+                "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
+                "TFLite runtime of its day")
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    backend: str
+    variant: str | None
+
+
+@dataclass(frozen=True)
+class Built:
+    task_root: Path | None          # None: the x86_64 package could not be built
+    handler: str
+    sizes: tuple[PackageSize, ...]
+
+
+def bench(options: BenchOptions, *, progress: progress_.Progress | None = None) -> BenchResult:
+    """``lambdalite.bench``: measure what ``options`` ask for (``lambdalite bench`` calls it).
+
+    ``progress``: one unit per package built and per invocation."""
+    return run_bench(config_for(options), progress)
+
+
+def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -> BenchResult:
+    """Measure every row x MemorySize of ``config``."""
+    from lambdalite.benchmark.machine import collect
+
+    say = progress_.resolve(progress)
+    started = _now()
+    model_dir = resolve_model(config.model, progress_.nested(say))
+    manifest = Manifest.load(model_dir)
+    rows, notes = plan_rows(config, manifest)
+    say.total(total_units(config, len(rows)))
+    event = make_event(model_dir, manifest)
+    cells: list[CellResult] = []
+    results: list[RowResult] = []
+    for row in rows:
+        say.update(f"building {row.name}")
+        built = build_row(config, model_dir, row)
+        say.update(f"built {row.name}", 1)
+        results.append(row_result(row, manifest, model_dir, built.sizes))
+        for memory in config.memory_sizes:
+            if built.task_root is None:
+                cells.append(CellResult(row.name, memory, error="package build failed"))
+                say.update(f"skipped {row.name}", units_per_cell(config))
+                continue
+            cells.append(measure(config, row, built, memory, event.payload, say))
+    litert = _litert_version(results)
+    if litert:
+        notes.append(RUNTIME_NOTE.format(litert=litert))
+    return BenchResult(
+        model=manifest.model.name, model_dir=str(model_dir), settings=config.settings(),
+        machine=collect().to_dict(), rows=tuple(results), cells=tuple(cells),
+        started=started, finished=_now(), notes=(*config.notes, *notes), event=event.label,
+    )
+
+
+def total_units(config: BenchConfig, rows: int) -> int:
+    """The progress bar's length: one unit per build and per invocation."""
+    return rows * (1 + len(config.memory_sizes) * units_per_cell(config))
+
+
+def units_per_cell(config: BenchConfig) -> int:
+    return config.cold_starts + config.warmup + config.warm
+
+
+# -- the rows -----------------------------------------------------------------------------------
+
+def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[str]]:
+    """The rows to measure, in table order, and notes on what was left out."""
+    notes: list[str] = []
+    wanted = config.variants if config.variants is not None else tuple(manifest.variants)
+    missing = [v for v in wanted if v not in manifest.variants]
+    if missing and config.variants is not None:
+        raise OptionError(f"{{variants}}: {', '.join(missing)} not in the manifest (it has "
+                          f"{', '.join(manifest.variants)}); convert them first")
+    rows = []
+    if TF_ROW in config.backends:
+        if manifest.model.tf_model:
+            rows.append(Row(TF_ROW, "tf", None))
+        else:
+            notes.append("no tf row: the manifest has no original TF model "
+                         "(convert with --keep-tf-model)")
+    if "litert" in config.backends:
+        rows += [Row(v, "litert", v) for v in wanted if v in manifest.variants]
+    if not rows:
+        raise OptionError("nothing to measure: no row selected ({variants})")
+    return rows, notes
+
+
+def row_result(row: Row, manifest: Manifest, model_dir: Path,
+               sizes: tuple[PackageSize, ...]) -> RowResult:
+    if row.variant is None:
+        tf_path = model_dir / (manifest.model.tf_model or "")
+        return RowResult(row.name, row.backend, None, _tree_bytes(tf_path), None, None, sizes)
+    variant = manifest.variant(row.variant)
+    ev = variant.evaluation
+    return RowResult(row.name, row.backend, row.variant, variant.size_bytes,
+                     ev.accuracy if ev else None, ev.accuracy_drop_points if ev else None, sizes)
+
+
+def _tree_bytes(path: Path) -> int | None:
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return None
+
+
+# -- packages ----------------------------------------------------------------------------------
+
+def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
+    """x86_64 package to run (and its size), arm64 package for its size only.
+
+    LiteRT rows build a zip, or an image when the zip is over Lambda's limits (``lambdalite
+    build``'s fallback, as a user would take it). The TF row builds an image: TensorFlow alone
+    is far over the zip limit. The arm64 package may also take the runtime fallback (a newer
+    runtime when the wheels need a newer glibc than ``config.runtime``'s): it is sized, not
+    run; the x86_64 one must run here on ``config.runtime``. The table says which was taken."""
+    from lambdalite.bundle.api import HANDLER, PackageOptions  # deferred: the build tooling
+
+    out = Path(config.out) / "packages" / row.name
+    archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
+    sizes: list[PackageSize] = []
+    task_root: Path | None = None
+    handler = HANDLER
+    for arch in archs:
+        options = PackageOptions(
+            model_dir=model_dir, out_dir=out, variant=row.variant,
+            backend="tf" if row.backend == "tf" else "litert", runtime=config.runtime,
+            arch=arch, package_type="image" if row.backend == "tf" else "zip",
+            timeout_s=config.timeout_s, image_fallback=True, runtime_fallback=arch != RUN_ARCH)
+        result, size = build_package(options)
+        sizes.append(size)
+        if result is not None and arch == RUN_ARCH:
+            task_root, handler = result.task_root, result.handler
+    return Built(task_root, handler, tuple(sizes))
+
+
+def build_package(options: PackageOptions) -> tuple[BuildResult | None, PackageSize]:
+    """Build one package (``lambdalite.bundle``, fallbacks included): its size, or why it could
+    not be built."""
+    from lambdalite.bundle.api import build_package as build
+
+    try:
+        result = build(options)
+    except BuildError as exc:
+        return None, PackageSize(arch=options.arch, package_type=options.package_type,
+                                 runtime=options.runtime, unzipped_bytes=None,
+                                 zipped_bytes=None, error=exc.message)
+    built = result.options
+    return result, PackageSize(
+        arch=built.arch, package_type=built.package_type, runtime=built.runtime,
+        unzipped_bytes=result.unzipped_bytes, zipped_bytes=result.zipped_bytes,
+        files=result.files, glibc_needed=result.glibc_needed,
+        warnings=(*result.warnings, *result.picked, *result.fallbacks),
+        installed=result.installed)
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -> FunctionSpec:
+    from lambdalite.local.engine_types import FunctionSpec
+
+    assert built.task_root is not None
+    env = {envvars.BACKEND: row.backend}
+    if row.variant:
+        env[envvars.VARIANT] = row.variant
+    return FunctionSpec(
+        # Absolute: the function runs in its task root, where a relative --out means nothing.
+        name=FUNCTION, handler=built.handler, code_dir=built.task_root.resolve(),
+        runtime=config.runtime,
+        memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=RUN_ARCH,
+        environment=env)
+
+
+def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload: bytes,
+            progress: progress_.Progress) -> CellResult:
+    from lambdalite.local.engine import LocalLambda
+
+    spec = function_spec(config, row, built, memory_mb)
+    say = progress.update
+    label = f"{row.name} @ {memory_mb} MB"
+    cold: list[ColdSample] = []
+    warm: list[WarmSample] = []
+    for i in range(config.cold_starts):
+        engine = LocalLambda({FUNCTION: spec}, concurrency=1)
+        try:
+            say(f"{label}: cold start {i + 1}/{config.cold_starts}", 0)
+            first = engine.invoke(FUNCTION, payload)
+            cold.append(_cold_sample(first))
+            say(f"{label}: cold start {i + 1}/{config.cold_starts}", 1)
+            if first.function_error:
+                say(label, units_per_cell(config) - i - 1)
+                return CellResult(row.name, memory_mb, tuple(cold), (), _error_text(first),
+                                  first.error_type or "Unhandled")
+            if i == config.cold_starts - 1:
+                return _warm_cell(config, engine, payload, row, memory_mb, cold, warm, progress,
+                                  label)
+        except LambdaliteError as exc:
+            say(label, units_per_cell(config) - i)
+            return CellResult(row.name, memory_mb, tuple(cold), (), exc.message, exc.error_type)
+        finally:
+            engine.close()
+    raise AssertionError("unreachable: cold_starts >= 1")
+
+
+def _warm_cell(config: BenchConfig, engine: LocalLambda, payload: bytes, row: Row, memory_mb: int,
+               cold: list[ColdSample], warm: list[WarmSample], progress: progress_.Progress,
+               label: str) -> CellResult:
+    say = progress.update
+    for j in range(config.warmup + config.warm):
+        recorded = j >= config.warmup
+        say(f"{label}: {'warm' if recorded else 'warm-up'} call", 0)
+        result = engine.invoke(FUNCTION, payload)
+        say(f"{label}: {'warm' if recorded else 'warm-up'} call", 1)
+        if result.function_error:
+            say(label, config.warmup + config.warm - j - 1)
+            return CellResult(row.name, memory_mb, tuple(cold), tuple(warm), _error_text(result),
+                              result.error_type or "Unhandled")
+        if recorded:
+            rep = result.report
+            warm.append(WarmSample(rep.duration_ms, result.round_trip_ms, rep.max_memory_used_mb))
+    return CellResult(row.name, memory_mb, tuple(cold), tuple(warm))
+
+
+def _cold_sample(result: InvokeResult) -> ColdSample:
+    rep = result.report
+    return ColdSample(rep.init_duration_ms, rep.duration_ms, result.round_trip_ms,
+                      rep.max_memory_used_mb, result.error_type if result.function_error else None)
+
+
+def _error_text(result: InvokeResult) -> str:
+    try:
+        body = json.loads(result.payload)
+        return f"{body.get('errorType', result.error_type)}: {body.get('errorMessage', '')}"[:300]
+    except (ValueError, AttributeError):
+        return (result.error_type or "Unhandled") + ": " + result.payload[:200].decode("utf-8", "replace")
+
+
+def _litert_version(rows: list[RowResult]) -> str | None:
+    """The ai-edge-litert the measured (x86_64) packages hold: what the numbers are for."""
+    versions = sorted({
+        pin.split("==", 1)[1]
+        for row in rows for size in row.sizes if size.arch == RUN_ARCH
+        for pin in size.installed if pin.lower().startswith("ai-edge-litert==")
+    })
+    return ", ".join(versions) or None
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

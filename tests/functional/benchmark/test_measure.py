@@ -1,0 +1,42 @@
+"""``runner.measure`` against one-file handlers under the real local engine: samples are
+counted as configured, and a timeout or a crash stops the cell with Lambda's error type."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lambdalite.benchmark.config import BenchOptions, config_for
+from lambdalite.benchmark.runner import Built, Row, measure
+from lambdalite.progress import Callback
+
+ROW = Row("float32", "litert", "float32")
+HANDLER_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "handlers"
+
+
+def run(handler: str, payload: dict, **config):  # type: ignore[no-untyped-def]
+    done: list[int] = [0]
+    cfg = config_for(BenchOptions(**config))
+    cell = measure(cfg, ROW, Built(HANDLER_FIXTURES, handler, ()), 256,
+                   json.dumps(payload).encode(), Callback(lambda _msg, n, _total: done.append(n)))
+    return cell, done[-1], cfg
+
+
+def test_counts_cold_and_warm_samples_and_excludes_warmup():
+    cell, units, cfg = run("echo.handler", {"x": 1}, cold_starts=2, warm=3, warmup=2)
+    assert cell.error is None and len(cell.cold) == 2 and len(cell.warm) == 3
+    assert all(c.init_duration_ms and c.init_duration_ms > 0 for c in cell.cold)
+    assert all(0 < w.max_memory_used_mb <= 256 for w in cell.warm)
+    assert units == cfg.cold_starts + cfg.warmup + cfg.warm    # the progress bar ends full
+
+
+def test_timeout_stops_the_cell_as_lambda_reports_it():
+    cell, units, cfg = run("sleepy.handler", {"seconds": 5}, cold_starts=2, warm=3, timeout_s=1)
+    assert cell.timed_out and cell.error_type == "Sandbox.Timedout"
+    assert len(cell.cold) == 1 and cell.warm == ()
+    assert units == cfg.cold_starts + cfg.warmup + cfg.warm
+
+
+def test_crash_is_recorded_with_its_error_type():
+    cell, _, _ = run("crash.handler", {}, cold_starts=1, warm=1)
+    assert cell.error and cell.error_type and not cell.timed_out and cell.warm == ()
