@@ -62,7 +62,7 @@ def test_slimmed_tf_image_task_root_answers_in_the_local_engine(tf_image: BuildR
     assert not list((root / "model").glob("*.tflite"))
 
     event, label = mnist_event
-    # The template the CLI writes sets the backend as a function variable (template.py).
+    # The template the CLI writes sets the backend as a function variable (bundle/jobs.py).
     spec = FunctionSpec(name="Fn", handler=tf_image.handler, code_dir=root,
                         runtime=HOST_RUNTIME, memory_mb=3008, timeout_s=60,
                         environment={envvars.BACKEND: "tf"})

@@ -26,7 +26,7 @@ def test_pip_failure_becomes_install_failed_with_pips_reason(tmp_path: Path):
 
     with pytest.raises(InstallFailed, match="No matching distribution found for x==9") as err:
         install(tmp_path / "t", ["x==9"], T, runner=runner)
-    cache = tmp_path / "deps-cache"   # tests/unit/build/conftest.py
+    cache = tmp_path / "deps-cache"   # tests/unit/bundle/conftest.py
     assert not cache.exists() or not list(cache.iterdir())   # no half-filled entry left
     assert "python3.11 x86_64" in err.value.message and err.value.exit_code == 5
 
