@@ -8,6 +8,7 @@ Responses go to stdout; logs (START/END/REPORT) and warnings to stderr.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import signal
 import sys
@@ -265,6 +266,15 @@ def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list
     _info(limits)
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False   # a host name: it may resolve to anything
+
+
 def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[[Any], Any]) -> None:
     from lambdalite.local.engine import LocalLambda
 
@@ -278,6 +288,9 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
         raise UsageError(f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}; "
                          "pass another --port") from None
     _startup_notices(template, engine.limits_notice, engine.warnings)
+    if not _loopback(opts["host"]):
+        _warn(f"--host {opts['host']} exposes these functions to every machine that can reach "
+              "this one, with no authentication; use --host 127.0.0.1 unless that is intended")
     _info(f"lambdalite: serving {', '.join(sorted(template.functions))} on {server.url} "
           "(Ctrl-C to stop)")
 
@@ -295,7 +308,7 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not skip cleanup
         signal.signal(signal.SIGTERM, previous)
-        server.httpd.server_close()
+        server.close()
         engine.close()
         signal.signal(signal.SIGINT, previous_int)
 

@@ -77,6 +77,7 @@ class LocalLambda:
         if concurrency < 1:
             raise UsageError("concurrency must be at least 1")
         self.functions: dict[str, FunctionSpec] = dict(functions)
+        self.concurrency = concurrency
         self.idle_timeout_s = idle_timeout_s
         self.region = region
         self.init_timeout_s = init_timeout_s

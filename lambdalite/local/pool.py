@@ -45,10 +45,7 @@ class FunctionPool:
                     self._busy.add(env)
                     return env
                 if not wait:
-                    raise TooManyRequests(
-                        f"Rate Exceeded: function {self.spec.name} already runs "
-                        f"{self.concurrency} concurrent invocations (its reserved concurrency "
-                        "locally); retry, or raise the limit")
+                    raise self._throttled()
                 self._cond.wait()
 
     def release(self, env: Environment) -> None:
@@ -84,6 +81,16 @@ class FunctionPool:
             self._cond.notify_all()
         for env in envs:
             env.shutdown()
+
+    def _throttled(self) -> TooManyRequests:
+        if self.spec.reserved_concurrency:
+            return TooManyRequests(
+                f"Rate Exceeded: function {self.spec.name} already runs {self.concurrency} "
+                "concurrent invocations (its ReservedConcurrentExecutions); retry, or raise it")
+        return TooManyRequests(
+            f"Rate Exceeded: function {self.spec.name} already runs {self.concurrency} "
+            "concurrent invocations (the local cap standing in for the account's concurrency); "
+            "retry, or raise --concurrency", reason="ConcurrentInvocationLimitExceeded")
 
     def _take_idle(self) -> Environment | None:
         while self._idle:

@@ -255,9 +255,9 @@ class _Handler(BaseHTTPRequestHandler):
             "Lambda-Runtime-Trace-Id": invocation.trace_id,
         }
         if invocation.client_context is not None:
-            headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+            headers["Lambda-Runtime-Client-Context"] = json_header(invocation.client_context)
         if invocation.cognito_identity is not None:
-            headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
+            headers["Lambda-Runtime-Cognito-Identity"] = json_header(invocation.cognito_identity)
         self._send(200, invocation.payload, "application/json", headers)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
@@ -321,6 +321,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the runtime died or was killed mid-request: the environment notices the exit
+
+
+def json_header(text: str) -> str:
+    """JSON text as a header value: ASCII on one line (``\\uXXXX`` escapes), which the runtime
+    parses to the same object. Raw, a character outside Latin-1 cannot be sent at all and a line
+    break in the JSON's whitespace would end the header. Text that is not JSON keeps its
+    printable ASCII only."""
+    if all(" " <= c <= "~" for c in text):
+        return text
+    try:
+        return json.dumps(json.loads(text))
+    except (ValueError, RecursionError):
+        return "".join(c for c in text if " " <= c <= "~")
 
 
 def _error_type_of(body: bytes) -> str | None:
