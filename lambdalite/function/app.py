@@ -17,7 +17,7 @@ from lambdalite.errors import ClientError, LambdaliteError
 from lambdalite.function import response
 from lambdalite.function.backends import Backend, load_backend
 from lambdalite.function.config import BackendName, FunctionConfig
-from lambdalite.function.decode import decode_images
+from lambdalite.function.decode import decode_images, limits_for
 from lambdalite.function.events import Limits, Request, classify, parse
 from lambdalite.function.observability import COUNT, MILLISECONDS, JsonLogger, MetricsSink
 from lambdalite.function.predictions import effective_labels, predict_labels
@@ -45,6 +45,7 @@ class App:
         self.clock = clock
         self.labels = effective_labels(manifest.model.labels)
         self.limits = Limits(config.max_images, config.max_payload_bytes)
+        self.decode_limits = limits_for(config, manifest.preprocessing)   # after the model loaded
         self.cold = True
 
     def __call__(self, event: Any, context: Any = None) -> Any:
@@ -80,7 +81,7 @@ class App:
 
     def _infer(self, request: Request, measured: dict[str, tuple[float, str]]) -> Any:
         t0 = self.clock()
-        images = decode_images(request.images, self.config.max_pixels)
+        images = decode_images(request.images, self.decode_limits)
         batch = preprocess(images, self.manifest.preprocessing)
         t1 = self.clock()
         outputs = self.backend.predict(batch)
