@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "lambdalite" / "examples" / "mnist" / "model"
+from lambdalite.examples import mnist_example
+
+MODEL = mnist_example() / "model"
 
 
 def lambdalite(*args: str, cwd: Path, env: dict[str, str] | None = None
