@@ -107,7 +107,8 @@ def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
     payload = _read_event(event_path)
     with LocalLambda({name: template.functions[name]}, python=opts["python"],
                      log_sink=opts["log_file"], idle_timeout_s=60) as engine:
-        _startup_notices(template, engine.limits_notice, engine.warnings, only=name)
+        _startup_notices(template, engine.limits_notice, engine.warnings, only=name,
+                         runtime_api=engine.runtime_api_notice)
         result = engine.invoke(name, payload)
     _print_logs(result)
     click.echo(result.payload.decode("utf-8", "replace"))
@@ -254,7 +255,7 @@ def _read_event(event_path: str | None) -> bytes:
 
 
 def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list[str],
-                     only: str | None = None) -> None:
+                     only: str | None = None, runtime_api: str = "") -> None:
     for warning in template.warnings:
         if only is None or warning.startswith(f"{only}: ") or ": " not in warning:
             _warn(warning)
@@ -264,6 +265,8 @@ def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list
     for warning in engine_warnings:
         _warn(warning)
     _info(limits)
+    if runtime_api:
+        _info(runtime_api)
 
 
 def _loopback(host: str) -> bool:
@@ -287,7 +290,8 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
         engine.close()
         raise UsageError(f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}; "
                          "pass another --port") from None
-    _startup_notices(template, engine.limits_notice, engine.warnings)
+    _startup_notices(template, engine.limits_notice, engine.warnings,
+                     runtime_api=engine.runtime_api_notice)
     if not _loopback(opts["host"]):
         _warn(f"--host {opts['host']} exposes these functions to every machine that can reach "
               "this one, with no authentication; use --host 127.0.0.1 unless that is intended")

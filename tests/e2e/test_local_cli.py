@@ -183,6 +183,7 @@ def test_start_lambda_serves_boto3_then_stops_cleanly_on_ctrl_c(template: Path,
         code = server.interrupt()
     assert code == 0, "\n".join(server.lines)
     assert "lambdalite: shutting down" in server.lines
+    assert any(line.startswith("runtime API: ") for line in server.lines)   # its protection
     assert any("Broken: CodeUri not-built-yet not found" in line and "Broken is skipped" in line
                for line in server.lines)
     records = [json.loads(line) for line in log_file.read_text().splitlines()]
