@@ -22,7 +22,7 @@ import click
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 from lambdalite.local.engine_types import FunctionSpec, InvokeResult
-from lambdalite.local.errors import FunctionFailed
+from lambdalite.local.errors import FunctionFailed, SoakFailed
 from lambdalite.local.specs import LocalTemplate, read_template
 from lambdalite.sam.errors import TemplateError
 
@@ -150,6 +150,33 @@ def start_api(**opts: Any) -> None:
         return server
 
     _serve(template, opts, make)
+
+
+@local.command()
+@click.option("--seed", default=0, show_default=True, help="Seed of the generated inputs.")
+@click.option("--fuzz", "fuzz", default=3000, show_default=True, type=click.IntRange(1),
+              help="Generated bad and good inputs through start-api (hypothesis adds a fifth).")
+@click.option("--calls", default=5000, show_default=True, type=click.IntRange(1),
+              help="Invoke API calls of the load phase, each answer checked.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--idle-connections", default=500, show_default=True, type=click.IntRange(0))
+@click.option("--time-limit", default=900.0, show_default=True, type=click.FloatRange(1),
+              help="Seconds each phase may take before it stops early.")
+def soak(seed: int, fuzz: int, calls: int, concurrency: int, idle_connections: int,
+         time_limit: float) -> None:
+    """Fuzz, load, fault and hostile-client checks against servers started on 127.0.0.1, with
+    the bundled MNIST function; prints the table (exit 1 when a check fails)."""
+    from lambdalite.examples import mnist_example
+    from lambdalite.local.soak import SoakOptions, run_soak
+
+    example = mnist_example()
+    options = SoakOptions(model_dir=example / "model", digits_dir=example / "digits", seed=seed,
+                          fuzz=fuzz, calls=calls, concurrency=concurrency,
+                          idle_connections=idle_connections, time_limit_s=time_limit)
+    report = run_soak(options, progress=_info)
+    click.echo(report.render())
+    if not report.ok:
+        raise SoakFailed("a soak check failed: see the rows marked NO")
 
 
 @local.command("generate-event")

@@ -68,3 +68,9 @@ class FunctionFailed(LambdaliteError):
     """`local invoke`: the function ran and failed (its error JSON is on stdout); exit 1."""
 
     exit_code = 1
+
+
+class SoakFailed(LambdaliteError):
+    """`local soak`: a check failed (the table says which); exit 1."""
+
+    exit_code = 1
