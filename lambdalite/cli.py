@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "template": ("lambdalite.bundle.cli", "template", "Write a SAM template.yaml for the function."),
     "deploy": ("lambdalite.bundle.cli", "deploy", "Deploy with `sam deploy` (or print the commands)."),
     "local": ("lambdalite.local.cli", "local", "Run functions in a local Lambda environment."),
+    "predict": ("lambdalite.prediction.cli", "predict", "Send files to a model's function, print the answers."),
     "bench": ("lambdalite.benchmark.cli", "bench", "Measure size, cold start, latency, memory, cost."),
 }
 

@@ -21,3 +21,6 @@ LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 ALL_FUNCTION_VARS = (
     MODEL_DIR, VARIANT, BACKEND, NUM_THREADS, MAX_IMAGES, MAX_PIXELS, LOG_LEVEL, METRICS_NAMESPACE,
 )
+
+# Read by lambdalite's own tools, never by the function.
+CACHE_DIR = "LAMBDALITE_CACHE_DIR"          # `lambdalite predict`'s cached builds (default ~/.cache/lambdalite/predict)

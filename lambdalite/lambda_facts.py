@@ -11,6 +11,7 @@ Stdlib only: the function package ships this module.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 
 
@@ -64,6 +65,15 @@ ARCHS: dict[str, Arch] = {
     "x86_64": Arch("x86_64", "x86_64", "EM_X86_64", "x86-64", "-x86_64", 0.0000166667),
     "arm64": Arch("arm64", "aarch64", "EM_AARCH64", "AArch64", "-arm64", 0.0000133334),
 }
+
+# What platform.machine() says -> Lambda's Architectures value.
+MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def host_arch(machine: str | None = None) -> str | None:
+    """This machine's Lambda architecture, None when Lambda has no such CPU."""
+    return MACHINE_ARCH.get((machine or platform.machine()).lower())
+
 
 BASE_IMAGE_REPO = "public.ecr.aws/lambda/python"
 

@@ -22,7 +22,9 @@ from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 from lambdalite.local.errors import FunctionFailed
+from lambdalite.local.server import LocalServer
 from lambdalite.local.specs import LocalTemplate, read_template
+from lambdalite.local.triggers import TRIGGER_KINDS, Body, pick_trigger
 from lambdalite.sam.errors import TemplateError
 
 _echo_lock = threading.Lock()
@@ -92,8 +94,16 @@ def local() -> None:
 @click.argument("function", required=False)
 @click.option("-e", "--event", "event_path", default=None, metavar="FILE|-",
               help="Event JSON file, or - for stdin (default: {}).")
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A request body (image, .npy, .json ...) wrapped in the event of the "
+                   "function's trigger (see --trigger); binary bodies base64-encoded as API "
+                   "Gateway does.")
+@click.option("--trigger", type=click.Choice(TRIGGER_KINDS),
+              help="With --body-file: the trigger whose event to send (default: the "
+                   "function's first Api/HttpApi event, else its Function URL, else direct).")
 @_template_options
-def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
+def invoke(function: str | None, event_path: str | None, body_file: Path | None,
+           trigger: str | None, **opts: Any) -> None:
     """Invoke FUNCTION once (a cold start) and print its response.
 
     The response goes to stdout, the logs (START/END/REPORT) to stderr; the exit code is 1
@@ -103,7 +113,16 @@ def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
 
     template = _load(opts)
     name = _pick(template, function)
-    payload = _read_event(event_path)
+    if body_file is not None and event_path is not None:
+        raise UsageError("pass either -e/--event or --body-file, not both")
+    if trigger is not None and body_file is None:
+        raise UsageError("--trigger goes with --body-file (the event is built from the body)")
+    if body_file is not None:
+        chosen = pick_trigger(template.functions[name], trigger)
+        _info(f"{name}: {body_file} as the event of {chosen.describe()}")
+        payload = chosen.payload(Body.from_file(body_file))
+    else:
+        payload = _read_event(event_path)
     with LocalLambda({name: template.functions[name]}, python=opts["python"],
                      log_sink=opts["log_file"], idle_timeout_s=60) as engine:
         _startup_notices(template, engine.limits_notice, engine.warnings, only=name)
@@ -130,24 +149,21 @@ def start_lambda(**opts: Any) -> None:
 @local.command("start-api")
 @_template_options
 @_server_options(3000)
+@click.option("--url-port", default=3010, show_default=True, type=click.IntRange(0, 65535),
+              help="First port of the Function URLs (FunctionUrlConfig), one port per "
+                   "function in logical-id order; 0 picks free ports.")
 def start_api(**opts: Any) -> None:
-    """Serve the template's Api / HttpApi routes like API Gateway until Ctrl-C."""
-    from lambdalite.local.http_api import HttpAPI
-
+    """Serve the template's Api / HttpApi routes like API Gateway, and each Function URL on
+    its own port, until Ctrl-C."""
     template = _load(opts)
-    if not any(e.type in ("Api", "HttpApi") for f in template.functions.values()
-               for e in f.events):
-        raise UsageError(f"{template.path} has no Api or HttpApi event to serve: add Events "
-                         "to a function, or use `lambdalite local start-lambda`")
-
-    def make(engine: Any) -> HttpAPI:
-        server = HttpAPI(engine, opts["host"], opts["port"], on_result=_print_logs)
-        for route in server.routes:
-            _info(f"  {route.method:7} {server.url}{route.path if route.path != '$default' else '/*'}"
-                  f"  -> {route.function} ({'REST' if route.rest else 'HTTP API'})")
-        return server
-
-    _serve(template, opts, make)
+    has_routes = any(e.type in ("Api", "HttpApi") for f in template.functions.values()
+                     for e in f.events)
+    urls = sorted(n for n, f in template.functions.items() if f.function_url_auth)
+    if not has_routes and not urls:
+        raise UsageError(f"{template.path} has no Api or HttpApi event and no FunctionUrlConfig "
+                         "to serve: add Events to a function, or use `lambdalite local "
+                         "start-lambda`")
+    _serve(template, opts, lambda engine: _api_servers(engine, opts, has_routes, urls))
 
 
 @local.command("generate-event")
@@ -265,19 +281,55 @@ def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list
     _info(limits)
 
 
-def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[[Any], Any]) -> None:
+def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
+                 urls: list[str]) -> list[LocalServer]:
+    """start-api's servers: the API Gateway front (when the template has routes), then one
+    Function URL server per function with a FunctionUrlConfig."""
+    from lambdalite.local.function_url import FunctionUrlServer
+    from lambdalite.local.http_api import HttpAPI
+
+    servers: list[LocalServer] = []
+    try:
+        if has_routes:
+            api = HttpAPI(engine, opts["host"], opts["port"], on_result=_print_logs)
+            servers.append(api)
+            for route in api.routes:
+                path = route.path if route.path != "$default" else "/*"
+                _info(f"  {route.method:7} {api.url}{path}  -> {route.function} "
+                      f"({'REST' if route.rest else 'HTTP API'})")
+        for i, name in enumerate(urls):
+            port = opts["url_port"] + i if opts["url_port"] else 0
+            url = FunctionUrlServer(engine, name, opts["host"], port, on_result=_print_logs)
+            servers.append(url)
+            checked = "; AWS_IAM not checked locally" if url.auth_type == "AWS_IAM" else ""
+            _info(f"  ANY     {url.url}/*  -> {name} (Function URL, AuthType "
+                  f"{url.auth_type}{checked})")
+    except OSError:
+        for server in servers:
+            server.httpd.server_close()
+        raise
+    return servers
+
+
+def _serve(template: LocalTemplate, opts: dict[str, Any],
+           make_servers: Callable[[Any], LocalServer | list[LocalServer]]) -> None:
+    """Start the engine and the servers ``make_servers`` returns; serve until Ctrl-C/SIGTERM.
+    The first server is named in the "serving ... on URL" line; the others run in threads."""
     from lambdalite.local.engine import LocalLambda
 
     engine = LocalLambda(template.functions, idle_timeout_s=opts["idle_timeout"],
                          python=opts["python"], log_sink=opts["log_file"],
                          concurrency=opts["concurrency"], on_event_result=_print_logs)
     try:
-        server = make_server(engine)
+        made = make_servers(engine)
     except OSError as exc:
         engine.close()
-        raise UsageError(f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}; "
-                         "pass another --port") from None
+        raise UsageError(f"cannot listen on {opts['host']}: {exc.strerror}; pass another "
+                         "--port") from None
+    server, *others = made if isinstance(made, list) else [made]
     _startup_notices(template, engine.limits_notice, engine.warnings)
+    for other in others:
+        other.start()
     _info(f"lambdalite: serving {', '.join(sorted(template.functions))} on {server.url} "
           "(Ctrl-C to stop)")
 
@@ -296,6 +348,8 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not skip cleanup
         signal.signal(signal.SIGTERM, previous)
         server.httpd.server_close()
+        for other in others:
+            other.stop()
         engine.close()
         signal.signal(signal.SIGINT, previous_int)
 

@@ -49,6 +49,7 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     reserved_concurrency: int | None = None
     events: tuple[EventSource, ...] = ()
+    function_url_auth: str | None = None   # FunctionUrlConfig.AuthType: NONE | AWS_IAM
     unsupported: tuple[str, ...] = ()   # template properties we saw and do not emulate
 
 

@@ -1,0 +1,84 @@
+"""`lambdalite local start-api` for the everyday loop: Function URLs on their own ports, hot
+reload of a function's code (real servers on free ports, real urllib clients)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLERS = REPO / "tests" / "fixtures" / "handlers"
+RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+pytestmark = pytest.mark.timeout(180)
+
+
+def call(url: str, body: bytes = b"", method: str = "POST",
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body or None, method=method,
+                                     headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_function_urls_get_their_own_ports_and_function_url_events(
+        tmp_path: Path, server: Any) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(f"""\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {{Runtime: {RUNTIME}, CodeUri: {HANDLERS}, MemorySize: 128, Timeout: 3}}
+Resources:
+  Open:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: echo.handler
+      FunctionUrlConfig: {{AuthType: NONE}}
+      Events:
+        Api: {{Type: HttpApi, Properties: {{Path: /echo, Method: get}}}}
+  Signed:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: echo.handler
+      FunctionUrlConfig: {{AuthType: AWS_IAM}}
+  Fails:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: raises.handler
+      FunctionUrlConfig: {{AuthType: NONE}}
+""")
+    running = server("local", "start-api", "-t", str(template), "--port", "0", "--url-port", "0")
+    urls = {}
+    for name in ("Fails", "Open", "Signed"):
+        urls[name] = running.wait_for(
+            rf"ANY +(http://127\.0\.0\.1:\d+)/\*  -> {name} \(Function URL, AuthType").group(1)
+    assert len(set(urls.values())) == 3 and running.url not in urls.values()
+    running.wait_for(r"Signed: FunctionUrlConfig AuthType AWS_IAM: not checked locally")
+
+    status, headers, body = call(f"{urls['Open']}/any/path?x=1&x=2", b"hi",
+                                 headers={"Content-Type": "text/plain", "Cookie": "a=1; b=2"})
+    event = json.loads(body)["event"]
+    context = event["requestContext"]
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert (event["version"], event["routeKey"], event["rawPath"], event["rawQueryString"]) == (
+        "2.0", "$default", "/any/path", "x=1&x=2")
+    assert event["queryStringParameters"] == {"x": "1,2"} and event["cookies"] == ["a=1", "b=2"]
+    assert context["domainName"].endswith(".lambda-url.us-east-1.on.aws")
+    assert context["accountId"] == "anonymous" and event["body"] == "hi"
+    assert "authorizer" not in context
+
+    _, _, body = call(urls["Signed"], method="GET")
+    assert json.loads(body)["event"]["requestContext"]["authorizer"]["iam"]
+    status, _, body = call(urls["Fails"])
+    assert (status, json.loads(body)) == (502, {"Message": "Internal Server Error"})
+    status, _, body = call(f"{running.url}/echo", method="GET")
+    assert status == 200   # the API route: an HTTP API event, not a Function URL's
+    assert ".lambda-url." not in json.loads(body)["event"]["requestContext"]["domainName"]
