@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from lambdalite.errors import UsageError
+from lambdalite.errors import LambdaliteError, UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 from lambdalite.local.errors import FunctionFailed
@@ -80,6 +80,9 @@ def _server_options(port: int) -> Callable[[Callable[..., Any]], Callable[..., A
                          help="Seconds before an idle environment is shut down.")(f)
         f = click.option("--port", "-p", default=port, show_default=True,
                          type=click.IntRange(0, 65535))(f)
+        f = click.option("--watch/--no-watch", default=True, show_default=True,
+                         help="Hot reload: when a function's code or model changes, its next "
+                              "call is a cold start with the new code.")(f)
         return click.option("--host", default="127.0.0.1", show_default=True,
                             help="Address to bind (0.0.0.0 exposes it to the network).")(f)
     return wrap
@@ -311,6 +314,27 @@ def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
     return servers
 
 
+def _watch(engine: Any, template: LocalTemplate, opts: dict[str, Any]) -> Any:
+    from lambdalite.local.reload import Watcher
+
+    def refresh(name: str) -> FunctionSpec | None:
+        try:
+            return _load(opts).functions.get(name)
+        except LambdaliteError as exc:   # a half-written template: keep the old definition
+            _warn(f"{name}: not reloaded, {exc.message}")
+            return None
+
+    def template_changed(path: Path) -> None:
+        _warn(f"{path.name} changed: restart to apply it (routes, settings); code changes are "
+              "picked up without a restart")
+
+    watcher = Watcher(engine, _info, refresh=refresh, extra=[template.path],
+                      on_extra=template_changed)
+    folders = len(watcher.roots())
+    _info(f"hot reload: watching {folders} code/model path(s) (--no-watch to turn off)")
+    return watcher.start()
+
+
 def _serve(template: LocalTemplate, opts: dict[str, Any],
            make_servers: Callable[[Any], LocalServer | list[LocalServer]]) -> None:
     """Start the engine and the servers ``make_servers`` returns; serve until Ctrl-C/SIGTERM.
@@ -330,6 +354,7 @@ def _serve(template: LocalTemplate, opts: dict[str, Any],
     _startup_notices(template, engine.limits_notice, engine.warnings)
     for other in others:
         other.start()
+    watcher = _watch(engine, template, opts) if opts["watch"] else None
     _info(f"lambdalite: serving {', '.join(sorted(template.functions))} on {server.url} "
           "(Ctrl-C to stop)")
 
@@ -350,6 +375,8 @@ def _serve(template: LocalTemplate, opts: dict[str, Any],
         server.httpd.server_close()
         for other in others:
             other.stop()
+        if watcher is not None:
+            watcher.stop()
         engine.close()
         signal.signal(signal.SIGINT, previous_int)
 

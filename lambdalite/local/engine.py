@@ -80,6 +80,7 @@ class LocalLambda:
         self.idle_timeout_s = idle_timeout_s
         self.region = region
         self.init_timeout_s = init_timeout_s
+        self._python = python
         self.limits_mode = limits or detect_mode()
         self.limits_notice = limits_notice(self.limits_mode)
         self._sink = make_sink(log_sink)
@@ -158,6 +159,15 @@ class LocalLambda:
     def environments(self, function_name: str) -> list[Environment]:
         """The function's live environments (for tests and the benchmark)."""
         return self._pools[self._spec(function_name).name].environments()
+
+    def reload(self, function_name: str, spec: FunctionSpec | None = None) -> int:
+        """Hot reload: retire the function's environments, so that its next call is a cold
+        start (with ``spec``, of that new definition); how many were retired."""
+        name = self._spec(function_name).name
+        if spec is not None:
+            self.interpreters[name] = choose_interpreter(spec.runtime, self._python)
+            self.functions[name] = spec
+        return self._pools[name].retire(spec)
 
     def reclaim_idle(self) -> int:
         """Shut down environments idle past ``idle_timeout_s`` now; how many were."""

@@ -50,6 +50,9 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     events: tuple[EventSource, ...] = ()
     function_url_auth: str | None = None   # FunctionUrlConfig.AuthType: NONE | AWS_IAM
+    # What the function is made of on disk, for hot reload: the CodeUri folder or .zip, a
+    # model folder outside it (LAMBDALITE_MODEL_DIR).
+    watch: tuple[Path, ...] = ()
     unsupported: tuple[str, ...] = ()   # template properties we saw and do not emulate
 
 

@@ -26,6 +26,7 @@ class FunctionPool:
         self._factory = factory
         self._idle: list[Environment] = []      # most recently used last
         self._busy: set[Environment] = set()
+        self._retired: set[Environment] = set()   # busy when their code changed: never reused
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._closed = False
@@ -55,7 +56,9 @@ class FunctionPool:
         """Back to the idle list if it survived the invocation; otherwise forget it."""
         with self._cond:
             self._busy.discard(env)
-            if env.alive and env.state is EnvState.IDLE and not self._closed:
+            retired = env in self._retired
+            self._retired.discard(env)
+            if env.alive and env.state is EnvState.IDLE and not self._closed and not retired:
                 self._idle.append(env)
                 env = None  # type: ignore[assignment]
             self._cond.notify_all()
@@ -71,6 +74,19 @@ class FunctionPool:
         for env in stale:
             env.shutdown()
         return stale
+
+    def retire(self, spec: FunctionSpec | None = None) -> int:
+        """Hot reload: no environment started so far is used again (idle ones are shut down
+        now, busy ones when their call ends); with ``spec``, new ones run that. How many."""
+        with self._cond:
+            if spec is not None:
+                self.spec = spec
+            idle, self._idle = self._idle, []
+            self._retired |= self._busy
+            count = len(idle) + len(self._busy)
+        for env in idle:
+            env.shutdown()
+        return count
 
     def environments(self) -> list[Environment]:
         with self._cond:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambdalite import envvars
 from lambdalite.lambda_facts import DEFAULT_RUNTIME
 from lambdalite.local.engine_types import EventSource, FunctionSpec
 from lambdalite.sam.errors import TemplateError
@@ -95,10 +96,12 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
                            "defined locally")
     if fn.package_type == "Image":
         handler, code_dir, runtime = _image(fn, unsupported)
+        watch = [code_dir]
     else:
         runtime = fn.need("Runtime", fn.runtime)
         handler = fn.need("Handler", fn.handler)
         code_dir = _zip_code(fn, handler)
+        watch = [] if fn.inline_code is not None else [_code_path(fn)]
     if fn.architecture != "x86_64":
         unsupported.append(f"Architectures {fn.architecture}: runs on this machine's CPU, not "
                            f"{fn.architecture}")
@@ -111,6 +114,10 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
                                "(use --env-vars)")
     if fn.function_url_auth == "AWS_IAM":
         unsupported.append(IAM_NOT_CHECKED)
+    model_dir = environment.get(envvars.MODEL_DIR)
+    if model_dir and (code_dir / model_dir).is_dir() and not (code_dir / model_dir).resolve(
+            ).is_relative_to(code_dir):
+        watch.append((code_dir / model_dir).resolve())
     reserved = fn.reserved_concurrency
     if reserved == 0:
         unsupported.append("ReservedConcurrentExecutions 0 (every invoke throttled): not "
@@ -121,7 +128,7 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
         memory_mb=fn.memory_mb, timeout_s=float(fn.timeout_s), architecture=fn.architecture,
         package_type=fn.package_type, environment=environment, reserved_concurrency=reserved,
         events=_events(fn, unsupported), function_url_auth=fn.function_url_auth,
-        unsupported=tuple(unsupported))
+        watch=tuple(watch), unsupported=tuple(unsupported))
 
 
 def unsupported_warnings(functions: Mapping[str, FunctionSpec]) -> list[str]:
@@ -182,6 +189,12 @@ def _route(event: SamEvent) -> EventSource:
         binary_media_types=event.binary_media_types if event.type == "Api" else (),
         stage=event.stage,
         payload_format_version=event.payload_format_version if event.type != "Api" else None)
+
+
+def _code_path(fn: SamFunction) -> Path:
+    """The CodeUri folder or .zip (checked by ``_zip_code``)."""
+    assert fn.path is not None
+    return (fn.path.parent.resolve() / (fn.code_uri or ".")).resolve()
 
 
 def _zip_code(fn: SamFunction, handler: str) -> Path:

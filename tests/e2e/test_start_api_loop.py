@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -82,3 +83,74 @@ Resources:
     status, _, body = call(f"{running.url}/echo", method="GET")
     assert status == 200   # the API route: an HTTP API event, not a Function URL's
     assert ".lambda-url." not in json.loads(body)["event"]["requestContext"]["domainName"]
+
+
+APP = """\
+import os
+
+VERSION = {version}
+
+
+def handler(event, context):
+    return {{"statusCode": 200, "body": f"{{VERSION}} {{os.getpid()}}"}}
+"""
+
+
+def reload_template(tmp_path: Path) -> Path:
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "app.py").write_text(APP.format(version=1))
+    template = tmp_path / "template.yaml"
+    template.write_text(f"""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: {RUNTIME}
+      CodeUri: src
+      MemorySize: 128
+      Events:
+        Get: {{Type: HttpApi, Properties: {{Path: /v, Method: get}}}}
+""")
+    return template
+
+
+def version(url: str) -> tuple[str, str]:
+    status, _, body = call(f"{url}/v", method="GET")
+    assert status == 200, body
+    number, pid = body.decode().split()
+    return number, pid
+
+
+def test_a_changed_file_makes_the_next_call_a_cold_start_with_the_new_code(
+        tmp_path: Path, server: Any) -> None:
+    template = reload_template(tmp_path)
+    running = server("local", "start-api", "-t", str(template), "--port", "0")
+    running.wait_for(r"hot reload: watching 1 code/model path")
+    first = version(running.url)
+    assert first[0] == "1"
+    assert version(running.url) == first                      # warm: the same environment
+    seen = len(running.lines)
+    time.sleep(0.5)   # the watch is set up in the background after the start-up lines
+    (tmp_path / "src" / "app.py").write_text(APP.format(version=2))
+    running.wait_for(r"reload: Fn: app.py changed; 1 environment\(s\) reclaimed, the next "
+                     r"call is a cold start", after=seen)
+    reports = len([line for line in running.lines if line.startswith("REPORT")])
+    second = version(running.url)
+    assert second[0] == "2" and second[1] != first[1]
+    running.wait_for(r"^REPORT .*Init Duration", after=seen)   # the new environment's cold start
+    assert len([line for line in running.lines if line.startswith("REPORT")]) == reports + 1
+    (tmp_path / "template.yaml").write_text(template.read_text() + "\n")
+    running.wait_for(r"template.yaml changed: restart to apply it", after=seen)
+
+
+def test_no_watch_keeps_the_warm_environment_and_its_code(tmp_path: Path, server: Any) -> None:
+    template = reload_template(tmp_path)
+    running = server("local", "start-api", "-t", str(template), "--port", "0", "--no-watch")
+    first = version(running.url)
+    (tmp_path / "src" / "app.py").write_text(APP.format(version=2))
+    time.sleep(1.5)   # past the reload debounce: nothing is watching
+    assert version(running.url) == first
+    assert not any(line.startswith(("reload:", "hot reload:")) for line in running.lines)
