@@ -238,7 +238,7 @@ class LocalLambda:
             duration_ms=round(figures.duration_ms, 2),
             billed_duration_ms=max(1, math.ceil(billed)),
             memory_size_mb=spec.memory_mb,
-            max_memory_used_mb=min(spec.memory_mb, math.ceil(figures.max_memory_bytes / MB)),
+            max_memory_used_mb=_mb(figures.max_memory_bytes, spec.memory_mb),
             init_duration_ms=round(init_ms, 2) if init_ms is not None else None,
         )
         return InvokeResult(
@@ -256,7 +256,7 @@ class LocalLambda:
     def _placeholder(self, spec: FunctionSpec, invocation: Invocation,
                      started: float) -> InvokeResult:
         """What DryRun and Event return at once: no payload, no figures."""
-        report = Report(invocation.request_id, 0.0, 0, spec.memory_mb, 0)
+        report = Report(invocation.request_id, 0.0, 0, spec.memory_mb, None)
         return InvokeResult(invocation.request_id, b"", None, None, "", report, False, "",
                             (time.monotonic() - started) * 1000)
 
@@ -271,7 +271,7 @@ class LocalLambda:
             cold=result.cold, duration_ms=report.duration_ms,
             billed_duration_ms=report.billed_duration_ms, memory_size_mb=report.memory_size_mb,
             max_memory_used_mb=report.max_memory_used_mb,
-            invocation_peak_mb=math.ceil(execution.figures.invocation_peak_bytes / MB),
+            invocation_peak_mb=_mb(execution.figures.invocation_peak_bytes),
             init_duration_ms=report.init_duration_ms, round_trip_ms=round(result.round_trip_ms, 3),
             function_error=result.function_error, error_type=result.error_type)
         try:
@@ -313,6 +313,14 @@ class LocalLambda:
         period = max(0.05, min(1.0, self.idle_timeout_s / 4))
         while not self._closed.wait(period):
             self.reclaim_idle()
+
+
+def _mb(value: int | None, cap: int | None = None) -> int | None:
+    """Bytes -> whole MB as Lambda rounds them (up), at most ``cap``; None stays unmeasured."""
+    if value is None:
+        return None
+    mb = math.ceil(value / MB)
+    return mb if cap is None else min(cap, mb)
 
 
 def _trace_id() -> str:

@@ -74,7 +74,7 @@ class Report:
     duration_ms: float
     billed_duration_ms: int
     memory_size_mb: int
-    max_memory_used_mb: int
+    max_memory_used_mb: int | None          # None: this host cannot measure it (REPORT: n/a)
     init_duration_ms: float | None = None   # cold starts only
 
     def line(self) -> str:

@@ -67,8 +67,8 @@ class CallFigures:
     cold: bool
     init_duration_ms: float | None   # a cold start whose first INIT succeeded
     duration_ms: float
-    max_memory_bytes: int            # the environment's peak since INIT
-    invocation_peak_bytes: int
+    max_memory_bytes: int | None     # the environment's peak since INIT; None: unmeasured here
+    invocation_peak_bytes: int | None
     init_output: str                 # cold starts: what INIT printed, and Lambda's INIT_* lines
     output: str                      # this invocation's output, platform lines included
 
@@ -372,9 +372,11 @@ class Environment:
         return Execution(call.request_id, payload, error_type, figures, reset=True)
 
     def _figures(self, call: _Call, duration_ms: float, peak: int, output: str) -> CallFigures:
+        measured = self.sandbox.measures_memory
         return CallFigures(
             cold=call.cold, init_duration_ms=call.init_ms, duration_ms=duration_ms,
-            max_memory_bytes=max(self.sandbox.lifetime_peak, peak), invocation_peak_bytes=peak,
+            max_memory_bytes=max(self.sandbox.lifetime_peak, peak) if measured else None,
+            invocation_peak_bytes=peak if measured else None,
             init_output=call.init_output, output=output)
 
     # -- process -------------------------------------------------------------------------------
