@@ -57,9 +57,10 @@ RUNTIMES: dict[str, Runtime] = {
     "python3.11": Runtime("python3.11", "3.11", *_AL2),
     "python3.12": Runtime("python3.12", "3.12", *_AL2023),
     "python3.13": Runtime("python3.13", "3.13", *_AL2023),
+    "python3.14": Runtime("python3.14", "3.14", *_AL2023),   # GA on Lambda 2025-11
 }
 DEFAULT_RUNTIME = "python3.12"
-BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
 
 ARCHS: dict[str, Arch] = {
     "x86_64": Arch("x86_64", "x86_64", "EM_X86_64", "x86-64", "-x86_64", 0.0000166667),

@@ -32,6 +32,8 @@ RIC_DIR_ENV = "LAMBDALITE_RIC_DIR"
 DEFAULT_RIC_DIR = Path.home() / ".cache" / "lambdalite" / "awslambdaric"
 HOST_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 _VERSION_RE = re.compile(r"^3\.\d+$")
+NO_PYTHON_HINT = ("install Python {version} (`pyenv install {version}`), then its runtime "
+                  "client once (`python -m lambdalite.local.provision`)")
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def choose_interpreter(
     if exe is None:
         return _host(
             f"{runtime}: no Python {version} found (pyenv or python{version} on PATH); "
-            f"running on the host's Python {HOST_VERSION} instead"
+            f"running on the host's Python {HOST_VERSION} instead, where a package built for "
+            f"{runtime} (its compiled wheels) does not import; to run it: "
+            f"{NO_PYTHON_HINT.format(version=version)}"
         )
     extra = _ric_path(exe, version, environ)
     if extra is None:

@@ -17,7 +17,13 @@ import sys
 from dataclasses import dataclass
 
 from lambdalite.lambda_facts import RUNTIMES
-from lambdalite.local.interpreters import HOST_VERSION, can_import_ric, find_python, ric_dir
+from lambdalite.local.interpreters import (
+    HOST_VERSION,
+    NO_PYTHON_HINT,
+    can_import_ric,
+    find_python,
+    ric_dir,
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,12 @@ def _key(version: str) -> tuple[int, ...]:
 
 def main() -> int:
     for o in provision():
-        where = o.python or "-"
-        print(f"awslambdaric for Python {o.version}: {o.status} ({where})", file=sys.stderr)
+        if o.python is None:
+            print(f"awslambdaric for Python {o.version}: no interpreter, python{o.version} "
+                  f"functions run on the host's Python {HOST_VERSION}; to run them under "
+                  f"{o.version}: {NO_PYTHON_HINT.format(version=o.version)}", file=sys.stderr)
+            continue
+        print(f"awslambdaric for Python {o.version}: {o.status} ({o.python})", file=sys.stderr)
     return 0   # never fails the install: a missing interpreter only means a host fallback
 
 
