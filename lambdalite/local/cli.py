@@ -20,7 +20,7 @@ import click
 
 from lambdalite.errors import LambdaliteError, UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
-from lambdalite.local.engine_types import FunctionSpec, InvokeResult
+from lambdalite.local.engine_types import Debugger, FunctionSpec, InvokeResult
 from lambdalite.local.errors import FunctionFailed
 from lambdalite.local.server import LocalServer
 from lambdalite.local.specs import LocalTemplate, read_template
@@ -28,6 +28,7 @@ from lambdalite.local.triggers import TRIGGER_KINDS, Body, pick_trigger
 from lambdalite.sam.errors import TemplateError
 
 _echo_lock = threading.Lock()
+DEBUG_INTEGRATION_TIMEOUT_S = 24 * 3600.0
 
 
 def _warn(message: str) -> None:
@@ -64,6 +65,12 @@ def _template_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Override Timeout (seconds)."),
         click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Append one JSON record per invocation (the REPORT figures)."),
+        click.option("-d", "--debug-port", type=click.IntRange(1, 65535),
+                     help="Run the function under debugpy listening on 127.0.0.1:PORT; each "
+                          "cold start waits for a debugger to attach. Timeout and the INIT "
+                          "limit are off, one environment at a time."),
+        click.option("--debug-function", metavar="FUNCTION",
+                     help="With --debug-port: the function to debug (default: the only one)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -126,9 +133,11 @@ def invoke(function: str | None, event_path: str | None, body_file: Path | None,
         payload = chosen.payload(Body.from_file(body_file))
     else:
         payload = _read_event(event_path)
+    debug = _debugger(template, opts, only=name)
     with LocalLambda({name: template.functions[name]}, python=opts["python"],
-                     log_sink=opts["log_file"], idle_timeout_s=60) as engine:
+                     log_sink=opts["log_file"], idle_timeout_s=60, debug=debug) as engine:
         _startup_notices(template, engine.limits_notice, engine.warnings, only=name)
+        _debug_notice(debug)
         result = engine.invoke(name, payload)
     _print_logs(result)
     click.echo(result.payload.decode("utf-8", "replace"))
@@ -294,7 +303,10 @@ def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
     servers: list[LocalServer] = []
     try:
         if has_routes:
-            api = HttpAPI(engine, opts["host"], opts["port"], on_result=_print_logs)
+            # A debugger stops the code for as long as it likes: no 29 s integration timeout.
+            limit = DEBUG_INTEGRATION_TIMEOUT_S if opts["debug_port"] else None
+            api = HttpAPI(engine, opts["host"], opts["port"], on_result=_print_logs,
+                          integration_timeout_s=limit)
             servers.append(api)
             for route in api.routes:
                 path = route.path if route.path != "$default" else "/*"
@@ -312,6 +324,32 @@ def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
             server.httpd.server_close()
         raise
     return servers
+
+
+def _debugger(template: LocalTemplate, opts: dict[str, Any],
+              only: str | None = None) -> Debugger | None:
+    if opts["debug_port"] is None:
+        if opts["debug_function"] is not None:
+            raise UsageError("--debug-function goes with --debug-port")
+        return None
+    wanted = opts["debug_function"] or only
+    if wanted is None:
+        if len(template.functions) != 1:
+            raise UsageError(f"--debug-port: name the function to debug with --debug-function "
+                             f"({', '.join(sorted(template.functions))})")
+        wanted = next(iter(template.functions))
+    name = template.function_names.get(wanted, wanted)
+    if name not in template.functions or (only is not None and name != only):
+        raise UsageError(f"--debug-function {wanted}: not the function run here")
+    return Debugger(name, opts["debug_port"])
+
+
+def _debug_notice(debug: Debugger | None) -> None:
+    if debug is not None:
+        _info(f"debugger: {debug.function} runs under debugpy on 127.0.0.1:{debug.port}; each "
+              "cold start waits for a client to attach (VS Code: docs/LOCAL.md). Its Timeout, "
+              "the INIT limit and API Gateway's integration timeout are off, it runs one "
+              "environment at a time, not frozen between calls")
 
 
 def _watch(engine: Any, template: LocalTemplate, opts: dict[str, Any]) -> Any:
@@ -341,9 +379,11 @@ def _serve(template: LocalTemplate, opts: dict[str, Any],
     The first server is named in the "serving ... on URL" line; the others run in threads."""
     from lambdalite.local.engine import LocalLambda
 
+    debug = _debugger(template, opts)
     engine = LocalLambda(template.functions, idle_timeout_s=opts["idle_timeout"],
                          python=opts["python"], log_sink=opts["log_file"],
-                         concurrency=opts["concurrency"], on_event_result=_print_logs)
+                         concurrency=opts["concurrency"], on_event_result=_print_logs,
+                         debug=debug)
     try:
         made = make_servers(engine)
     except OSError as exc:
@@ -352,6 +392,7 @@ def _serve(template: LocalTemplate, opts: dict[str, Any],
                          "--port") from None
     server, *others = made if isinstance(made, list) else [made]
     _startup_notices(template, engine.limits_notice, engine.warnings)
+    _debug_notice(debug)
     for other in others:
         other.start()
     watcher = _watch(engine, template, opts) if opts["watch"] else None

@@ -30,6 +30,7 @@ from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
 from lambdalite.local.engine_types import (
     INVOCATION_TYPES,
+    Debugger,
     FunctionSpec,
     InvocationType,
     InvokeResult,
@@ -37,7 +38,7 @@ from lambdalite.local.engine_types import (
 )
 from lambdalite.local.environment import Environment, Execution
 from lambdalite.local.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
-from lambdalite.local.interpreters import Interpreter, choose_interpreter
+from lambdalite.local.interpreters import Interpreter, check_debugpy, choose_interpreter
 from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
 from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
 from lambdalite.local.pool import FunctionPool
@@ -73,9 +74,14 @@ class LocalLambda:
         init_timeout_s: float = INIT_TIMEOUT_S,
         limits: LimitsMode | None = None,
         on_event_result: ResultCallback | None = None,
+        debug: Debugger | None = None,
     ) -> None:
         if concurrency < 1:
             raise UsageError("concurrency must be at least 1")
+        if debug is not None and debug.function not in functions:
+            raise UsageError(f"cannot debug {debug.function}: not a function here (known: "
+                             f"{', '.join(sorted(functions))})")
+        self.debug = debug
         self.functions: dict[str, FunctionSpec] = dict(functions)
         self.idle_timeout_s = idle_timeout_s
         self.region = region
@@ -91,8 +97,10 @@ class LocalLambda:
         self.warnings: list[str] = sorted({i.warning for i in self.interpreters.values() if i.warning})
         for warning in self.warnings:
             log.warning(warning)
+        if debug is not None:
+            check_debugpy(self.interpreters[debug.function])
         self._pools = {
-            name: FunctionPool(spec, spec.reserved_concurrency or concurrency, self._new_environment)
+            name: FunctionPool(spec, self._concurrency(spec, concurrency), self._new_environment)
             for name, spec in self.functions.items()
         }
         self._events: queue.Queue[_Queued | None] = queue.Queue()
@@ -198,9 +206,16 @@ class LocalLambda:
                 f"Function not found: {self._arn(function_name)} (known: "
                 f"{', '.join(sorted(self.functions)) or 'none'})") from None
 
+    def _concurrency(self, spec: FunctionSpec, default: int) -> int:
+        if self.debug is not None and self.debug.function == spec.name:
+            return 1   # one debug port: one environment at a time
+        return spec.reserved_concurrency or default
+
     def _new_environment(self, spec: FunctionSpec, env_id: str) -> Environment:
+        debugged = self.debug is not None and self.debug.function == spec.name
         return Environment(spec, self.interpreters[spec.name], self.limits_mode, env_id=env_id,
-                           region=self.region, init_timeout_s=self.init_timeout_s)
+                           region=self.region, init_timeout_s=self.init_timeout_s,
+                           debug_port=self.debug.port if debugged and self.debug else None)
 
     def _invocation(self, spec: FunctionSpec, payload: bytes, client_context: str | None,
                     cognito_identity: str | None) -> Invocation:

@@ -56,6 +56,15 @@ class FunctionSpec:
     unsupported: tuple[str, ...] = ()   # template properties we saw and do not emulate
 
 
+@dataclass(frozen=True)
+class Debugger:
+    """Run ``function`` under debugpy, listening on 127.0.0.1:``port`` for a client (VS Code,
+    PyCharm, any DAP client): one environment at a time, no Timeout or INIT limit, not frozen."""
+
+    function: str
+    port: int
+
+
 class EnvState(Enum):
     """Lifecycle of one execution environment."""
 

@@ -123,6 +123,24 @@ def choose_interpreter(
     return Interpreter(exe, version, extra)
 
 
+def check_debugpy(interpreter: Interpreter) -> None:
+    """``--debug-port`` runs the runtime under debugpy: DependencyError, with the command that
+    installs it, when ``interpreter`` cannot import it."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(
+        interpreter.extra_path)}
+    try:
+        done = subprocess.run([interpreter.path, "-c", "import debugpy"], env=env,
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is None or done.returncode != 0:
+        target = interpreter.extra_path[0] if interpreter.extra_path else None
+        where = f" --target {target}" if target else ""
+        raise DependencyError(
+            f"--debug-port needs debugpy in Python {interpreter.version} ({interpreter.path}); "
+            f"install it with: {interpreter.path} -m pip install{where} debugpy")
+
+
 def _explicit(python: str, environ: Mapping[str, str] | None) -> Interpreter:
     if _VERSION_RE.match(python):
         exe = find_python(python, environ)
@@ -159,12 +177,13 @@ def _ric_path(exe: str, version: str, environ: Mapping[str, str] | None) -> tupl
     return None
 
 
-def can_import_ric(exe: str, extra: str) -> bool:
-    """Does ``exe`` import awslambdaric (and its compiled part) with ``extra`` on PYTHONPATH?"""
+def can_import_ric(exe: str, extra: str, modules: str = "awslambdaric, runtime_client") -> bool:
+    """Does ``exe`` import awslambdaric (and its compiled part; or ``modules``) with ``extra``
+    on PYTHONPATH?"""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": extra}
     try:
         done = subprocess.run(
-            [exe, "-c", "import awslambdaric, runtime_client"],
+            [exe, "-c", f"import {modules}"],
             env=env, capture_output=True, timeout=30, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):

@@ -5,7 +5,7 @@ An execution environment for ``python3.12`` runs under a Python 3.12 when one is
 built per Python version. This step installs it once per version into the folder
 ``interpreters.ric_dir`` looks in, with that interpreter's own pip, so nothing is downloaded
 when a function runs. Missing interpreters are skipped: the engine then falls back to the host
-Python with a warning.
+Python with a warning. debugpy goes in the same folder, for ``lambdalite local --debug-port``.
 
     python -m lambdalite.local.provision          # what `make test` runs
 """
@@ -33,6 +33,9 @@ class Outcome:
     status: str          # "host" | "ready" | "installed" | "no interpreter" | "failed: ..."
 
 
+PACKAGES = ("awslambdaric", "debugpy")   # the runtime client, and the debugger it may run under
+
+
 def provision(versions: list[str] | None = None, *, timeout_s: float = 300) -> list[Outcome]:
     wanted = versions or sorted({r.python for r in RUNTIMES.values()}, key=_key)
     return [_one(v, timeout_s) for v in wanted]
@@ -45,10 +48,10 @@ def _one(version: str, timeout_s: float) -> Outcome:
     if exe is None:
         return Outcome(version, None, "no interpreter")
     target = ric_dir(version)
-    if can_import_ric(exe, str(target)):
+    if can_import_ric(exe, str(target), "awslambdaric, runtime_client, debugpy"):
         return Outcome(version, exe, "ready")
     cmd = [exe, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "--only-binary=:all:", "--target", str(target), "--upgrade", "awslambdaric"]
+           "--only-binary=:all:", "--target", str(target), "--upgrade", *PACKAGES]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
