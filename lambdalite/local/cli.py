@@ -164,6 +164,10 @@ def start_lambda(**opts: Any) -> None:
 @click.option("--url-port", default=3010, show_default=True, type=click.IntRange(0, 65535),
               help="First port of the Function URLs (FunctionUrlConfig), one port per "
                    "function in logical-id order; 0 picks free ports.")
+@click.option("--playground", is_flag=True,
+              help="Also serve the browser playground on 127.0.0.1 (see --playground-port).")
+@click.option("--playground-port", default=3100, show_default=True,
+              type=click.IntRange(0, 65535), help="The playground's port; 0 picks a free one.")
 def start_api(**opts: Any) -> None:
     """Serve the template's Api / HttpApi routes like API Gateway, and each Function URL on
     its own port, until Ctrl-C."""
@@ -299,8 +303,11 @@ def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
     Function URL server per function with a FunctionUrlConfig."""
     from lambdalite.local.function_url import FunctionUrlServer
     from lambdalite.local.http_api import HttpAPI
+    from lambdalite.local.playground.server import CallRecorder, PlaygroundServer
 
     servers: list[LocalServer] = []
+    real, recorder = engine, CallRecorder(engine) if opts["playground"] else None
+    engine = recorder or engine   # the fronts call through it: the playground sees figures
     try:
         if has_routes:
             # A debugger stops the code for as long as it likes: no 29 s integration timeout.
@@ -319,6 +326,12 @@ def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
             checked = "; AWS_IAM not checked locally" if url.auth_type == "AWS_IAM" else ""
             _info(f"  ANY     {url.url}/*  -> {name} (Function URL, AuthType "
                   f"{url.auth_type}{checked})")
+        if recorder is not None:
+            # Always on the loopback address: the page calls the functions.
+            playground = PlaygroundServer(real, recorder, servers, "127.0.0.1",
+                                          opts["playground_port"])
+            servers.append(playground)
+            _info(f"  playground: {playground.url}/  (open it in a browser)")
     except OSError:
         for server in servers:
             server.httpd.server_close()

@@ -87,7 +87,9 @@ def predict(options: PredictOptions, *,
     if not options.files:
         raise UsageError("name at least one file to send (an image, a .npy or a .json)")
     bodies = [request_body(path) for path in options.files]   # bad files fail before a build
-    template_path, built = _template(options, progress)
+    template_path, built = template_for(options.target, variant=options.variant,
+                                        backend=options.backend, cache_dir=options.cache_dir,
+                                        progress=progress)
     template = read_template(template_path)
     name = _function(template, options.function)
     spec = template.functions[name]
@@ -128,9 +130,11 @@ def host_runtime() -> str:
     return runtime if runtime in BUILDABLE_RUNTIMES else DEFAULT_RUNTIME
 
 
-def _template(options: PredictOptions,
-              progress: progress_.Progress | None) -> tuple[Path, bool]:
-    target = options.target
+def template_for(target: Path, *, variant: str | None = None, backend: Backend = "litert",
+                 cache_dir: Path | None = None, progress: progress_.Progress | None = None
+                 ) -> tuple[Path, bool]:
+    """The template to run for ``target`` (a model folder, ``mnist``, or a template), and
+    whether a model folder was built now (False: its cached build, or a template)."""
     if str(target) == MNIST and not target.exists():
         target = mnist_example() / "model"
     if target.is_dir() and (target / "manifest.json").is_file():
@@ -139,8 +143,8 @@ def _template(options: PredictOptions,
             raise UsageError("this machine's CPU is neither x86_64 nor arm64: build with "
                              "`lambdalite build` and pass the template")
         template, reused = cached_build(
-            target, runtime=host_runtime(), arch=arch, variant=options.variant,
-            backend=options.backend, cache_dir=options.cache_dir, progress=progress)
+            target, runtime=host_runtime(), arch=arch, variant=variant, backend=backend,
+            cache_dir=cache_dir, progress=progress)
         return template, not reused
     if target.is_file() or (target.is_dir() and any(
             (target / n).is_file() for n in ("template.yaml", "template.yml", "template.json"))):
@@ -171,4 +175,4 @@ def _call(engine: LocalLambda, name: str, trigger: Trigger, path: Path,
 
 
 __all__ = ["MNIST", "PredictCall", "PredictOptions", "PredictResult", "host_runtime",
-           "predict", "request_body"]
+           "predict", "request_body", "template_for"]

@@ -65,3 +65,36 @@ def predict(target: Path, files: tuple[Path, ...], function: str | None, trigger
             failed.append(f"{call.file} ({status})")
     if failed:
         raise FunctionFailed(f"{result.function} failed for {', '.join(failed)}")
+
+
+@click.command()
+@click.argument("target", metavar="[MODEL_DIR_OR_TEMPLATE]", default="template.yaml",
+                type=click.Path(path_type=Path))
+@click.option("--port", "-p", default=3000, show_default=True, type=click.IntRange(0, 65535),
+              help="The API Gateway front's port (127.0.0.1).")
+@click.option("--playground-port", default=3100, show_default=True,
+              type=click.IntRange(0, 65535), help="The page's port; 0 picks a free one.")
+@click.option("--url-port", default=3010, show_default=True, type=click.IntRange(0, 65535),
+              help="First port of the Function URLs.")
+@click.option("--variant", help="A model folder's variant to build (default: the manifest's).")
+@click.option("--backend", type=click.Choice(["litert", "tf"]), default="litert",
+              show_default=True, help="A model folder's inference runtime.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where a model folder's builds are kept.")
+@click.option("--python", help="Interpreter for the functions (3.12 or a path).")
+@click.pass_context
+def playground(ctx: click.Context, target: Path, port: int, playground_port: int, url_port: int,
+               variant: str | None, backend: str, cache_dir: Path | None,
+               python: str | None) -> None:
+    """Serve the browser playground for MODEL_DIR_OR_TEMPLATE (default: template.yaml here;
+    `mnist`: the bundled example) until Ctrl-C: `lambdalite local start-api --playground`,
+    with a model folder built for this machine first (and reused, as `predict` does)."""
+    from lambdalite.cli_progress import RichProgress
+    from lambdalite.local.cli import start_api
+    from lambdalite.prediction.api import template_for
+
+    with RichProgress(transient=True) as progress:
+        template, _ = template_for(target, variant=variant, backend=backend,  # type: ignore[arg-type]
+                                   cache_dir=cache_dir, progress=progress)
+    ctx.invoke(start_api, template_path=template, port=port, playground=True,
+               playground_port=playground_port, url_port=url_port, python=python)

@@ -54,6 +54,13 @@ class ServerProcess:
         return code
 
 
+@pytest.fixture(scope="session")
+def predict_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of model-folder builds for the session: `predict mnist` and `playground
+    mnist` build the MNIST function once between them."""
+    return tmp_path_factory.mktemp("predict-cache")
+
+
 @pytest.fixture
 def server() -> Iterator[Callable[..., ServerProcess]]:
     """``server("local", "start-api", "-t", ...)``: started, and stopped after the test."""

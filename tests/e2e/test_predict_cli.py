@@ -26,9 +26,9 @@ def lambdalite(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]
                           text=True, timeout=280, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("predict-cache")
+@pytest.fixture
+def cache(predict_cache: Path) -> Path:
+    return predict_cache
 
 
 def test_predict_builds_the_model_once_then_answers_each_file_cold_then_warm(cache: Path) -> None:

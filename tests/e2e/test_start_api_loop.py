@@ -4,6 +4,7 @@ reload of a function's code (real servers on free ports, real urllib clients).""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -154,3 +155,45 @@ def test_no_watch_keeps_the_warm_environment_and_its_code(tmp_path: Path, server
     time.sleep(1.5)   # past the reload debounce: nothing is watching
     assert version(running.url) == first
     assert not any(line.startswith(("reload:", "hot reload:")) for line in running.lines)
+
+
+def test_start_api_playground_lists_the_fronts_and_calls_through_them(
+        tmp_path: Path, server: Any) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(f"""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: echo.handler
+      Runtime: {RUNTIME}
+      CodeUri: {HANDLERS}
+      MemorySize: 128
+      FunctionUrlConfig: {{AuthType: NONE}}
+      Events:
+        Api: {{Type: HttpApi, Properties: {{Path: /echo, Method: post}}}}
+""")
+    running = server("local", "start-api", "-t", str(template), "--port", "0", "--url-port", "0",
+                     "--playground", "--playground-port", "0")
+    page = running.wait_for(r"playground: (http://127\.0\.0\.1:\d+)/").group(1)
+    status, headers, html = call(page + "/", method="GET")
+    assert status == 200 and headers["Content-Security-Policy"].startswith("default-src 'self'")
+    # Every script and style the page loads is the playground's own: nothing from a CDN.
+    assert re.findall(rb'(?:src|href)="([^"]+)"', html) == [b"/static/playground.css",
+                                                           b"/static/playground.js"]
+    _, _, listing = call(page + "/api/targets", method="GET")
+    targets = json.loads(listing)["targets"]
+    assert [(t["label"], t["model"]) for t in targets] == [
+        ("Echo - POST /echo (HTTP API)", None), ("Echo - POST / (Function URL)", None)]
+    for target, cold in ((1, True), (0, False)):
+        status, _, shown = call(f"{page}/api/call?target={target}&top_k=2", b'{"a": 1}',
+                                headers={"Content-Type": "application/json"})
+        answer = json.loads(shown)
+        event = json.loads(answer["body"])["event"]
+        assert status == 200 and answer["status"] == 200 and answer["call"]["cold"] is cold
+        assert event["queryStringParameters"] == {"top_k": "2"} and event["body"] == '{"a": 1}'
+        assert answer["call"]["report"].startswith("REPORT RequestId: ")
+    assert ".lambda-url." not in event["requestContext"]["domainName"]   # the last: HTTP API
+    status, _, _ = call(f"{page}/api/call?target=9", b"x")
+    assert status == 400
