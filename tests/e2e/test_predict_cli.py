@@ -119,3 +119,24 @@ def test_body_file_direct_and_its_usage_errors(echo_template: Path, tmp_path: Pa
     assert both.returncode == 2 and "either -e/--event or --body-file" in both.stderr
     alone = lambdalite("local", "invoke", "-t", str(echo_template), "--trigger", "direct")
     assert alone.returncode == 2 and "--trigger goes with --body-file" in alone.stderr
+
+
+def test_predict_sends_npy_and_json_files_as_tensor_requests(echo_template: Path,
+                                                             tmp_path: Path) -> None:
+    """The request shapes of the function's tensor inputs ({"inputs": ...}), as the function
+    receives them through its trigger (the echo handler returns its event)."""
+    npy = tmp_path / "x.npy"
+    npy.write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, "
+                    b"'shape': (1,), }" + b" " * 50 + b"\n\x00\x00\x80?")
+    values = tmp_path / "x.json"
+    values.write_text("[[1.5, 2.5]]")
+    done = lambdalite("predict", str(echo_template), str(npy), str(values), "--trigger",
+                      "direct")
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line)["event"] for line in done.stdout.splitlines())
+    assert base64.b64decode(first["inputs"]["npy"]) == npy.read_bytes()
+    assert second == {"inputs": [[1.5, 2.5]]}
+    over_http = lambdalite("predict", str(echo_template), str(values), "--trigger", "http-api")
+    event = json.loads(over_http.stdout)["event"]
+    assert over_http.returncode == 0 and json.loads(event["body"]) == {"inputs": [[1.5, 2.5]]}
+    assert event["isBase64Encoded"] is False   # JSON travels as text on every trigger
