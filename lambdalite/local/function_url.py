@@ -62,6 +62,9 @@ class FunctionUrlServer(LocalServer):
         except InvokeAPIError as exc:
             log.warning("invoking %s failed: %s", self.function, exc.message)
             return url_error(502, "Internal Server Error")
+        except Exception:   # the server answers, whatever broke underneath
+            log.exception("invoking %s failed", self.function)
+            return url_error(502, "Internal Server Error")
         if self.on_result is not None:
             self.on_result(result)
         if result.function_error:

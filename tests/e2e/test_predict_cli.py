@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,3 +141,42 @@ def test_predict_sends_npy_and_json_files_as_tensor_requests(echo_template: Path
     event = json.loads(over_http.stdout)["event"]
     assert over_http.returncode == 0 and json.loads(event["body"]) == {"inputs": [[1.5, 2.5]]}
     assert event["isBase64Encoded"] is False   # JSON travels as text on every trigger
+
+
+def test_local_invoke_debug_port_waits_for_a_debugger_then_answers(
+        tmp_path: Path, dap_client: Any) -> None:
+    import socket
+
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return event['n'] + 1\n")
+    template = tmp_path / "template.yaml"
+    template.write_text(f"""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {{Handler: app.handler, Runtime: {RUNTIME}, CodeUri: ., MemorySize: 512, Timeout: 1}}
+""")
+    event = tmp_path / "event.json"
+    event.write_text('{"n": 41}')
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "lambdalite", "local", "invoke", "-t",
+                                str(template), "-e", str(event), "-d", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    dap = dap_client(port)
+    try:
+        dap.request("initialize", clientID="lambdalite-test", adapterID="debugpy")
+        attach = dap.send("attach", justMyCode=True)
+        dap.wait("event", "initialized")
+        dap.request("configurationDone")
+        dap.wait("response", "attach", attach)
+        out, err = process.communicate(timeout=60)
+    finally:
+        dap.close()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.strip() == "42"
+    assert f"debugger: Fn runs under debugpy on 127.0.0.1:{port}" in err

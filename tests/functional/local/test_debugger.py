@@ -1,5 +1,5 @@
 """`--debug-port`: the runtime runs under debugpy and waits for a client; a real DAP client
-attaches, stops at a breakpoint for longer than the function's Timeout, continues, and the call
+(tests/conftest.py's ``dap_client``) attaches, stops at a breakpoint for longer than the function's Timeout, continues, and the call
 completes (the Timeout is off while a debugger may stop the code)."""
 
 from __future__ import annotations
@@ -29,72 +29,14 @@ def handler(event, context):
 pytestmark = pytest.mark.timeout(120)
 
 
-class Dap:
-    """A minimal Debug Adapter Protocol client: Content-Length framed JSON over TCP."""
-
-    def __init__(self, port: int, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        self.file = self.sock.makefile("rb")
-        self.seq = 0
-        self.seen: list[dict[str, Any]] = []
-
-    def send(self, command: str, **arguments: Any) -> int:
-        self.seq += 1
-        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
-                           "arguments": arguments}).encode()
-        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        return self.seq
-
-    def _read(self) -> dict[str, Any]:
-        length = 0
-        while (line := self.file.readline().strip()):
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        message: dict[str, Any] = json.loads(self.file.read(length))
-        self.seen.append(message)
-        return message
-
-    def wait(self, kind: str, name: str, seq: int | None = None) -> dict[str, Any]:
-        """The event ``name``, or the response to ``name`` (request ``seq``)."""
-        key = "event" if kind == "event" else "command"
-        for message in self.seen:
-            if message["type"] == kind and message.get(key) == name and (
-                    seq is None or message.get("request_seq") == seq):
-                self.seen.remove(message)
-                return message
-        while True:
-            message = self._read()
-            if message["type"] == kind and message.get(key) == name and (
-                    seq is None or message.get("request_seq") == seq):
-                self.seen.remove(message)
-                return message
-
-    def request(self, command: str, **arguments: Any) -> dict[str, Any]:
-        response = self.wait("response", command, self.send(command, **arguments))
-        assert response["success"], response
-        return response
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def test_a_debugger_stops_the_call_past_its_timeout_and_the_call_completes(tmp_path: Path) -> None:
+def test_a_debugger_stops_the_call_past_its_timeout_and_the_call_completes(
+        tmp_path: Path, dap_client: Any) -> None:
     (tmp_path / "app.py").write_text(HANDLER)
     port = free_port()
     spec = FunctionSpec("Fn", "app.handler", tmp_path, runtime=RUNTIME, memory_mb=512,
@@ -104,7 +46,7 @@ def test_a_debugger_stops_the_call_past_its_timeout_and_the_call_completes(tmp_p
         caller = threading.Thread(target=lambda: results.append(
             engine.invoke("Fn", b'{"n": 21}')))
         caller.start()
-        dap = Dap(port)
+        dap = dap_client(port)
         try:
             dap.request("initialize", clientID="lambdalite-test", adapterID="debugpy",
                         pathFormat="path", linesStartAt1=True, columnsStartAt1=True)
