@@ -23,7 +23,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from lambdalite.errors import UsageError
 from lambdalite.local import events
@@ -80,7 +80,7 @@ class Reply:
 
 
 class Trigger(ABC):
-    kind: ClassVar[str]
+    kind: str                # one of TRIGGER_KINDS
 
     @abstractmethod
     def describe(self) -> str:
@@ -121,7 +121,7 @@ class GatewayTrigger(_HttpTrigger):
 
     def __init__(self, route: ApiRoute) -> None:
         self.route = route
-        self.kind = "api" if route.rest else "http-api"   # type: ignore[misc]
+        self.kind = "api" if route.rest else "http-api"
         self.path = _PARAM.sub("sample", route.path) if route.path != "$default" else "/"
         self.method = "POST" if route.method == "ANY" else route.method
 
