@@ -65,7 +65,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 
 @click.command("bench", cls=ApiCommand,
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
-                       "arm64_sizes": "--no-arm64"})
+                       "arm64_sizes": "--no-arm64", "floors": "--no-floors"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -74,7 +74,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                                  "(tf = the original model on TensorFlow). Default: all.")
 @click.option("--memory", help="MemorySize(s) in MB, comma-separated [default: 1024,3008; "
                                "--quick: 1024].")
-@click.option("--cold", type=int, help="Cold starts per row and memory [default: 5; quick: 1].")
+@click.option("--cold", type=int, help="Cold starts per row and memory [default: 7; quick: 1].")
 @click.option("--warm", type=int, help="Recorded warm calls [default: 20; quick: 3].")
 @click.option("--warmup", type=int, help="Warm-up calls not recorded [default: 2; quick: 1].")
 @click.option("--quick", is_flag=True, help="Few samples, one memory size, no tf row (tests, demo).")
@@ -86,6 +86,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--timeout", "timeout_s", type=int, default=DEFAULT_TIMEOUT_S, show_default=True,
               help="Function timeout in seconds (API Gateway gives up after ~30 s).")
 @click.option("--no-arm64", is_flag=True, help="Do not build the arm64 packages (sizes).")
+@click.option("--no-floors", is_flag=True, help="Leave out the floor rows (the no-op and the "
+              "imports-only handler, run from the same package).")
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
               help="Share of requests that are cold starts, for the cost columns.")
 @click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -106,7 +108,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               help="With --write-template: only this function (logical id).")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
-          timeout_s: int, no_arm64: bool, cold_fraction: float, from_json: Path | None,
+          timeout_s: int, no_arm64: bool, no_floors: bool, cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
           function_id: str | None) -> None:
@@ -129,7 +131,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             model=model or "mnist", variants=parse_variants(variants),
             memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
             quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
-            cold_fraction=cold_fraction, out=out)
+            cold_fraction=cold_fraction, out=out, floors=not no_floors)
         with RichProgress() as progress:
             result = run(options, progress=progress)
     paths = write_outputs(result, out)
