@@ -124,7 +124,9 @@ def plan(options: PackageOptions) -> BuildPlan:
     target = Target.of(options.runtime, options.arch)
     if options.backend not in resolve.REQUIREMENTS:
         raise OptionError(f"{{backend}} {options.backend!r}: use 'litert' or 'tf'")
-    Manifest.load(options.model_dir).variant(options.variant)  # fail early on a bad variant
+    manifest = Manifest.load(options.model_dir)
+    manifest.variant(options.variant)  # fail early on a bad variant
+    options = with_hook_requirements(options, manifest)
     digest = options.base_image_digest
     if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         raise OptionError(f"{{base_image_digest}} {digest!r} must look like "
@@ -144,6 +146,19 @@ def plan(options: PackageOptions) -> BuildPlan:
         rules=slim.rules_for(options.backend),
         compile_with=slim.find_interpreter(target.python_version),
     )
+
+
+def with_hook_requirements(options: PackageOptions, manifest: Manifest) -> PackageOptions:
+    """The manifest's hook requirements join the extra requirements: the same pip, glibc and
+    size checks, and spared by the slim rules like anything the user asked for."""
+    if manifest.hooks is None:
+        return options
+    hooks_file = options.model_dir / manifest.hooks.module
+    if not hooks_file.is_file():
+        raise BuildError(f"the manifest names hooks module {manifest.hooks.module} but "
+                         f"{hooks_file} is missing; convert again with --hooks FILE")
+    extra = tuple(dict.fromkeys((*options.extra_requirements, *manifest.hooks.requirements)))
+    return replace(options, extra_requirements=extra)
 
 
 def build_package(options: PackageOptions, *, progress: progress_.Progress | None = None

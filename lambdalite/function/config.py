@@ -17,6 +17,9 @@ from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
 
 DEFAULT_MAX_IMAGES = 16
+# Rows of a tensor request: a bound on the work one request can ask for (a 6 MB body of small
+# rows could otherwise hold hundreds of thousands); split bigger batches.
+DEFAULT_MAX_BATCH = 1024
 # 4096 x 4096: a 48 MB RGB array, well inside a small function's memory. Pillow's
 # own bomb limit (~89 M pixels, ~270 MB as RGB) would exhaust a 512 MB function.
 DEFAULT_MAX_PIXELS = 4096 * 4096
@@ -37,6 +40,7 @@ class FunctionConfig:
     num_threads: int = 1
     max_images: int = DEFAULT_MAX_IMAGES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_batch: int = DEFAULT_MAX_BATCH
     max_payload_bytes: int = SYNC_PAYLOAD_LIMIT
     log_level: str = "INFO"
     metrics_namespace: str = DEFAULT_NAMESPACE
@@ -68,6 +72,7 @@ class FunctionConfig:
             num_threads=threads if threads is not None else default_threads(memory, cpus),
             max_images=_positive_int(environ, envvars.MAX_IMAGES) or DEFAULT_MAX_IMAGES,
             max_pixels=_positive_int(environ, envvars.MAX_PIXELS) or DEFAULT_MAX_PIXELS,
+            max_batch=_positive_int(environ, envvars.MAX_BATCH) or DEFAULT_MAX_BATCH,
             log_level=level,
             metrics_namespace=environ.get(envvars.METRICS_NAMESPACE) or DEFAULT_NAMESPACE,
             function_name=environ.get(envvars.LAMBDA_FUNCTION_NAME) or "local",
