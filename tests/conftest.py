@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from lambdalite.examples import mnist_example
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "tests" / "events"
 HANDLER_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "handlers"
-MNIST_EXAMPLE = REPO_ROOT / "lambdalite" / "examples" / "mnist"
+MNIST_EXAMPLE = mnist_example()       # lambdalite/examples/mnist, found as the package finds it
 MNIST_MODEL_DIR = MNIST_EXAMPLE / "model"
 
 # Keep TensorFlow quiet and single-process friendly in every subprocess the tests start.

@@ -26,6 +26,9 @@ class FunctionPool:
         self._factory = factory
         self._idle: list[Environment] = []      # most recently used last
         self._busy: set[Environment] = set()
+        # Being shut down (outside the lock: shutdown waits for the process to exit), and
+        # still listed until it has: environments() never hides a process that runs.
+        self._closing: set[Environment] = set()
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._closed = False
@@ -55,12 +58,15 @@ class FunctionPool:
         """Back to the idle list if it survived the invocation; otherwise forget it."""
         with self._cond:
             self._busy.discard(env)
-            if env.alive and env.state is EnvState.IDLE and not self._closed:
+            kept = env.alive and env.state is EnvState.IDLE and not self._closed
+            doomed = not kept and env.state is not EnvState.DEFUNCT
+            if kept:
                 self._idle.append(env)
-                env = None  # type: ignore[assignment]
+            elif doomed:
+                self._closing.add(env)
             self._cond.notify_all()
-        if env is not None and env.state is not EnvState.DEFUNCT:
-            env.shutdown()
+        if doomed:
+            self._shut_down([env])
 
     def reclaim_idle(self, idle_timeout_s: float, now: float | None = None) -> list[Environment]:
         """Shut down environments idle for longer than ``idle_timeout_s`` (scale to zero)."""
@@ -68,22 +74,31 @@ class FunctionPool:
         with self._cond:
             stale = [e for e in self._idle if now - e.last_used >= idle_timeout_s or not e.alive]
             self._idle = [e for e in self._idle if e not in stale]
-        for env in stale:
-            env.shutdown()
+            self._closing.update(stale)
+        self._shut_down(stale)
         return stale
 
     def environments(self) -> list[Environment]:
+        """Every environment with a process: idle, busy, or still shutting down."""
         with self._cond:
-            return [*self._idle, *self._busy]
+            return [*self._idle, *self._busy, *self._closing]
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             envs = [*self._idle, *self._busy]
             self._idle, self._busy = [], set()
+            self._closing.update(envs)
             self._cond.notify_all()
+        self._shut_down(envs)
+
+    def _shut_down(self, envs: list[Environment]) -> None:
         for env in envs:
-            env.shutdown()
+            try:
+                env.shutdown()
+            finally:
+                with self._cond:
+                    self._closing.discard(env)
 
     def _take_idle(self) -> Environment | None:
         while self._idle:

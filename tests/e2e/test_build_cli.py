@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-MODEL = REPO / "lambdalite" / "examples" / "mnist" / "model"
+from lambdalite.examples import mnist_example
+
+MODEL = mnist_example() / "model"
 
 
 def lambdalite(*args: str, cwd: Path, env: dict[str, str] | None = None
@@ -70,7 +71,7 @@ def test_bad_input_exits_with_a_precise_message(tmp_path: Path):
     assert proc.returncode == 2 and "sha256:<64 hex digits>" in proc.stderr
 
 
-def test_template_round_trips_into_build_template(tmp_path: Path):
+def test_template_round_trips_into_build_with_template(tmp_path: Path):
     """`template --model-dir M -o t.yaml` then `build --template t.yaml` plans what
     `build --model-dir M` plans with the same flags."""
     flags = ["--runtime", "python3.11", "--arch", "arm64", "--memory", "2048", "--variant", "int8"]

@@ -200,11 +200,10 @@ def test_start_lambda_sigterm_also_stops_cleanly(template: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def mnist_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def mnist_template(tmp_path_factory: pytest.TempPathFactory, mnist_model_dir: Path
+                   ) -> Iterator[Path]:
     """A task root assembled like a build: the lambdalite package + the model as model/."""
-    model = REPO / "lambdalite" / "examples" / "mnist" / "model"
-    if not (model / "manifest.json").exists():
-        pytest.skip("lambdalite/examples/mnist/model is missing: run `lambdalite train`")
+    model = mnist_model_dir
     root = tmp_path_factory.mktemp("mnist")
     task = root / "task"
     shutil.copytree(REPO / "lambdalite", task / "lambdalite",
@@ -233,10 +232,12 @@ Resources:
     yield root / "template.yaml"
 
 
-def test_start_api_serves_the_mnist_function(mnist_template: Path) -> None:
-    digit = REPO / "lambdalite" / "examples" / "mnist" / "digits" / "7_0.png"
+def test_start_api_serves_the_mnist_function(mnist_template: Path, mnist_model_dir: Path
+                                              ) -> None:
+    digits = mnist_model_dir.parent / "digits"
+    digit = digits / "7_0.png"
     if not digit.exists():
-        digit = sorted((REPO / "lambdalite" / "examples" / "mnist" / "digits").glob("*.png"))[0]
+        digit = sorted(digits.glob("*.png"))[0]
     label = int(digit.name.split("_")[0])
     server = Server("start-api", "-t", str(mnist_template))
     try:

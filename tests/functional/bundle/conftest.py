@@ -16,12 +16,13 @@ import lambdalite
 from lambdalite.bundle.api import BuildResult, PackageOptions, build_package
 from lambdalite.bundle.builds import BuildOutcome
 from lambdalite.bundle.slim import find_interpreter
+from lambdalite.examples import mnist_example
 from lambdalite.progress import Callback
 
-REPO = Path(__file__).resolve().parents[3]
-MODEL_DIR = REPO / "lambdalite" / "examples" / "mnist" / "model"
-EVENT = REPO / "lambdalite" / "examples" / "mnist" / "events" / "event.json"
-DIGITS = REPO / "lambdalite" / "examples" / "mnist" / "digits"
+EXAMPLE = mnist_example()
+MODEL_DIR = EXAMPLE / "model"
+EVENT = EXAMPLE / "events" / "event.json"
+DIGITS = EXAMPLE / "digits"
 
 
 def _build(factory: pytest.TempPathFactory, runtime: str, arch: str, **kw: object) -> BuildResult:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,10 @@ from PIL import Image
 from lambdalite.conversion.data import Dataset, model_input
 from lambdalite.conversion.evaluate import predict
 from lambdalite.conversion.schema import schema_errors
+from lambdalite.examples import mnist_example
 from lambdalite.manifest import VARIANTS, Manifest
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "lambdalite" / "examples" / "mnist"
+EXAMPLE = mnist_example()
 MODEL = EXAMPLE / "model"
 
 

@@ -20,13 +20,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lambdalite.examples import mnist_example
 from lambdalite.function.app import App, create_app
 from lambdalite.function.config import FunctionConfig
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
-MNIST_MODEL = REPO / "lambdalite" / "examples" / "mnist" / "model"
-MNIST_DIGITS = REPO / "lambdalite" / "examples" / "mnist" / "digits"
+MNIST_MODEL = mnist_example() / "model"
+MNIST_DIGITS = mnist_example() / "digits"
 EVENTS = REPO / "tests" / "events"
 
 
