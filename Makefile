@@ -35,7 +35,7 @@ demo: $(STAMP_BASE)
 	$(PY) -m lambdalite.examples.demo
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check lambdalite tests
+	$(VENV)/bin/ruff check lambdalite tests tools
 
 typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
@@ -47,8 +47,8 @@ test: $(STAMP_DEV) lint typecheck
 check: test
 
 fmt: $(STAMP_DEV)
-	$(VENV)/bin/ruff check --fix lambdalite tests
-	$(VENV)/bin/ruff format lambdalite tests
+	$(VENV)/bin/ruff check --fix lambdalite tests tools
+	$(VENV)/bin/ruff format lambdalite tests tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
