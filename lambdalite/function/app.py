@@ -120,6 +120,9 @@ class App:
                 self.metrics.emit(measured, {"event": kind.value, "backend": self.backend.name})
 
     def _infer(self, request: Request, measured: dict[str, tuple[float, str]]) -> Any:
+        postprocess = self.hooks.postprocess if self.hooks is not None else None
+        if request.top_k and postprocess is None:
+            self._check_top_k()
         t0 = self.clock()
         images = decode_images(request.images, self.config.max_pixels)
         tensors = (
@@ -137,10 +140,10 @@ class App:
         t1 = self.clock()
         outputs = self.backend.predict(inputs)
         t2 = self.clock()
-        if self.hooks is not None and self.hooks.postprocess is not None:
+        if postprocess is not None:
             body = _json_ready(self._call_hook("postprocess", outputs, hook_request))
         else:
-            body = self._answer(outputs, request)
+            body = response.answer(outputs, self.manifest.outputs, request.top_k, request.batch)
         pre_ms, inf_ms = (t1 - t0) * 1000.0, (t2 - t1) * 1000.0
         measured["PreprocessingLatency"] = (round(pre_ms, 3), MILLISECONDS)
         measured["InferenceLatency"] = (round(inf_ms, 3), MILLISECONDS)
@@ -173,8 +176,9 @@ class App:
                     '"inputs"; send one'
                 )
             batch = preprocess(images, image.preprocessing)
+            # from_json: an integer image input takes the (integral) pixels themselves
             inputs[image.name] = check(batch, image, f"the image input {image.name}",
-                                       max(self.config.max_images, len(images)))
+                                       max(self.config.max_images, len(images)), from_json=True)
         missing = [i.name for i in self.manifest.inputs if i.name not in inputs]
         if missing:
             raise InvalidInput(
@@ -185,14 +189,12 @@ class App:
             )
         return inputs
 
-    def _answer(self, outputs: Mapping[str, np.ndarray], request: Request) -> Any:
-        if request.top_k and not any(o.kind in ("classes", "scores")
-                                     for o in self.manifest.outputs):
+    def _check_top_k(self) -> None:
+        if not any(o.kind in ("classes", "scores") for o in self.manifest.outputs):
             raise InvalidRequest(
                 "top_k ranks a classes or scores output, and this model has none "
                 f"(outputs: {', '.join(f'{o.name} ({o.kind})' for o in self.manifest.outputs)})"
             )
-        return response.answer(outputs, self.manifest.outputs, request.top_k, request.batch)
 
     # ---- hooks --------------------------------------------------------------
     def _call_hook(self, name: str, *args: Any) -> Any:

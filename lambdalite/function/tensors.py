@@ -282,7 +282,9 @@ def _cast(
                             f"integer; {takes}")
         info = np.iinfo(want)
         low, high = array.min(), array.max()
-        if low < info.min or high > info.max:
+        # A float bound for float values: float(info.max) rounds up to 2**63 for int64.
+        above = high >= 2.0 ** (info.bits - (info.min < 0)) if kind == "f" else high > info.max
+        if low < info.min or above:
             raise error(f"{where} holds values from {low} to {high}, outside {want}'s range "
                         f"{info.min}..{info.max}; {takes}")
         return np.ascontiguousarray(array, dtype=want)
