@@ -219,3 +219,33 @@ def test_a_json_list_near_lambdas_6_mb_limit_works(models: Models, serve) -> Non
         "predictions": [{"predicted_label": want, "label": ["low", "mid", "high"][want]}]}
     too_big = app(http(json.dumps({"inputs": np.zeros((1, 1_300_000, 1)).tolist()})))
     assert too_big["statusCode"] == 413
+
+
+def test_int8_of_a_multi_input_model_calibrates_on_one_array_per_input(
+    models: Models, serve, tmp_path
+) -> None:
+    from lambdalite.conversion.pipeline import convert
+    from lambdalite.conversion.plan import ConvertOptions
+
+    built = models("multi_in")
+    calibration = tmp_path / "calibration.npz"
+    n = 40
+    np.savez(calibration, pixels=RNG.integers(0, 256, size=(n, 12, 12, 1)).astype(np.uint8),
+             meta=RNG.normal(size=(n, 4)).astype(np.float32),
+             category=RNG.integers(0, 10, size=(n, 1)).astype(np.int32))
+    out = tmp_path / "int8"
+    result = convert(ConvertOptions(model=built.source, out=out, variants=("float32", "int8"),
+                                    calibration=calibration))
+    assert [o.variant for o in result.outcomes if o.ok] == ["float32", "int8"], result.outcomes
+    manifest = Manifest.load(out)
+    assert manifest.variants["int8"].inputs[0].dtype == "int8"
+    request = {"inputs": {"pixels": RNG.uniform(size=(3, 12, 12, 1)).tolist(),
+                          "meta": RNG.normal(size=(3, 4)).tolist(), "category": [[1], [5], [9]]},
+               "top_k": 5}
+
+    def probs(variant: str) -> np.ndarray:
+        rows = serve(out, variant=variant)(request)["predictions"]
+        return np.array([[r["probability"] for r in sorted(p["top_k"], key=lambda r: r["index"])]
+                         for p in rows])
+
+    np.testing.assert_allclose(probs("int8"), probs("float32"), atol=0.1)
