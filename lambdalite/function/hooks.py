@@ -64,6 +64,9 @@ class LoadedHooks:
 def load_hooks(model_dir: Path, module: str) -> LoadedHooks:
     """Import ``model_dir/module`` by file path (exceptions from the import propagate as
     they are: the caller logs them with the traceback)."""
+    if Path(module).name != module or not module.endswith(".py"):
+        raise ModelError(f"the manifest's hooks module {module!r} must be a .py file name in the "
+                         "model folder (no path); re-create the folder with `lambdalite convert`")
     path = model_dir / module
     if not path.is_file():
         raise ModelError(

@@ -179,12 +179,16 @@ def test_a_failing_setup_fails_init_with_its_own_exception(tmp_path: Path) -> No
     assert entry["message"] == "hook setup failed" and "in setup" in entry["traceback"]
 
 
-def test_a_missing_hooks_file_is_a_model_error(tmp_path: Path) -> None:
-    folder = hooked_model(tmp_path, "")
-    (folder / "hooks.py").unlink()
+def test_a_missing_or_misplaced_hooks_file_is_a_model_error(tmp_path: Path) -> None:
     from lambdalite.errors import ModelError
 
+    folder = hooked_model(tmp_path, "")
+    (folder / "hooks.py").unlink()
     with pytest.raises(ModelError, match="hooks module 'hooks.py' but .* is missing"):
+        create_app(FunctionConfig(model_dir=folder), stream=io.StringIO())
+    manifest = Manifest.load(folder)
+    replace(manifest, hooks=Hooks("../hooks.py", [])).save(folder)
+    with pytest.raises(ModelError, match="must be a .py file name in the model folder"):
         create_app(FunctionConfig(model_dir=folder), stream=io.StringIO())
 
 
