@@ -149,9 +149,9 @@ class App:
         measured["InferenceLatency"] = (round(inf_ms, 3), MILLISECONDS)
         measured["Images"] = (len(images), COUNT)
         facts: dict[str, Any] = {"images": len(images), "rows": rows}
-        if isinstance(body, dict) and ("predicted_label" in body or "predictions" in body):
+        if postprocess is None and self.manifest.classifier_output is not None:
             shown = body.get("predictions", [body])[:16]
-            facts["predicted"] = [p.get("predicted_label") for p in shown if isinstance(p, dict)]
+            facts["predicted"] = [p["predicted_label"] for p in shown]
         self.logger.info(
             "prediction", **facts, preprocessing_ms=round(pre_ms, 3), inference_ms=round(inf_ms, 3)
         )

@@ -64,7 +64,10 @@ def parse_inputs(
     for name, value in values.items():
         spec = known[name]
         where = f'inputs["{name}"]' if len(specs) > 1 or isinstance(raw, dict) else "inputs"
-        array, from_json = to_array(value, where, limits)
+        try:
+            array, from_json = to_array(value, where, limits)
+        except InvalidInput as err:  # what came is named; now what the input takes
+            raise InvalidInput(f"{err.message}; {takes(spec)}") from None
         out[name] = check(array, spec, where, limits.max_batch, from_json=from_json)
     return out
 
@@ -91,6 +94,10 @@ def _by_name(raw: Any, specs: Sequence[InputSpec]) -> dict[str, Any]:
 
 def _is_npy_value(raw: dict[str, Any], names: Sequence[str]) -> bool:
     return set(raw) == {NPY_KEY} and NPY_KEY not in names
+
+
+def takes(spec: InputSpec) -> str:
+    return f"the input {spec.name} takes {spec.dtype} {list(spec.shape)} (-1: any size)"
 
 
 def describe_inputs(specs: Sequence[InputSpec]) -> str:
@@ -234,7 +241,7 @@ def check(
 ) -> np.ndarray:
     """``array`` as ``spec``'s dtype, C-contiguous, after every check; ``error`` is raised
     (InvalidInput for a client's tensor, HookError for what a preprocess hook returned)."""
-    takes = f"the input {spec.name} takes {spec.dtype} {list(spec.shape)} (-1: any size)"
+    wants = takes(spec)
     got = list(array.shape)
     if array.ndim != len(spec.shape):
         hint = (
@@ -242,71 +249,70 @@ def check(
             if array.ndim == len(spec.shape) - 1 and spec.shape[:1] in ([-1], [1])
             else ""
         )
-        raise error(f"{where} has rank {array.ndim} (shape {got}); {takes}{hint}")
+        raise error(f"{where} has rank {array.ndim} (shape {got}); {wants}{hint}")
     for axis, (want, have) in enumerate(zip(spec.shape, got, strict=True)):
         if want not in (-1, have):
-            raise error(f"{where} has shape {got}; {takes}: dimension {axis} must be {want}")
+            raise error(f"{where} has shape {got}; {wants}: dimension {axis} must be {want}")
         if have == 0:
-            raise error(f"{where} has shape {got}: dimension {axis} is empty; {takes}")
+            raise error(f"{where} has shape {got}: dimension {axis} is empty; {wants}")
     if spec.shape[:1] == [-1] and got[0] > max_batch:
         raise BatchTooLarge(
             f"{where} has {got[0]} rows; the limit is {max_batch} (LAMBDALITE_MAX_BATCH); "
             "split the batch"
         )
-    return _cast(array, spec, where, takes, from_json, error)
+    return _cast(array, spec, where, wants, from_json, error)
 
 
 def _cast(
-    array: np.ndarray, spec: InputSpec, where: str, takes: str, from_json: bool, error: ErrorType
+    array: np.ndarray, spec: InputSpec, where: str, wants: str, from_json: bool, error: ErrorType
 ) -> np.ndarray:
     want = np.dtype(spec.dtype)
     kind = array.dtype.kind
     if kind not in "biuf":
-        raise error(f"{where} has dtype {array.dtype}; {takes}")
+        raise error(f"{where} has dtype {array.dtype}; {wants}")
     if want.kind == "b":
         if kind != "b":
-            raise error(f"{where} holds {_kind_text(kind)}; {takes}: send true/false")
+            raise error(f"{where} holds {_kind_text(kind)}; {wants}: send true/false")
         return np.ascontiguousarray(array)
     if kind == "b":
-        raise error(f"{where} holds true/false; {takes}: send numbers")
+        raise error(f"{where} holds true/false; {wants}: send numbers")
     if kind == "f":
-        _check_finite(array, where, error)
+        _check_finite(array, where, wants, error)
     if want.kind in "iu":
         if kind == "f":
             if not from_json:
-                raise error(f"{where} is a .npy of dtype {array.dtype}; {takes}")
+                raise error(f"{where} is a .npy of dtype {array.dtype}; {wants}")
             whole = np.equal(np.mod(array, 1), 0)
             if not whole.all():
                 first = np.argwhere(~whole)[0]
                 raise error(f"{where}{_index(first)} is {array[tuple(first)]}, not an "
-                            f"integer; {takes}")
+                            f"integer; {wants}")
         info = np.iinfo(want)
         low, high = array.min(), array.max()
         # A float bound for float values: float(info.max) rounds up to 2**63 for int64.
         above = high >= 2.0 ** (info.bits - (info.min < 0)) if kind == "f" else high > info.max
         if low < info.min or above:
             raise error(f"{where} holds values from {low} to {high}, outside {want}'s range "
-                        f"{info.min}..{info.max}; {takes}")
+                        f"{info.min}..{info.max}; {wants}")
         return np.ascontiguousarray(array, dtype=want)
     if kind == "f" and not np.can_cast(array.dtype, want, casting="same_kind"):
-        raise error(f"{where} has dtype {array.dtype}; {takes}")
+        raise error(f"{where} has dtype {array.dtype}; {wants}")
     with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
         out = np.ascontiguousarray(array, dtype=want)
     if want.itemsize < array.dtype.itemsize or kind in "iu":
-        _check_finite(out, where, error, f"too large for {want}")
+        _check_finite(out, where, wants, error, f"too large for {want}")
     return out
 
 
-def _check_finite(array: np.ndarray, where: str, error: ErrorType, why: str = "") -> None:
+def _check_finite(array: np.ndarray, where: str, wants: str, error: ErrorType,
+                  why: str = "") -> None:
     finite = np.isfinite(array)
     if finite.all():
         return
     first = np.argwhere(~finite)[0]
     problem = why or f"{array[tuple(first)]}"
-    raise error(
-        f"{where}{_index(first)} is {problem}: the function takes finite numbers only "
-        "(NaN and Infinity are refused)"
-    )
+    raise error(f"{where}{_index(first)} is {problem}; {wants}, finite numbers only (NaN and "
+                "Infinity are refused)")
 
 
 def _index(position: Any) -> str:

@@ -169,7 +169,7 @@ def test_http_bodies_json_and_raw_npy(models: Models, serve) -> None:
         ([["a"] * 8], InvalidInput, r"\[0\]\[0\] is the string 'a'; send numbers"),
         ([[None] * 8], InvalidInput, r"\[0\]\[0\] is null"),
         ([[True] * 8], InvalidInput, "holds true/false"),
-        ([[float("nan")] + [0.0] * 7], InvalidInput, r"\[0\]\[0\] is nan: .*finite numbers only"),
+        ([[float("nan")] + [0.0] * 7], InvalidInput, r"\[0\]\[0\] is nan; the input features takes .*finite numbers only"),
         ([[float("inf")] * 8], InvalidInput, "is inf"),
         ([[1e300] * 8], InvalidInput, "too large for float32"),
         ({"npy": "!!!"}, InvalidInput, "not valid base64"),

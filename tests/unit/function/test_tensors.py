@@ -59,7 +59,7 @@ def test_integer_and_bool_inputs() -> None:
         parse_inputs([[1, 2], [3.5, 4]], [IDS], LIMITS)
     with pytest.raises(InvalidInput, match="from -1 to 300, outside int8's range -128..127"):
         parse_inputs([[300, -1]], [IDS], LIMITS)
-    with pytest.raises(InvalidInput, match="is nan: the function takes finite numbers only"):
+    with pytest.raises(InvalidInput, match="is nan; the input ids takes int8 .*finite numbers only"):
         parse_inputs([[1.0, float("nan")]], [IDS], LIMITS)
     assert parse_inputs([True, False], [FLAGS], LIMITS)["flags"].tolist() == [True, False]
     with pytest.raises(InvalidInput, match="holds integers; .*send true/false"):
