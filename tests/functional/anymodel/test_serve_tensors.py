@@ -249,3 +249,45 @@ def test_int8_of_a_multi_input_model_calibrates_on_one_array_per_input(
                          for p in rows])
 
     np.testing.assert_allclose(probs("int8"), probs("float32"), atol=0.1)
+
+
+@pytest.mark.parametrize(("name", "as_saved_model"), [("multi_in", True), ("multi_out", False)])
+def test_the_tensorflow_backend_serves_the_same_names(models: Models, serve, tmp_path,
+                                                      name: str, as_saved_model: bool) -> None:
+    """A SavedModel's signature keys and a Keras model's input names and dict outputs are the
+    names the converted file keeps: both backends answer the same request alike."""
+    import keras
+
+    from lambdalite.conversion.pipeline import convert
+    from lambdalite.conversion.plan import ConvertOptions
+    from lambdalite.function.config import BackendName
+
+    built = models(name)
+    source = built.source
+    if as_saved_model:
+        source = tmp_path / "saved_model"
+        keras.models.load_model(built.source, compile=False).export(str(source), verbose=False)
+    out = tmp_path / "out"
+    kinds = {"output_kinds": {"flags": "bits"}} if name == "multi_out" else {}
+    convert(ConvertOptions(model=source, out=out, variants=("float32",), keep_tf_model=True,
+                           **kinds))
+    manifest = Manifest.load(out)
+    assert [i.name for i in manifest.inputs] == [i.name for i in Manifest.load(built.out).inputs]
+    if name == "multi_in":
+        request = {"inputs": {"pixels": RNG.uniform(size=(2, 12, 12, 1)).tolist(),
+                              "meta": RNG.normal(size=(2, 4)).tolist(),
+                              "category": [[3], [4]]}, "top_k": 5}
+    else:
+        request = {"inputs": RNG.normal(size=(2, 6)).tolist()}
+    litert = serve(out)(request)
+    tf = serve(out, backend=BackendName.TF)(request)
+    assert tf.keys() == litert.keys()
+    np.testing.assert_allclose(np.array(_numbers(tf)), np.array(_numbers(litert)), atol=1e-4)
+
+
+def _numbers(value) -> list[float]:
+    if isinstance(value, dict):
+        return [n for k in sorted(value) for n in _numbers(value[k])]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    return [float(value)] if isinstance(value, (int, float)) else []
