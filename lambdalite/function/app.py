@@ -24,7 +24,7 @@ from lambdalite.errors import ClientError, LambdaliteError
 from lambdalite.function import response
 from lambdalite.function.backends import Backend, load_backend
 from lambdalite.function.config import BackendName, FunctionConfig
-from lambdalite.function.decode import decode_images
+from lambdalite.function.decode import decode_images, limits_for
 from lambdalite.function.errors import HookError, InvalidInput, InvalidRequest
 from lambdalite.function.events import Limits, Request, classify, parse
 from lambdalite.function.hooks import HookRequest, LoadedHooks, jsonable, load_hooks
@@ -71,6 +71,7 @@ class App:
         self.hooks = hooks
         self.limits = Limits(config.max_images, config.max_payload_bytes)
         self.tensor_limits = TensorLimits(config.max_batch, config.max_payload_bytes)
+        self.decode_limits = limits_for(config, manifest.preprocessing)   # after the model loaded
         self.cold = True
 
     def __call__(self, event: Any, context: Any = None) -> Any:
@@ -124,7 +125,7 @@ class App:
         if request.top_k and postprocess is None:
             self._check_top_k()
         t0 = self.clock()
-        images = decode_images(request.images, self.config.max_pixels)
+        images = decode_images(request.images, self.decode_limits)
         tensors = (
             parse_inputs(request.inputs, self.manifest.inputs, self.tensor_limits)
             if request.inputs is not None else {}

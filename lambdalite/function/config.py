@@ -40,6 +40,8 @@ class FunctionConfig:
     num_threads: int = 1
     max_images: int = DEFAULT_MAX_IMAGES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_request_pixels: int | None = None  # None: derived from memory_mb (decode.DecodeLimits)
+    memory_mb: int | None = None           # MemorySize; None outside Lambda
     max_batch: int = DEFAULT_MAX_BATCH
     max_payload_bytes: int = SYNC_PAYLOAD_LIMIT
     log_level: str = "INFO"
@@ -72,6 +74,8 @@ class FunctionConfig:
             num_threads=threads if threads is not None else default_threads(memory, cpus),
             max_images=_positive_int(environ, envvars.MAX_IMAGES) or DEFAULT_MAX_IMAGES,
             max_pixels=_positive_int(environ, envvars.MAX_PIXELS) or DEFAULT_MAX_PIXELS,
+            max_request_pixels=_positive_int(environ, envvars.MAX_REQUEST_PIXELS),
+            memory_mb=memory,
             max_batch=_positive_int(environ, envvars.MAX_BATCH) or DEFAULT_MAX_BATCH,
             log_level=level,
             metrics_namespace=environ.get(envvars.METRICS_NAMESPACE) or DEFAULT_NAMESPACE,

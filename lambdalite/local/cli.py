@@ -8,6 +8,7 @@ Responses go to stdout; logs (START/END/REPORT) and warnings to stderr.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import signal
 import sys
@@ -21,7 +22,7 @@ import click
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
 from lambdalite.local.engine_types import FunctionSpec, InvokeResult
-from lambdalite.local.errors import FunctionFailed
+from lambdalite.local.errors import FunctionFailed, SoakFailed
 from lambdalite.local.specs import LocalTemplate, read_template
 from lambdalite.sam.errors import TemplateError
 
@@ -106,7 +107,8 @@ def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
     payload = _read_event(event_path)
     with LocalLambda({name: template.functions[name]}, python=opts["python"],
                      log_sink=opts["log_file"], idle_timeout_s=60) as engine:
-        _startup_notices(template, engine.limits_notice, engine.warnings, only=name)
+        _startup_notices(template, engine.limits_notice, engine.warnings, only=name,
+                         runtime_api=engine.runtime_api_notice)
         result = engine.invoke(name, payload)
     _print_logs(result)
     click.echo(result.payload.decode("utf-8", "replace"))
@@ -148,6 +150,33 @@ def start_api(**opts: Any) -> None:
         return server
 
     _serve(template, opts, make)
+
+
+@local.command()
+@click.option("--seed", default=0, show_default=True, help="Seed of the generated inputs.")
+@click.option("--fuzz", "fuzz", default=3000, show_default=True, type=click.IntRange(1),
+              help="Generated bad and good inputs through start-api (hypothesis adds a fifth).")
+@click.option("--calls", default=5000, show_default=True, type=click.IntRange(1),
+              help="Invoke API calls of the load phase, each answer checked.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--idle-connections", default=500, show_default=True, type=click.IntRange(0))
+@click.option("--time-limit", default=900.0, show_default=True, type=click.FloatRange(1),
+              help="Seconds each phase may take before it stops early.")
+def soak(seed: int, fuzz: int, calls: int, concurrency: int, idle_connections: int,
+         time_limit: float) -> None:
+    """Fuzz, load, fault and hostile-client checks against servers started on 127.0.0.1, with
+    the bundled MNIST function; prints the table (exit 1 when a check fails)."""
+    from lambdalite.examples import mnist_example
+    from lambdalite.local.soak import SoakOptions, run_soak
+
+    example = mnist_example()
+    options = SoakOptions(model_dir=example / "model", digits_dir=example / "digits", seed=seed,
+                          fuzz=fuzz, calls=calls, concurrency=concurrency,
+                          idle_connections=idle_connections, time_limit_s=time_limit)
+    report = run_soak(options, progress=_info)
+    click.echo(report.render())
+    if not report.ok:
+        raise SoakFailed("a soak check failed: see the rows marked NO")
 
 
 @local.command("generate-event")
@@ -253,7 +282,7 @@ def _read_event(event_path: str | None) -> bytes:
 
 
 def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list[str],
-                     only: str | None = None) -> None:
+                     only: str | None = None, runtime_api: str = "") -> None:
     for warning in template.warnings:
         if only is None or warning.startswith(f"{only}: ") or ": " not in warning:
             _warn(warning)
@@ -263,6 +292,17 @@ def _startup_notices(template: LocalTemplate, limits: str, engine_warnings: list
     for warning in engine_warnings:
         _warn(warning)
     _info(limits)
+    if runtime_api:
+        _info(runtime_api)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False   # a host name: it may resolve to anything
 
 
 def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[[Any], Any]) -> None:
@@ -277,7 +317,11 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
         engine.close()
         raise UsageError(f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}; "
                          "pass another --port") from None
-    _startup_notices(template, engine.limits_notice, engine.warnings)
+    _startup_notices(template, engine.limits_notice, engine.warnings,
+                     runtime_api=engine.runtime_api_notice)
+    if not _loopback(opts["host"]):
+        _warn(f"--host {opts['host']} exposes these functions to every machine that can reach "
+              "this one, with no authentication; use --host 127.0.0.1 unless that is intended")
     _info(f"lambdalite: serving {', '.join(sorted(template.functions))} on {server.url} "
           "(Ctrl-C to stop)")
 
@@ -295,7 +339,7 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not skip cleanup
         signal.signal(signal.SIGTERM, previous)
-        server.httpd.server_close()
+        server.close()
         engine.close()
         signal.signal(signal.SIGINT, previous_int)
 

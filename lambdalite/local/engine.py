@@ -41,7 +41,7 @@ from lambdalite.local.interpreters import Interpreter, choose_interpreter
 from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
 from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
 from lambdalite.local.pool import FunctionPool
-from lambdalite.local.runtime_api import Invocation
+from lambdalite.local.runtime_api import Invocation, protection_notice
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,13 @@ class LocalLambda:
         if concurrency < 1:
             raise UsageError("concurrency must be at least 1")
         self.functions: dict[str, FunctionSpec] = dict(functions)
+        self.concurrency = concurrency
         self.idle_timeout_s = idle_timeout_s
         self.region = region
         self.init_timeout_s = init_timeout_s
         self.limits_mode = limits or detect_mode()
         self.limits_notice = limits_notice(self.limits_mode)
+        self.runtime_api_notice = protection_notice()
         self._sink = make_sink(log_sink)
         self._on_event_result = on_event_result
         self.interpreters: dict[str, Interpreter] = {

@@ -162,7 +162,8 @@ class Environment:
         self.last_used = time.monotonic()
         self.invocations = 0
         self.sandbox = open_sandbox(mode, env_id, plan_limits(spec.memory_mb))
-        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw)
+        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw,
+                              owner=self.sandbox.pids)
         self.proc: subprocess.Popen[bytes] | None = None
         self._output: OutputCollector | None = None
         self._frozen = False
@@ -273,7 +274,8 @@ class Environment:
         killed runtime (a ``next`` sent just as INIT timed out)."""
         self.api.abandon()
         self.api.close()
-        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw)
+        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw,
+                              owner=self.sandbox.pids)
 
     def _init_start_line(self) -> str:
         """Lambda's first line of a cold start. The version is local: the interpreter's

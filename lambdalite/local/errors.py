@@ -22,15 +22,29 @@ class ResourceNotFound(InvokeAPIError):
 
 
 class TooManyRequests(InvokeAPIError):
-    """Reserved concurrency is exhausted: Lambda throttles a synchronous invoke."""
+    """A concurrency limit is reached: Lambda throttles a synchronous invoke. ``reason`` is the
+    Invoke API's ``Reason`` (Lambda API reference, TooManyRequestsException): the function's
+    reserved concurrency, or the local cap standing in for the account's concurrency."""
 
     status = 429
     aws_type = "TooManyRequestsException"
+
+    def __init__(self, message: str,
+                 reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RequestTooLarge(InvokeAPIError):
     status = 413
     aws_type = "RequestTooLargeException"
+
+
+class RequestTimeout(InvokeAPIError):
+    """The request did not arrive whole within the server's read timeout."""
+
+    status = 408
+    aws_type = "RequestTimeoutException"
 
 
 class InvalidRequestContent(InvokeAPIError):
@@ -52,5 +66,11 @@ class UnknownOperation(InvokeAPIError):
 
 class FunctionFailed(LambdaliteError):
     """`local invoke`: the function ran and failed (its error JSON is on stdout); exit 1."""
+
+    exit_code = 1
+
+
+class SoakFailed(LambdaliteError):
+    """`local soak`: a check failed (the table says which); exit 1."""
 
     exit_code = 1

@@ -9,11 +9,18 @@ Gateway's own answers where it would give them:
     no route           403 {"message":"Missing Authentication Token"}   404 {"message":"Not Found"}
     (a wrong method on a known path gets the answer of the API that owns the path)
     function error,    502 {"message": "Internal server error"}  500 {"message":"Internal Server Error"}
-    malformed answer,
-    throttled (429)
+    malformed answer
+    Lambda refused     500 {"message": "Internal server error"}  500 {"message":"Internal Server Error"}
+    (throttled, ...)
     integration        504 {"message": "Endpoint request timed out"}    503 {"message":"Service Unavailable"}
     timeout (29/30 s)
     body over 10 MB    413 {"message":"Request Too Long"}
+    any other method   as no route (API Gateway: "an unsupported API method or resource")
+    bad framing, slow  400 / 408, and 429 past the server's connection limit ("THROTTLED")
+
+Sources: the Lambda developer guide, "Handling Lambda errors with an API Gateway API" (a refused
+invoke is 500, a function error or a response in the wrong format 502), and the API Gateway
+developer guide, "Gateway response types" (MISSING_AUTHENTICATION_TOKEN, THROTTLED 429, ...).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 from lambdalite.local import events
 from lambdalite.local.engine_types import FunctionSpec, InvokeResult, LambdaEngine
 from lambdalite.local.errors import InvokeAPIError
-from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
+from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer, workers_for
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,8 @@ V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBa
 V2_KEYS = frozenset({"statusCode", "headers", "body", "isBase64Encoded", "cookies"})
 # Framing headers a function cannot set; API Gateway passes them on as x-amzn-Remapped-*.
 REMAPPED = frozenset({"content-length", "connection", "transfer-encoding", "date", "server"})
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")   # RFC 9110 field-name
+_HEADER_BREAK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")       # would end or split the header
 ResultCallback = Callable[[InvokeResult], None]
 
 
@@ -96,7 +105,7 @@ def routes_from(functions: Mapping[str, FunctionSpec]) -> list[ApiRoute]:
 def match(routes: Iterable[ApiRoute], method: str,
           path: str) -> tuple[ApiRoute, dict[str, str]] | None:
     for route in routes:   # sorted most specific first
-        if route.method not in ("ANY", method):
+        if route.method != method and not (route.method == "ANY" and method in HTTP_METHODS):
             continue
         found = route.pattern.fullmatch(path)
         if found:
@@ -177,6 +186,12 @@ def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
         out += [(name, _header_value(v)) for v in values]
     seen = {name.lower() for name, _ in out}
     out += [(n, _header_value(v)) for n, v in (single or {}).items() if n.lower() not in seen]
+    for name, value in out:
+        if not _HEADER_NAME.fullmatch(name):
+            raise MalformedResponse(f"{name!r} is not a valid header name")
+        if _HEADER_BREAK.search(value):
+            raise MalformedResponse(f"the value of header {name} holds a line break or another "
+                                    "control character")
     return [(f"x-amzn-Remapped-{n}" if n.lower() in REMAPPED else n, v) for n, v in out]
 
 
@@ -192,29 +207,41 @@ def gateway_error(rest: bool, status: int, message: str) -> Answer:
     headers = [("Content-Type", "application/json")]
     if rest:
         kinds = {403: "MissingAuthenticationTokenException", 502: "InternalServerErrorException",
-                 504: "InternalServerErrorException", 413: "RequestTooLarge"}
+                 500: "InternalServerErrorException", 504: "InternalServerErrorException",
+                 413: "RequestTooLarge", 400: "BadRequestException",
+                 429: "TooManyRequestsException"}
         headers.append(("x-amzn-ErrorType", kinds.get(status, "ApiGatewayException")))
     return Answer(status, tuple(headers), json.dumps({"message": message}).encode())
 
 
-def integration_failure(rest: bool) -> Answer:
+def integration_failure(rest: bool, refused: bool = False) -> Answer:
+    """The function failed or answered in the wrong format (REST: 502), or Lambda refused the
+    invoke (``refused``: throttled, too large; REST: 500); HTTP API answers 500 to both."""
     if rest:
-        return gateway_error(True, 502, "Internal server error")
+        return gateway_error(True, 500 if refused else 502, "Internal server error")
     return gateway_error(False, 500, "Internal Server Error")
 
 
 # -- the server ---------------------------------------------------------------------------------
 
 class HttpAPI(LocalServer):
+    """``server_options``: ``LocalServer``'s (workers, timeouts, max_connections)."""
+
     def __init__(self, engine: LambdaEngine, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  *, on_result: ResultCallback | None = None,
-                 integration_timeout_s: float | None = None) -> None:
+                 integration_timeout_s: float | None = None, **server_options: Any) -> None:
         self.engine = engine
         self.routes = routes_from(engine.functions)
         self.on_result = on_result
         self.integration_timeout_s = integration_timeout_s
         self.rest_only = all(r.rest for r in self.routes)
-        super().__init__(_ApiHandler, host, port)
+        server_options.setdefault("workers", workers_for(engine))
+        super().__init__(_ApiHandler, host, port, **server_options)
+
+    def refusal(self, status: int, message: str) -> Answer:
+        """Before routing, the answer is REST's when the API has any REST route."""
+        rest = not self.routes or any(r.rest for r in self.routes)
+        return gateway_error(rest, status, message)
 
     def answer(self, request: events.Request) -> Answer:
         found = match(self.routes, request.method, request.path)
@@ -263,7 +290,7 @@ class HttpAPI(LocalServer):
                 result = self.engine.invoke(route.function, payload)
             except InvokeAPIError as exc:   # throttled, too large: Lambda refused the call
                 log.warning("invoking %s failed: %s", route.function, exc.message)
-                box.append(integration_failure(route.rest))
+                box.append(integration_failure(route.rest, refused=True))
                 return
             except Exception:
                 log.exception("invoking %s failed", route.function)
@@ -287,10 +314,8 @@ class HttpAPI(LocalServer):
 
 
 class _ApiHandler(Handler):
-    methods = HTTP_METHODS
-
     def handle_request(self) -> None:
-        app: HttpAPI = self.server.app  # type: ignore[attr-defined]
+        app: HttpAPI = self.server  # type: ignore[assignment]
         try:
             body = self.read_body()
         except BodyTooLarge:

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lambdalite.lambda_facts import SYNC_PAYLOAD_LIMIT
@@ -31,13 +32,14 @@ from lambdalite.local.errors import (
     InvalidParameterValue,
     InvalidRequestContent,
     InvokeAPIError,
+    RequestTimeout,
     RequestTooLarge,
     ResourceNotFound,
     TooManyRequests,
     UnknownOperation,
 )
 from lambdalite.local.log_lines import LATEST
-from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer
+from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer, workers_for
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +53,27 @@ ResultCallback = Callable[[InvokeResult], None]
 
 class InvokeAPI(LocalServer):
     """The Invoke API over a ``LambdaEngine``; ``function_names`` maps a template's
-    FunctionName properties to logical ids (both are accepted, like `sam local`)."""
+    FunctionName properties to logical ids (both are accepted, like `sam local`);
+    ``server_options``: ``LocalServer``'s (workers, timeouts, max_connections)."""
 
     def __init__(self, engine: LambdaEngine, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  *, function_names: Mapping[str, str] | None = None,
-                 on_result: ResultCallback | None = None) -> None:
+                 on_result: ResultCallback | None = None, **server_options: Any) -> None:
         self.engine = engine
         self.function_names = dict(function_names or {})
         self.on_result = on_result
-        super().__init__(_InvokeHandler, host, port)
+        server_options.setdefault("workers", workers_for(engine))
+        super().__init__(_InvokeHandler, host, port, **server_options)
+
+    def refusal(self, status: int, message: str) -> Answer:
+        # "InvalidRequestContentException: the request body could not be parsed as JSON, or a
+        # request header is invalid" (Lambda API reference, Invoke, Errors).
+        if status == 400:
+            return error_answer(InvalidRequestContent(message))
+        if status == 429:
+            return error_answer(TooManyRequests(f"Rate Exceeded: {message}",
+                                                reason="CallerRateLimitExceeded"))
+        return error_answer(RequestTimeout(message))
 
     def answer(self, method: str, target: str, headers: Mapping[str, str],
                body: bytes) -> Answer:
@@ -127,7 +141,7 @@ def error_answer(exc: InvokeAPIError) -> Answer:
     body: dict[str, str] = {"Type": "User" if exc.status < 500 else "Service",
                             "message": exc.message}
     if isinstance(exc, TooManyRequests):
-        body["Reason"] = "ReservedFunctionConcurrentInvocationLimitExceeded"
+        body["Reason"] = exc.reason
     headers = (("x-amzn-ErrorType", exc.error_type), ("Content-Type", "application/json"))
     return Answer(exc.status, headers, json.dumps(body).encode())
 
@@ -148,7 +162,8 @@ def _invocation_type(value: str | None) -> InvocationType:
 
 
 def _client_context(value: str | None) -> str | None:
-    """The base64 header -> the JSON text the runtime passes to the function."""
+    """The base64 header -> the JSON text the runtime passes to the function (in a header of
+    its own: ``runtime_api`` sends it as ASCII JSON)."""
     if value is None:
         return None
     if len(value) > CLIENT_CONTEXT_LIMIT:
@@ -164,17 +179,24 @@ def _client_context(value: str | None) -> str | None:
 
 
 def _check_json(payload: bytes) -> None:
+    """Lambda accepts only standard JSON: NaN and Infinity are InvalidRequestContentException,
+    as is JSON nested deeper than a runtime can unmarshal."""
     try:
-        json.loads(payload)
+        json.loads(payload, parse_constant=_not_json)
+    except RecursionError:
+        raise InvalidRequestContent("Could not parse request body into json: it is nested "
+                                    "too deeply") from None
     except ValueError as exc:
         raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
 
 
-class _InvokeHandler(Handler):
-    methods = ("POST", "GET", "PUT", "DELETE", "PATCH", "HEAD")
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
 
+
+class _InvokeHandler(Handler):
     def handle_request(self) -> None:
-        app: InvokeAPI = self.server.app  # type: ignore[attr-defined]
+        app: InvokeAPI = self.server  # type: ignore[assignment]
         try:
             body = self.read_body()
         except BodyTooLarge as exc:

@@ -24,16 +24,24 @@ from lambdalite.local import log_lines
 from lambdalite.local.engine_types import Report
 
 LogSink = Callable[[dict[str, object]], None]
+# What one invocation (or one INIT) may print into the server's memory: its first and its last
+# half MiB are kept, the middle is dropped with a line that says so. (Lambda keeps all of it in
+# CloudWatch, where 100 MB costs nothing but money; a local server would hold it in memory.)
+MAX_OUTPUT_BYTES = 1024 * 1024
 
 
 class OutputCollector:
-    """Reads one pipe continuously (so a chatty handler never blocks on a full pipe)."""
+    """Reads one pipe continuously (so a chatty handler never blocks on a full pipe), keeping
+    at most MAX_OUTPUT_BYTES between two ``take`` calls."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, limit: int = MAX_OUTPUT_BYTES) -> None:
         self._fd = fd
         os.set_blocking(fd, False)
         self._lock = threading.Lock()
-        self._chunks: list[bytes] = []
+        self._half = limit // 2
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._dropped = 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="env-output", daemon=True)
         self._thread.start()
@@ -43,8 +51,25 @@ class OutputCollector:
         inside one multi-line record) becomes a newline for a terminal."""
         with self._lock:
             self._read_available()
-            data, self._chunks = b"".join(self._chunks), []
+            data = bytes(self._head)
+            if self._dropped:
+                data += (f"\n[lambdalite: {self._dropped} bytes of this invocation's output were "
+                         f"dropped here; at most {2 * self._half} bytes are kept per "
+                         "invocation]\n").encode()
+            data += bytes(self._tail)
+            self._head, self._tail, self._dropped = bytearray(), bytearray(), 0
         return data.decode("utf-8", "replace").replace("\r", "\n")
+
+    def _keep(self, chunk: bytes) -> None:
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+            chunk = chunk[room:]
+        self._tail += chunk
+        excess = len(self._tail) - self._half
+        if excess > 0:
+            del self._tail[:excess]
+            self._dropped += excess
 
     def close(self) -> None:
         with self._lock:
@@ -76,7 +101,7 @@ class OutputCollector:
                 return False
             if not chunk:
                 return False
-            self._chunks.append(chunk)
+            self._keep(chunk)
 
 
 def invocation_log(report: Report, output: str, init_output: str = "") -> str:

@@ -48,10 +48,7 @@ class FunctionPool:
                     self._busy.add(env)
                     return env
                 if not wait:
-                    raise TooManyRequests(
-                        f"Rate Exceeded: function {self.spec.name} already runs "
-                        f"{self.concurrency} concurrent invocations (its reserved concurrency "
-                        "locally); retry, or raise the limit")
+                    raise self._throttled()
                 self._cond.wait()
 
     def release(self, env: Environment) -> None:
@@ -99,6 +96,16 @@ class FunctionPool:
             finally:
                 with self._cond:
                     self._closing.discard(env)
+
+    def _throttled(self) -> TooManyRequests:
+        if self.spec.reserved_concurrency:
+            return TooManyRequests(
+                f"Rate Exceeded: function {self.spec.name} already runs {self.concurrency} "
+                "concurrent invocations (its ReservedConcurrentExecutions); retry, or raise it")
+        return TooManyRequests(
+            f"Rate Exceeded: function {self.spec.name} already runs {self.concurrency} "
+            "concurrent invocations (the local cap standing in for the account's concurrency); "
+            "retry, or raise --concurrency", reason="ConcurrentInvocationLimitExceeded")
 
     def _take_idle(self) -> Environment | None:
         while self._idle:

@@ -16,18 +16,29 @@ synchronous limit. Error bodies are ``{"errorMessage", "errorType"}``.
 
 The environment (``environment.py``) offers invocations with ``offer`` and reads what happens
 from ``events`` (a queue of Ready / Outcome / InitError messages).
+
+On Lambda only the function's own sandbox reaches this API. Here the port is on the host's
+loopback, so each connection's peer is checked when it is accepted (``peer_check``): the client
+socket's inode from ``/proc/net/tcp``, then whether one of the environment's own processes (its
+cgroup, or its process tree) holds it. Anyone else gets a 403 and the connection is closed. The
+runtime keeps one connection open for ``next`` and its answers, so this costs once per
+environment, not per invocation. (A network namespace per environment would hide the port
+completely but needs CAP_SYS_ADMIN and cuts the function off from the network, which a Lambda
+function has.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import queue
 import re
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
@@ -101,11 +112,16 @@ class RuntimeAPI:
     """State of the Runtime API for one environment, and its HTTP server."""
 
     def __init__(self, on_wait: Callable[[], None] | None = None,
-                 on_offer: Callable[[], None] | None = None) -> None:
+                 on_offer: Callable[[], None] | None = None,
+                 owner: Callable[[], Iterable[int]] | None = None) -> None:
         # on_wait runs when the runtime blocks in ``next`` with nothing to do (freeze point);
         # on_offer runs when an invocation is offered (thaw point). Both under the state lock,
-        # so a freeze can never overtake the thaw that follows it.
+        # so a freeze can never overtake the thaw that follows it. owner: the pids allowed to
+        # connect (the environment's processes); None: anyone (tests drive the API directly).
         self.events: queue.Queue[RuntimeEvent] = queue.Queue()
+        self.owner = owner if owner is not None and peer_check_available() else None
+        self.accepted = 0                            # connections checked and let in
+        self.refused = 0                             # connections from other processes
         self._on_wait = on_wait or (lambda: None)
         self._on_offer = on_offer or (lambda: None)
         self._cond = threading.Condition()
@@ -214,10 +230,74 @@ def _forbidden(why: str) -> tuple[int, dict[str, object], None]:
     return 403, _err("InvalidStateTransition", f"State transition is not allowed: {why}"), None
 
 
+PROTECTED_NOTICE = ("runtime API: each environment's port answers only that environment's "
+                    "own processes (the peer of every connection is checked in /proc)")
+UNPROTECTED_NOTICE = ("runtime API: not protected - /proc/net/tcp is not readable here, so any "
+                      "local process could take an environment's invocations")
+_TCP_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+_REFUSAL_BODY = json.dumps({"errorMessage": "this Runtime API serves only its execution "
+                                            "environment's own processes",
+                            "errorType": "AccessDenied"}).encode()
+_REFUSAL = (b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(_REFUSAL_BODY), _REFUSAL_BODY))
+
+
+def peer_check_available() -> bool:
+    return os.access(_TCP_TABLES[0], os.R_OK)
+
+
+def protection_notice() -> str:
+    return PROTECTED_NOTICE if peer_check_available() else UNPROTECTED_NOTICE
+
+
+def peer_check(peer: tuple[str, int], server_port: int, pids: Iterable[int]) -> bool:
+    """Whether the TCP connection from ``peer`` to our ``server_port`` belongs to one of
+    ``pids``: its socket's inode (``/proc/net/tcp``), held open by one of them (``/proc/<pid>/fd``).
+    """
+    inode = _socket_inode(peer[1], server_port)
+    if inode is None:
+        return False
+    link = f"socket:[{inode}]"
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == link:
+                        return True
+    return False
+
+
+def _socket_inode(client_port: int, server_port: int) -> str | None:
+    """The inode of the client end: local port ``client_port``, remote port ``server_port``."""
+    local, remote = f":{client_port:04X}", f":{server_port:04X}"
+    for table in _TCP_TABLES:
+        with contextlib.suppress(OSError), open(table) as lines:
+            next(lines, None)   # the column titles
+            for line in lines:
+                fields = line.split()
+                if (len(fields) > 9 and fields[1].endswith(local)
+                        and fields[2].endswith(remote)):
+                    return fields[9]
+    return None
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     api: RuntimeAPI
+
+    def verify_request(self, request: object, client_address: object) -> bool:
+        """Accept only the environment's own processes (runs before a thread is started)."""
+        owner = self.api.owner
+        if owner is None:
+            return True
+        if peer_check(client_address, self.server_address[1], owner()):  # type: ignore[arg-type]
+            self.api.accepted += 1
+            return True
+        self.api.refused += 1
+        with contextlib.suppress(OSError):
+            request.sendall(_REFUSAL)  # type: ignore[attr-defined]
+        return False
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A runtime killed mid-request (timeout, crash, OOM) resets its connection: expected,
@@ -255,9 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
             "Lambda-Runtime-Trace-Id": invocation.trace_id,
         }
         if invocation.client_context is not None:
-            headers["Lambda-Runtime-Client-Context"] = invocation.client_context
+            headers["Lambda-Runtime-Client-Context"] = json_header(invocation.client_context)
         if invocation.cognito_identity is not None:
-            headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
+            headers["Lambda-Runtime-Cognito-Identity"] = json_header(invocation.cognito_identity)
         self._send(200, invocation.payload, "application/json", headers)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
@@ -321,6 +401,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the runtime died or was killed mid-request: the environment notices the exit
+
+
+def json_header(text: str) -> str:
+    """JSON text as a header value: ASCII on one line (``\\uXXXX`` escapes), which the runtime
+    parses to the same object. Raw, a character outside Latin-1 cannot be sent at all and a line
+    break in the JSON's whitespace would end the header. Text that is not JSON keeps its
+    printable ASCII only."""
+    if all(" " <= c <= "~" for c in text):
+        return text
+    try:
+        return json.dumps(json.loads(text))
+    except (ValueError, RecursionError):
+        return "".join(c for c in text if " " <= c <= "~")
 
 
 def _error_type_of(body: bytes) -> str | None:

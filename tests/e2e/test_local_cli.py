@@ -183,6 +183,7 @@ def test_start_lambda_serves_boto3_then_stops_cleanly_on_ctrl_c(template: Path,
         code = server.interrupt()
     assert code == 0, "\n".join(server.lines)
     assert "lambdalite: shutting down" in server.lines
+    assert any(line.startswith("runtime API: ") for line in server.lines)   # its protection
     assert any("Broken: CodeUri not-built-yet not found" in line and "Broken is skipped" in line
                for line in server.lines)
     records = [json.loads(line) for line in log_file.read_text().splitlines()]
@@ -197,6 +198,14 @@ def test_start_lambda_serves_boto3_then_stops_cleanly_on_ctrl_c(template: Path,
 def test_start_lambda_sigterm_also_stops_cleanly(template: Path) -> None:
     server = Server("start-lambda", "-t", str(template))
     assert server.interrupt(signal.SIGTERM) == 0, "\n".join(server.lines)
+    assert not any("--host" in line for line in server.lines)   # 127.0.0.1: no warning
+
+
+def test_a_host_reachable_from_the_network_is_warned_about(template: Path) -> None:
+    server = Server("start-lambda", "-t", str(template), "--host", "0.0.0.0")
+    assert server.interrupt() == 0, "\n".join(server.lines)
+    assert any(line.startswith("warning: --host 0.0.0.0 exposes") for line in server.lines), \
+        "\n".join(server.lines)
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,10 @@ class Sandbox(ABC):
     def started(self, pid: int) -> None:
         self.pid = pid
 
+    def pids(self) -> list[int]:
+        """The environment's processes: the runtime and its descendants."""
+        return _tree(self.pid) if self.pid else []
+
     # -- freeze / thaw ---------------------------------------------------------------------------
 
     @abstractmethod

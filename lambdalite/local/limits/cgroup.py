@@ -41,6 +41,10 @@ class CgroupSandbox(Sandbox):
     def sweep_stale(root: Path) -> None:
         """Remove what engines that died without closing left in the mode's hierarchy."""
 
+    def pids(self) -> list[int]:
+        """Every process of the group (a daemonised grandchild too), and the runtime's tree."""
+        return sorted({*_read_pids(self.groups[0] / "cgroup.procs"), *super().pids()})
+
     def oom_killed(self) -> bool:
         count = self._oom_kills()
         hit, self._oom_baseline = count > self._oom_baseline, count

@@ -251,3 +251,16 @@ def test_load_over_http_loses_and_duplicates_nothing(server: InvokeAPI) -> None:
     ids = [request_id for calls in got for _, _, request_id, header in calls if header == request_id]
     assert len(ids) == LOAD_CALLS == len(set(ids))
     assert len(server.engine.environments("Load")) <= LOAD_THREADS   # warm reuse, no leak
+
+
+def test_a_client_context_outside_latin1_reaches_the_function(client) -> None:
+    """The runtime receives the client context in a header: text outside Latin-1 used to
+    kill the environment (Runtime.ExitError)."""
+    custom = {"k": "\u4e2d", "line": "a\nb"}
+    context = base64.b64encode(json.dumps({"custom": custom}, ensure_ascii=False)
+                               .replace(", ", ",\n").encode()).decode()
+    first = client.invoke(FunctionName="Echo", ClientContext=context)
+    assert "FunctionError" not in first, payload(first)
+    body = payload(first)
+    assert body["client_context"] == custom
+    assert payload(client.invoke(FunctionName="Echo"))["pid"] == body["pid"]   # same environment

@@ -74,3 +74,11 @@ def test_threads_follow_memory_and_available_cpus(memory, available, expected):
 def test_bad_values_say_which_variable(env):
     with pytest.raises(UsageError, match=next(iter(env))):
         FunctionConfig.from_environ(env, cpus(1))
+
+
+def test_the_request_pixel_budget_and_memory_size_come_from_the_environment():
+    cfg = FunctionConfig.from_environ({envvars.MAX_REQUEST_PIXELS: "123456",
+                                       envvars.LAMBDA_MEMORY: "512"}, available_cpus=lambda: 2)
+    assert (cfg.max_request_pixels, cfg.memory_mb) == (123456, 512)
+    default = FunctionConfig.from_environ({}, available_cpus=lambda: 2)
+    assert (default.max_request_pixels, default.memory_mb) == (None, None)
