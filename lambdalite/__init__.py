@@ -10,6 +10,8 @@ The Python API, the same path the CLI takes (each command maps its flags onto on
                                                        archs=("x86_64", "arm64")))
     with lambdalite.LocalLambda.from_template(outcome.template) as engine:
         print(engine.invoke("InferenceFunction", b'{"image": "..."}').payload)
+    answers = lambdalite.predict(lambdalite.PredictOptions(target=Path("model"),
+                                                           files=(Path("digit.png"),)))
     result = lambdalite.bench(lambdalite.BenchOptions(model=Path("model"), quick=True))
 
 Every long job takes ``progress=`` (``lambdalite.progress``). This module stays import-light
@@ -42,6 +44,9 @@ _EXPORTS: dict[str, str] = {
     "LocalLambda": "lambdalite.local.engine",
     "FunctionSpec": "lambdalite.local.engine_types",
     "InvokeResult": "lambdalite.local.engine_types",
+    "predict": "lambdalite.prediction.api",
+    "PredictOptions": "lambdalite.prediction.api",
+    "PredictResult": "lambdalite.prediction.api",
     "bench": "lambdalite.benchmark.runner",
     "BenchOptions": "lambdalite.benchmark.config",
     "BenchResult": "lambdalite.benchmark.results",
@@ -55,8 +60,8 @@ __all__ = [
     "BenchOptions", "BenchResult", "BuildOptions", "BuildOutcome", "BuildResult", "Callback",
     "ConversionPlan", "ConvertOptions", "ConvertResult", "EvaluateOptions", "EvaluateResult",
     "EvaluationReport", "FunctionSpec", "InvokeResult", "LambdaliteError", "LocalLambda",
-    "OptionError", "PackageOutcome", "Progress", "__version__", "bench", "build", "convert",
-    "evaluate",
+    "OptionError", "PackageOutcome", "PredictOptions", "PredictResult", "Progress",
+    "__version__", "bench", "build", "convert", "evaluate", "predict",
 ]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
@@ -73,6 +78,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     from lambdalite.errors import LambdaliteError, OptionError
     from lambdalite.local.engine import LocalLambda
     from lambdalite.local.engine_types import FunctionSpec, InvokeResult
+    from lambdalite.prediction.api import PredictOptions, PredictResult, predict
     from lambdalite.progress import Callback, Progress
 
 

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "template": ("lambdalite.bundle.cli", "template", "Write a SAM template.yaml for the function."),
     "deploy": ("lambdalite.bundle.cli", "deploy", "Deploy with `sam deploy` (or print the commands)."),
     "local": ("lambdalite.local.cli", "local", "Run functions in a local Lambda environment."),
+    "predict": ("lambdalite.prediction.cli", "predict", "Send files to a model's function, print the answers."),
+    "playground": ("lambdalite.prediction.cli", "playground", "Try a model's function in the browser (local)."),
     "bench": ("lambdalite.benchmark.cli", "bench", "Measure size, cold start, latency, memory, cost."),
 }
 

@@ -24,3 +24,6 @@ ALL_FUNCTION_VARS = (
     MODEL_DIR, VARIANT, BACKEND, NUM_THREADS, MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS,
     MAX_BATCH, LOG_LEVEL, METRICS_NAMESPACE,
 )
+
+# Read by lambdalite's own tools, never by the function.
+CACHE_DIR = "LAMBDALITE_CACHE_DIR"          # `lambdalite predict`'s cached builds (default ~/.cache/lambdalite/predict)

@@ -11,6 +11,7 @@ Stdlib only: the function package ships this module.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 
 
@@ -56,14 +57,24 @@ RUNTIMES: dict[str, Runtime] = {
     "python3.11": Runtime("python3.11", "3.11", *_AL2),
     "python3.12": Runtime("python3.12", "3.12", *_AL2023),
     "python3.13": Runtime("python3.13", "3.13", *_AL2023),
+    "python3.14": Runtime("python3.14", "3.14", *_AL2023),   # GA on Lambda 2025-11
 }
 DEFAULT_RUNTIME = "python3.12"
-BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
 
 ARCHS: dict[str, Arch] = {
     "x86_64": Arch("x86_64", "x86_64", "EM_X86_64", "x86-64", "-x86_64", 0.0000166667),
     "arm64": Arch("arm64", "aarch64", "EM_AARCH64", "AArch64", "-arm64", 0.0000133334),
 }
+
+# What platform.machine() says -> Lambda's Architectures value.
+MACHINE_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def host_arch(machine: str | None = None) -> str | None:
+    """This machine's Lambda architecture, None when Lambda has no such CPU."""
+    return MACHINE_ARCH.get((machine or platform.machine()).lower())
+
 
 BASE_IMAGE_REPO = "public.ecr.aws/lambda/python"
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +34,69 @@ def mnist_model_dir() -> Path:
     if not (MNIST_MODEL_DIR / "manifest.json").exists():
         pytest.fail("lambdalite/examples/mnist/model/manifest.json is missing: run `lambdalite train` first")
     return MNIST_MODEL_DIR
+
+
+class Dap:
+    """A minimal Debug Adapter Protocol client: Content-Length framed JSON over TCP."""
+
+    def __init__(self, port: int, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.file = self.sock.makefile("rb")
+        self.seq = 0
+        self.seen: list[dict[str, Any]] = []
+
+    def send(self, command: str, **arguments: Any) -> int:
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
+                           "arguments": arguments}).encode()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        return self.seq
+
+    def _read(self) -> dict[str, Any]:
+        length = 0
+        while (line := self.file.readline().strip()):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        message: dict[str, Any] = json.loads(self.file.read(length))
+        self.seen.append(message)
+        return message
+
+    def wait(self, kind: str, name: str, seq: int | None = None) -> dict[str, Any]:
+        """The event ``name``, or the response to ``name`` (request ``seq``)."""
+        key = "event" if kind == "event" else "command"
+        for message in self.seen:
+            if message["type"] == kind and message.get(key) == name and (
+                    seq is None or message.get("request_seq") == seq):
+                self.seen.remove(message)
+                return message
+        while True:
+            message = self._read()
+            if message["type"] == kind and message.get(key) == name and (
+                    seq is None or message.get("request_seq") == seq):
+                self.seen.remove(message)
+                return message
+
+    def request(self, command: str, **arguments: Any) -> dict[str, Any]:
+        response = self.wait("response", command, self.send(command, **arguments))
+        assert response["success"], response
+        return response
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def dap_client() -> type[Dap]:
+    """``dap_client(port)``: a Debug Adapter Protocol client connected to debugpy (retrying
+    until the debuggee listens), for the tests of ``--debug-port``."""
+    return Dap

@@ -74,14 +74,15 @@ def sizes(row: RowResult, zipped: bool, runtime: str) -> str:
 def cell_columns(cell: CellResult, cold_fraction: float) -> list[str]:
     if cell.error and not cell.warm:
         what = "timed out" if cell.timed_out else f"failed: {cell.error_type}"
-        peak = max((c.max_memory_used_mb for c in cell.cold), default=None)
+        peak = max((c.max_memory_used_mb for c in cell.cold if c.max_memory_used_mb),
+                   default=None)
         return [what, "-", "-", f"{peak} MB" if peak else "-", "-", "-"]
     cold, warm = cell.cold_start(), cell.summary("warm")
     return [
         fmt_ms(cold.p50 if cold else None),
         fmt_ms(warm.p50 if warm else None),
         f"{fmt_ms(warm.p95)} / {fmt_ms(warm.p99)}" if warm else "-",
-        f"{cell.max_memory_mb()} MB" if cell.max_memory_mb() is not None else "-",
+        f"{cell.max_memory_mb()} MB" if cell.max_memory_mb() is not None else "n/a",
         fmt_usd(cell.cost("x86_64", cold_fraction)),
         fmt_usd(cell.cost("arm64", cold_fraction)),
     ]

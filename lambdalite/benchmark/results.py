@@ -37,7 +37,7 @@ class ColdSample:
     init_duration_ms: float | None  # the REPORT line's Init Duration
     duration_ms: float              # the first invocation's Duration
     round_trip_ms: float            # the client's view: spawn + INIT + invoke + response
-    max_memory_used_mb: int
+    max_memory_used_mb: int | None  # None: not measured on this host
     error_type: str | None = None
 
 
@@ -45,7 +45,7 @@ class ColdSample:
 class WarmSample:
     duration_ms: float
     round_trip_ms: float
-    max_memory_used_mb: int
+    max_memory_used_mb: int | None
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ class CellResult:
     def max_memory_mb(self) -> int | None:
         values = [c.max_memory_used_mb for c in self.ok_cold] + [
             w.max_memory_used_mb for w in self.warm]
-        return max(values) if values else None
+        measured = [v for v in values if v is not None]
+        return max(measured) if measured else None
 
     def cost(self, arch: str, cold_fraction: float) -> float | None:
         warm, init, first = self.summary("warm"), self.summary("init"), self.summary("first")

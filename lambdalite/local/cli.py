@@ -19,14 +19,17 @@ from typing import Any
 
 import click
 
-from lambdalite.errors import UsageError
+from lambdalite.errors import LambdaliteError, UsageError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
-from lambdalite.local.engine_types import FunctionSpec, InvokeResult
+from lambdalite.local.engine_types import Debugger, FunctionSpec, InvokeResult
 from lambdalite.local.errors import FunctionFailed, SoakFailed
+from lambdalite.local.server import LocalServer
 from lambdalite.local.specs import LocalTemplate, read_template
+from lambdalite.local.triggers import TRIGGER_KINDS, Body, pick_trigger
 from lambdalite.sam.errors import TemplateError
 
 _echo_lock = threading.Lock()
+DEBUG_INTEGRATION_TIMEOUT_S = 24 * 3600.0
 
 
 def _warn(message: str) -> None:
@@ -63,6 +66,12 @@ def _template_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Override Timeout (seconds)."),
         click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Append one JSON record per invocation (the REPORT figures)."),
+        click.option("-d", "--debug-port", type=click.IntRange(1, 65535),
+                     help="Run the function under debugpy listening on 127.0.0.1:PORT; each "
+                          "cold start waits for a debugger to attach. Timeout and the INIT "
+                          "limit are off, one environment at a time."),
+        click.option("--debug-function", metavar="FUNCTION",
+                     help="With --debug-port: the function to debug (default: the only one)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -79,6 +88,9 @@ def _server_options(port: int) -> Callable[[Callable[..., Any]], Callable[..., A
                          help="Seconds before an idle environment is shut down.")(f)
         f = click.option("--port", "-p", default=port, show_default=True,
                          type=click.IntRange(0, 65535))(f)
+        f = click.option("--watch/--no-watch", default=True, show_default=True,
+                         help="Hot reload: when a function's code or model changes, its next "
+                              "call is a cold start with the new code.")(f)
         return click.option("--host", default="127.0.0.1", show_default=True,
                             help="Address to bind (0.0.0.0 exposes it to the network).")(f)
     return wrap
@@ -93,8 +105,16 @@ def local() -> None:
 @click.argument("function", required=False)
 @click.option("-e", "--event", "event_path", default=None, metavar="FILE|-",
               help="Event JSON file, or - for stdin (default: {}).")
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A request body (image, .npy, .json ...) wrapped in the event of the "
+                   "function's trigger (see --trigger); binary bodies base64-encoded as API "
+                   "Gateway does.")
+@click.option("--trigger", type=click.Choice(TRIGGER_KINDS),
+              help="With --body-file: the trigger whose event to send (default: the "
+                   "function's first Api/HttpApi event, else its Function URL, else direct).")
 @_template_options
-def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
+def invoke(function: str | None, event_path: str | None, body_file: Path | None,
+           trigger: str | None, **opts: Any) -> None:
     """Invoke FUNCTION once (a cold start) and print its response.
 
     The response goes to stdout, the logs (START/END/REPORT) to stderr; the exit code is 1
@@ -104,11 +124,22 @@ def invoke(function: str | None, event_path: str | None, **opts: Any) -> None:
 
     template = _load(opts)
     name = _pick(template, function)
-    payload = _read_event(event_path)
+    if body_file is not None and event_path is not None:
+        raise UsageError("pass either -e/--event or --body-file, not both")
+    if trigger is not None and body_file is None:
+        raise UsageError("--trigger goes with --body-file (the event is built from the body)")
+    if body_file is not None:
+        chosen = pick_trigger(template.functions[name], trigger)
+        _info(f"{name}: {body_file} as the event of {chosen.describe()}")
+        payload = chosen.payload(Body.from_file(body_file))
+    else:
+        payload = _read_event(event_path)
+    debug = _debugger(template, opts, only=name)
     with LocalLambda({name: template.functions[name]}, python=opts["python"],
-                     log_sink=opts["log_file"], idle_timeout_s=60) as engine:
+                     log_sink=opts["log_file"], idle_timeout_s=60, debug=debug) as engine:
         _startup_notices(template, engine.limits_notice, engine.warnings, only=name,
                          runtime_api=engine.runtime_api_notice)
+        _debug_notice(debug)
         result = engine.invoke(name, payload)
     _print_logs(result)
     click.echo(result.payload.decode("utf-8", "replace"))
@@ -132,24 +163,25 @@ def start_lambda(**opts: Any) -> None:
 @local.command("start-api")
 @_template_options
 @_server_options(3000)
+@click.option("--url-port", default=3010, show_default=True, type=click.IntRange(0, 65535),
+              help="First port of the Function URLs (FunctionUrlConfig), one port per "
+                   "function in logical-id order; 0 picks free ports.")
+@click.option("--playground", is_flag=True,
+              help="Also serve the browser playground on 127.0.0.1 (see --playground-port).")
+@click.option("--playground-port", default=3100, show_default=True,
+              type=click.IntRange(0, 65535), help="The playground's port; 0 picks a free one.")
 def start_api(**opts: Any) -> None:
-    """Serve the template's Api / HttpApi routes like API Gateway until Ctrl-C."""
-    from lambdalite.local.http_api import HttpAPI
-
+    """Serve the template's Api / HttpApi routes like API Gateway, and each Function URL on
+    its own port, until Ctrl-C."""
     template = _load(opts)
-    if not any(e.type in ("Api", "HttpApi") for f in template.functions.values()
-               for e in f.events):
-        raise UsageError(f"{template.path} has no Api or HttpApi event to serve: add Events "
-                         "to a function, or use `lambdalite local start-lambda`")
-
-    def make(engine: Any) -> HttpAPI:
-        server = HttpAPI(engine, opts["host"], opts["port"], on_result=_print_logs)
-        for route in server.routes:
-            _info(f"  {route.method:7} {server.url}{route.path if route.path != '$default' else '/*'}"
-                  f"  -> {route.function} ({'REST' if route.rest else 'HTTP API'})")
-        return server
-
-    _serve(template, opts, make)
+    has_routes = any(e.type in ("Api", "HttpApi") for f in template.functions.values()
+                     for e in f.events)
+    urls = sorted(n for n, f in template.functions.items() if f.function_url_auth)
+    if not has_routes and not urls:
+        raise UsageError(f"{template.path} has no Api or HttpApi event and no FunctionUrlConfig "
+                         "to serve: add Events to a function, or use `lambdalite local "
+                         "start-lambda`")
+    _serve(template, opts, lambda engine: _api_servers(engine, opts, has_routes, urls))
 
 
 @local.command()
@@ -305,23 +337,122 @@ def _loopback(host: str) -> bool:
         return False   # a host name: it may resolve to anything
 
 
-def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[[Any], Any]) -> None:
+def _api_servers(engine: Any, opts: dict[str, Any], has_routes: bool,
+                 urls: list[str]) -> list[LocalServer]:
+    """start-api's servers: the API Gateway front (when the template has routes), then one
+    Function URL server per function with a FunctionUrlConfig."""
+    from lambdalite.local.function_url import FunctionUrlServer
+    from lambdalite.local.http_api import HttpAPI
+    from lambdalite.local.playground.server import CallRecorder, PlaygroundServer
+
+    servers: list[LocalServer] = []
+    real, recorder = engine, CallRecorder(engine) if opts["playground"] else None
+    engine = recorder or engine   # the fronts call through it: the playground sees figures
+    try:
+        if has_routes:
+            # A debugger stops the code for as long as it likes: no 29 s integration timeout.
+            limit = DEBUG_INTEGRATION_TIMEOUT_S if opts["debug_port"] else None
+            api = HttpAPI(engine, opts["host"], opts["port"], on_result=_print_logs,
+                          integration_timeout_s=limit)
+            servers.append(api)
+            for route in api.routes:
+                path = route.path if route.path != "$default" else "/*"
+                _info(f"  {route.method:7} {api.url}{path}  -> {route.function} "
+                      f"({'REST' if route.rest else 'HTTP API'})")
+        for i, name in enumerate(urls):
+            port = opts["url_port"] + i if opts["url_port"] else 0
+            url = FunctionUrlServer(engine, name, opts["host"], port, on_result=_print_logs)
+            servers.append(url)
+            checked = "; AWS_IAM not checked locally" if url.auth_type == "AWS_IAM" else ""
+            _info(f"  ANY     {url.url}/*  -> {name} (Function URL, AuthType "
+                  f"{url.auth_type}{checked})")
+        if recorder is not None:
+            # Always on the loopback address: the page calls the functions.
+            playground = PlaygroundServer(real, recorder, servers, "127.0.0.1",
+                                          opts["playground_port"])
+            servers.append(playground)
+            _info(f"  playground: {playground.url}/  (open it in a browser)")
+    except OSError:
+        for server in servers:
+            server.close()
+        raise
+    return servers
+
+
+def _debugger(template: LocalTemplate, opts: dict[str, Any],
+              only: str | None = None) -> Debugger | None:
+    if opts["debug_port"] is None:
+        if opts["debug_function"] is not None:
+            raise UsageError("--debug-function goes with --debug-port")
+        return None
+    wanted = opts["debug_function"] or only
+    if wanted is None:
+        if len(template.functions) != 1:
+            raise UsageError(f"--debug-port: name the function to debug with --debug-function "
+                             f"({', '.join(sorted(template.functions))})")
+        wanted = next(iter(template.functions))
+    name = template.function_names.get(wanted, wanted)
+    if name not in template.functions or (only is not None and name != only):
+        raise UsageError(f"--debug-function {wanted}: not the function run here")
+    return Debugger(name, opts["debug_port"])
+
+
+def _debug_notice(debug: Debugger | None) -> None:
+    if debug is not None:
+        _info(f"debugger: {debug.function} runs under debugpy on 127.0.0.1:{debug.port}; each "
+              "cold start waits for a client to attach (VS Code: docs/LOCAL.md). Its Timeout, "
+              "the INIT limit and API Gateway's integration timeout are off, it runs one "
+              "environment at a time, not frozen between calls")
+
+
+def _watch(engine: Any, template: LocalTemplate, opts: dict[str, Any]) -> Any:
+    from lambdalite.local.reload import Watcher
+
+    def refresh(name: str) -> FunctionSpec | None:
+        try:
+            return _load(opts).functions.get(name)
+        except LambdaliteError as exc:   # a half-written template: keep the old definition
+            _warn(f"{name}: not reloaded, {exc.message}")
+            return None
+
+    def template_changed(path: Path) -> None:
+        _warn(f"{path.name} changed: restart to apply it (routes, settings); code changes are "
+              "picked up without a restart")
+
+    watcher = Watcher(engine, _info, refresh=refresh, extra=[template.path],
+                      on_extra=template_changed)
+    folders = len(watcher.roots())
+    _info(f"hot reload: watching {folders} code/model path(s) (--no-watch to turn off)")
+    return watcher.start()
+
+
+def _serve(template: LocalTemplate, opts: dict[str, Any],
+           make_servers: Callable[[Any], LocalServer | list[LocalServer]]) -> None:
+    """Start the engine and the servers ``make_servers`` returns; serve until Ctrl-C/SIGTERM.
+    The first server is named in the "serving ... on URL" line; the others run in threads."""
     from lambdalite.local.engine import LocalLambda
 
+    debug = _debugger(template, opts)
     engine = LocalLambda(template.functions, idle_timeout_s=opts["idle_timeout"],
                          python=opts["python"], log_sink=opts["log_file"],
-                         concurrency=opts["concurrency"], on_event_result=_print_logs)
+                         concurrency=opts["concurrency"], on_event_result=_print_logs,
+                         debug=debug)
     try:
-        server = make_server(engine)
+        made = make_servers(engine)
     except OSError as exc:
         engine.close()
-        raise UsageError(f"cannot listen on {opts['host']}:{opts['port']}: {exc.strerror}; "
-                         "pass another --port") from None
+        raise UsageError(f"cannot listen on {opts['host']}: {exc.strerror}; pass another "
+                         "--port") from None
+    server, *others = made if isinstance(made, list) else [made]
     _startup_notices(template, engine.limits_notice, engine.warnings,
                      runtime_api=engine.runtime_api_notice)
     if not _loopback(opts["host"]):
         _warn(f"--host {opts['host']} exposes these functions to every machine that can reach "
               "this one, with no authentication; use --host 127.0.0.1 unless that is intended")
+    _debug_notice(debug)
+    for other in others:
+        other.start()
+    watcher = _watch(engine, template, opts) if opts["watch"] else None
     _info(f"lambdalite: serving {', '.join(sorted(template.functions))} on {server.url} "
           "(Ctrl-C to stop)")
 
@@ -340,6 +471,10 @@ def _serve(template: LocalTemplate, opts: dict[str, Any], make_server: Callable[
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not skip cleanup
         signal.signal(signal.SIGTERM, previous)
         server.close()
+        for other in others:
+            other.stop()
+        if watcher is not None:
+            watcher.stop()
         engine.close()
         signal.signal(signal.SIGINT, previous_int)
 

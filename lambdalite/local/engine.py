@@ -30,6 +30,7 @@ from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
 from lambdalite.local.engine_types import (
     INVOCATION_TYPES,
+    Debugger,
     FunctionSpec,
     InvocationType,
     InvokeResult,
@@ -37,7 +38,7 @@ from lambdalite.local.engine_types import (
 )
 from lambdalite.local.environment import Environment, Execution
 from lambdalite.local.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
-from lambdalite.local.interpreters import Interpreter, choose_interpreter
+from lambdalite.local.interpreters import Interpreter, check_debugpy, choose_interpreter
 from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
 from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
 from lambdalite.local.pool import FunctionPool
@@ -73,14 +74,20 @@ class LocalLambda:
         init_timeout_s: float = INIT_TIMEOUT_S,
         limits: LimitsMode | None = None,
         on_event_result: ResultCallback | None = None,
+        debug: Debugger | None = None,
     ) -> None:
         if concurrency < 1:
             raise UsageError("concurrency must be at least 1")
+        if debug is not None and debug.function not in functions:
+            raise UsageError(f"cannot debug {debug.function}: not a function here (known: "
+                             f"{', '.join(sorted(functions))})")
+        self.debug = debug
         self.functions: dict[str, FunctionSpec] = dict(functions)
         self.concurrency = concurrency
         self.idle_timeout_s = idle_timeout_s
         self.region = region
         self.init_timeout_s = init_timeout_s
+        self._python = python
         self.limits_mode = limits or detect_mode()
         self.limits_notice = limits_notice(self.limits_mode)
         self.runtime_api_notice = protection_notice()
@@ -92,8 +99,10 @@ class LocalLambda:
         self.warnings: list[str] = sorted({i.warning for i in self.interpreters.values() if i.warning})
         for warning in self.warnings:
             log.warning(warning)
+        if debug is not None:
+            check_debugpy(self.interpreters[debug.function])
         self._pools = {
-            name: FunctionPool(spec, spec.reserved_concurrency or concurrency, self._new_environment)
+            name: FunctionPool(spec, self._concurrency(spec, concurrency), self._new_environment)
             for name, spec in self.functions.items()
         }
         self._events: queue.Queue[_Queued | None] = queue.Queue()
@@ -161,6 +170,15 @@ class LocalLambda:
         """The function's live environments (for tests and the benchmark)."""
         return self._pools[self._spec(function_name).name].environments()
 
+    def reload(self, function_name: str, spec: FunctionSpec | None = None) -> int:
+        """Hot reload: retire the function's environments, so that its next call is a cold
+        start (with ``spec``, of that new definition); how many were retired."""
+        name = self._spec(function_name).name
+        if spec is not None:
+            self.interpreters[name] = choose_interpreter(spec.runtime, self._python)
+            self.functions[name] = spec
+        return self._pools[name].retire(spec)
+
     def reclaim_idle(self) -> int:
         """Shut down environments idle past ``idle_timeout_s`` now; how many were."""
         return sum(len(p.reclaim_idle(self.idle_timeout_s)) for p in self._pools.values())
@@ -190,9 +208,16 @@ class LocalLambda:
                 f"Function not found: {self._arn(function_name)} (known: "
                 f"{', '.join(sorted(self.functions)) or 'none'})") from None
 
+    def _concurrency(self, spec: FunctionSpec, default: int) -> int:
+        if self.debug is not None and self.debug.function == spec.name:
+            return 1   # one debug port: one environment at a time
+        return spec.reserved_concurrency or default
+
     def _new_environment(self, spec: FunctionSpec, env_id: str) -> Environment:
+        debugged = self.debug is not None and self.debug.function == spec.name
         return Environment(spec, self.interpreters[spec.name], self.limits_mode, env_id=env_id,
-                           region=self.region, init_timeout_s=self.init_timeout_s)
+                           region=self.region, init_timeout_s=self.init_timeout_s,
+                           debug_port=self.debug.port if debugged and self.debug else None)
 
     def _invocation(self, spec: FunctionSpec, payload: bytes, client_context: str | None,
                     cognito_identity: str | None) -> Invocation:
@@ -230,7 +255,7 @@ class LocalLambda:
             duration_ms=round(figures.duration_ms, 2),
             billed_duration_ms=max(1, math.ceil(billed)),
             memory_size_mb=spec.memory_mb,
-            max_memory_used_mb=min(spec.memory_mb, math.ceil(figures.max_memory_bytes / MB)),
+            max_memory_used_mb=_mb(figures.max_memory_bytes, spec.memory_mb),
             init_duration_ms=round(init_ms, 2) if init_ms is not None else None,
         )
         return InvokeResult(
@@ -248,7 +273,7 @@ class LocalLambda:
     def _placeholder(self, spec: FunctionSpec, invocation: Invocation,
                      started: float) -> InvokeResult:
         """What DryRun and Event return at once: no payload, no figures."""
-        report = Report(invocation.request_id, 0.0, 0, spec.memory_mb, 0)
+        report = Report(invocation.request_id, 0.0, 0, spec.memory_mb, None)
         return InvokeResult(invocation.request_id, b"", None, None, "", report, False, "",
                             (time.monotonic() - started) * 1000)
 
@@ -263,7 +288,7 @@ class LocalLambda:
             cold=result.cold, duration_ms=report.duration_ms,
             billed_duration_ms=report.billed_duration_ms, memory_size_mb=report.memory_size_mb,
             max_memory_used_mb=report.max_memory_used_mb,
-            invocation_peak_mb=math.ceil(execution.figures.invocation_peak_bytes / MB),
+            invocation_peak_mb=_mb(execution.figures.invocation_peak_bytes),
             init_duration_ms=report.init_duration_ms, round_trip_ms=round(result.round_trip_ms, 3),
             function_error=result.function_error, error_type=result.error_type)
         try:
@@ -305,6 +330,14 @@ class LocalLambda:
         period = max(0.05, min(1.0, self.idle_timeout_s / 4))
         while not self._closed.wait(period):
             self.reclaim_idle()
+
+
+def _mb(value: int | None, cap: int | None = None) -> int | None:
+    """Bytes -> whole MB as Lambda rounds them (up), at most ``cap``; None stays unmeasured."""
+    if value is None:
+        return None
+    mb = math.ceil(value / MB)
+    return mb if cap is None else min(cap, mb)
 
 
 def _trace_id() -> str:

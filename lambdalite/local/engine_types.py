@@ -49,7 +49,20 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     reserved_concurrency: int | None = None
     events: tuple[EventSource, ...] = ()
+    function_url_auth: str | None = None   # FunctionUrlConfig.AuthType: NONE | AWS_IAM
+    # What the function is made of on disk, for hot reload: the CodeUri folder or .zip, a
+    # model folder outside it (LAMBDALITE_MODEL_DIR).
+    watch: tuple[Path, ...] = ()
     unsupported: tuple[str, ...] = ()   # template properties we saw and do not emulate
+
+
+@dataclass(frozen=True)
+class Debugger:
+    """Run ``function`` under debugpy, listening on 127.0.0.1:``port`` for a client (VS Code,
+    PyCharm, any DAP client): one environment at a time, no Timeout or INIT limit, not frozen."""
+
+    function: str
+    port: int
 
 
 class EnvState(Enum):
@@ -70,7 +83,7 @@ class Report:
     duration_ms: float
     billed_duration_ms: int
     memory_size_mb: int
-    max_memory_used_mb: int
+    max_memory_used_mb: int | None          # None: this host cannot measure it (REPORT: n/a)
     init_duration_ms: float | None = None   # cold starts only
 
     def line(self) -> str:

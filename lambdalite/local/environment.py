@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import queue
 import secrets
@@ -54,6 +55,7 @@ from lambdalite.local.runtime_api import (
 )
 
 SHUTDOWN_GRACE_S = 2.0
+MAX_WAIT_S = 3600.0   # one wait on the Runtime API's queue (a deadline may be infinite)
 # Error types Lambda reports for failures of the environment rather than of the function.
 TIMED_OUT = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
@@ -67,8 +69,8 @@ class CallFigures:
     cold: bool
     init_duration_ms: float | None   # a cold start whose first INIT succeeded
     duration_ms: float
-    max_memory_bytes: int            # the environment's peak since INIT
-    invocation_peak_bytes: int
+    max_memory_bytes: int | None     # the environment's peak since INIT; None: unmeasured here
+    invocation_peak_bytes: int | None
     init_output: str                 # cold starts: what INIT printed, and Lambda's INIT_* lines
     output: str                      # this invocation's output, platform lines included
 
@@ -152,12 +154,16 @@ class Environment:
 
     def __init__(self, spec: FunctionSpec, interpreter: Interpreter, mode: LimitsMode, *,
                  env_id: str, region: str = "us-east-1",
-                 init_timeout_s: float = INIT_TIMEOUT_S) -> None:
+                 init_timeout_s: float = INIT_TIMEOUT_S, debug_port: int | None = None) -> None:
+        """``debug_port``: run the runtime under debugpy, listening there and waiting for a
+        client; the INIT limit and Timeout are then not enforced (a debugger stops the code),
+        and the environment is not frozen between calls (the debugger stays responsive)."""
         self.spec = spec
         self.interpreter = interpreter
         self.id = env_id
         self.region = region
-        self.init_timeout_s = init_timeout_s
+        self.init_timeout_s = math.inf if debug_port is not None else init_timeout_s
+        self.debug_port = debug_port
         self.state = EnvState.NEW
         self.last_used = time.monotonic()
         self.invocations = 0
@@ -204,7 +210,7 @@ class Environment:
         self._renew_api()
         self._spawn()
         began = self._spawned_at
-        event, init_ms = self._init(began + timeout_s)
+        event, init_ms = self._init(began + self._enforced(timeout_s))
         call = _Call(invocation, timeout_s, cold=True, init_output=init_output + self._take_output())
         if event is None:
             line = log_lines.init_report(init_ms, "invoke", "timeout")
@@ -286,7 +292,7 @@ class Environment:
                                     f"arn:aws:lambda:{self.region}::runtime:{digest}")
 
     def _await_outcome(self, call: _Call, began: float) -> Execution:
-        deadline = began + call.timeout_s
+        deadline = began + self._enforced(call.timeout_s)
         while True:
             event = self._next_event(deadline)
             elapsed_ms = (time.monotonic() - began) * 1000
@@ -374,9 +380,11 @@ class Environment:
         return Execution(call.request_id, payload, error_type, figures, reset=True)
 
     def _figures(self, call: _Call, duration_ms: float, peak: int, output: str) -> CallFigures:
+        measured = self.sandbox.measures_memory
         return CallFigures(
             cold=call.cold, init_duration_ms=call.init_ms, duration_ms=duration_ms,
-            max_memory_bytes=max(self.sandbox.lifetime_peak, peak), invocation_peak_bytes=peak,
+            max_memory_bytes=max(self.sandbox.lifetime_peak, peak) if measured else None,
+            invocation_peak_bytes=peak if measured else None,
             init_output=call.init_output, output=output)
 
     # -- process -------------------------------------------------------------------------------
@@ -402,9 +410,16 @@ class Environment:
         threading.Thread(target=self._watch, args=(self.proc, self.api),
                          name=f"watch-{self.id}", daemon=True).start()
 
+    def _enforced(self, timeout_s: float) -> float:
+        """The limit a call is held to: its Timeout, or none while a debugger may stop it."""
+        return math.inf if self.debug_port is not None else timeout_s
+
     def _command(self) -> list[str]:
-        return self.sandbox.command([self.interpreter.path, "-m", "awslambdaric",
-                                     self.spec.handler])
+        runtime = [self.interpreter.path, "-m", "awslambdaric", self.spec.handler]
+        if self.debug_port is not None:
+            runtime[1:1] = ["-m", "debugpy", "--listen", f"127.0.0.1:{self.debug_port}",
+                            "--wait-for-client"]
+        return self.sandbox.command(runtime)
 
     def _watch(self, proc: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
         returncode = proc.wait()
@@ -416,7 +431,7 @@ class Environment:
     def _next_event(self, deadline: float) -> RuntimeEvent | None:
         """The next event before ``deadline``, or None at the deadline (or when the sandbox
         polls memory, at its next poll)."""
-        remaining = deadline - time.monotonic()
+        remaining = min(deadline - time.monotonic(), MAX_WAIT_S)
         if remaining <= 0:
             return None
         if self.sandbox.poll_interval_s is not None:
@@ -430,6 +445,8 @@ class Environment:
         return self._output.take() if self._output else ""
 
     def _freeze(self) -> None:
+        if self.debug_port is not None:
+            return   # a frozen debuggee would stall its debugger between calls
         if self.proc is not None and self.proc.poll() is None:
             self.sandbox.freeze()
             self._frozen = True

@@ -2,14 +2,17 @@
 
 Pure functions (no I/O): ``rest_event`` is the REST API proxy event (payload 1.0, SAM's ``Api``
 event, also HTTP API with PayloadFormatVersion 1.0), ``http_api_event`` the HTTP API payload
-2.0 (SAM's ``HttpApi``), ``schedule_event`` a scheduled EventBridge event. Field by field as the
-API Gateway developer guide documents them ("Lambda proxy integration input format", "HTTP API
-payload format version 2.0").
+2.0 (SAM's ``HttpApi``), ``function_url_event`` what a Function URL sends (payload 2.0 with the
+``<url-id>.lambda-url.<region>.on.aws`` domain), ``schedule_event`` a scheduled EventBridge
+event. Field by field as the API Gateway developer guide documents them ("Lambda proxy
+integration input format", "HTTP API payload format version 2.0") and the Lambda developer
+guide ("Invoking Lambda function URLs": request payload format).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -154,6 +157,34 @@ def http_api_event(request: Request, route: Route) -> dict[str, Any]:
         event.update(_body(request.body, not is_text(headers.get("content-type"))))
     else:
         event["isBase64Encoded"] = False
+    return event
+
+
+def function_url_id(function: str) -> str:
+    """A Function URL's id (32 lower-case characters), stable for a function name."""
+    return hashlib.sha256(function.encode()).hexdigest()[:32]
+
+
+def function_url_domain(url_id: str, region: str = "us-east-1") -> str:
+    return f"{url_id}.lambda-url.{region}.on.aws"
+
+
+def function_url_event(request: Request, *, url_id: str, region: str = "us-east-1",
+                       auth_type: str = "NONE") -> dict[str, Any]:
+    """A Function URL's event: the HTTP API 2.0 shape on the ``$default`` route, with the
+    Function URL's domain, ``accountId`` "anonymous" for AuthType NONE and an ``iam``
+    authorizer for AWS_IAM (a local stand-in caller: signatures are not checked locally)."""
+    event = http_api_event(request, Route("$default", "ANY", "$default"))
+    domain = function_url_domain(url_id, region)
+    context = event["requestContext"]
+    context.update(apiId=url_id, domainName=domain, domainPrefix=url_id,
+                   accountId="anonymous" if auth_type == "NONE" else ACCOUNT_ID)
+    if auth_type == "AWS_IAM":
+        context["authorizer"] = {"iam": {
+            "accessKey": "AKIAIOSFODNN7EXAMPLE", "accountId": ACCOUNT_ID,
+            "callerId": "AIDACKCEVSQ6C2EXAMPLE", "cognitoIdentity": None,
+            "principalOrgId": None, "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local",
+            "userId": "AIDACKCEVSQ6C2EXAMPLE"}}
     return event
 
 

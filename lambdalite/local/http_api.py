@@ -129,6 +129,14 @@ def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     return re.compile("/" + "/".join(parts)), tuple(names)
 
 
+def gateway_event(route: ApiRoute, request: events.Request,
+                  params: Mapping[str, str]) -> dict[str, Any]:
+    """The event API Gateway sends the route's function for ``request``."""
+    shape = events.rest_event if route.payload_version == "1.0" else events.http_api_event
+    return shape(request, events.Route(route.path, route.method, route.stage, dict(params),
+                                       route.binary_media_types, http_api=not route.rest))
+
+
 # -- the function's answer -> HTTP --------------------------------------------------------------
 
 def proxy_response(payload: bytes, route: ApiRoute) -> Answer:
@@ -250,10 +258,7 @@ class HttpAPI(LocalServer):
         route, params = found
         if len(request.body) > API_PAYLOAD_LIMIT:
             return gateway_error(route.rest, 413, "Request Too Long")
-        shape = events.rest_event if route.payload_version == "1.0" else events.http_api_event
-        event = shape(request, events.Route(route.path, route.method, route.stage, params,
-                                            route.binary_media_types, http_api=not route.rest))
-        result = self._invoke(route, json.dumps(event).encode())
+        result = self._invoke(route, json.dumps(gateway_event(route, request, params)).encode())
         if isinstance(result, Answer):
             return result
         if result.function_error:

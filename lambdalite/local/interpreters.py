@@ -32,6 +32,8 @@ RIC_DIR_ENV = "LAMBDALITE_RIC_DIR"
 DEFAULT_RIC_DIR = Path.home() / ".cache" / "lambdalite" / "awslambdaric"
 HOST_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 _VERSION_RE = re.compile(r"^3\.\d+$")
+NO_PYTHON_HINT = ("install Python {version} (`pyenv install {version}`), then its runtime "
+                  "client once (`python -m lambdalite.local.provision`)")
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ def choose_interpreter(
     if exe is None:
         return _host(
             f"{runtime}: no Python {version} found (pyenv or python{version} on PATH); "
-            f"running on the host's Python {HOST_VERSION} instead"
+            f"running on the host's Python {HOST_VERSION} instead, where a package built for "
+            f"{runtime} (its compiled wheels) does not import; to run it: "
+            f"{NO_PYTHON_HINT.format(version=version)}"
         )
     extra = _ric_path(exe, version, environ)
     if extra is None:
@@ -117,6 +121,24 @@ def choose_interpreter(
             f"instead (to use {version}: {ric_install_hint(exe, version, environ)})"
         )
     return Interpreter(exe, version, extra)
+
+
+def check_debugpy(interpreter: Interpreter) -> None:
+    """``--debug-port`` runs the runtime under debugpy: DependencyError, with the command that
+    installs it, when ``interpreter`` cannot import it."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(
+        interpreter.extra_path)}
+    try:
+        done = subprocess.run([interpreter.path, "-c", "import debugpy"], env=env,
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is None or done.returncode != 0:
+        target = interpreter.extra_path[0] if interpreter.extra_path else None
+        where = f" --target {target}" if target else ""
+        raise DependencyError(
+            f"--debug-port needs debugpy in Python {interpreter.version} ({interpreter.path}); "
+            f"install it with: {interpreter.path} -m pip install{where} debugpy")
 
 
 def _explicit(python: str, environ: Mapping[str, str] | None) -> Interpreter:
@@ -155,12 +177,13 @@ def _ric_path(exe: str, version: str, environ: Mapping[str, str] | None) -> tupl
     return None
 
 
-def can_import_ric(exe: str, extra: str) -> bool:
-    """Does ``exe`` import awslambdaric (and its compiled part) with ``extra`` on PYTHONPATH?"""
+def can_import_ric(exe: str, extra: str, modules: str = "awslambdaric, runtime_client") -> bool:
+    """Does ``exe`` import awslambdaric (and its compiled part; or ``modules``) with ``extra``
+    on PYTHONPATH?"""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": extra}
     try:
         done = subprocess.run(
-            [exe, "-c", "import awslambdaric, runtime_client"],
+            [exe, "-c", f"import {modules}"],
             env=env, capture_output=True, timeout=30, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):

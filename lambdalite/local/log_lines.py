@@ -22,6 +22,7 @@ import signal
 from datetime import UTC, datetime
 
 LATEST = "$LATEST"
+UNMEASURED = "n/a"   # a figure this host cannot measure
 
 
 def init_start(runtime_version: str, runtime_version_arn: str) -> str:
@@ -46,14 +47,15 @@ def end(request_id: str) -> str:
 
 
 def report(request_id: str, duration_ms: float, billed_duration_ms: int, memory_size_mb: int,
-           max_memory_used_mb: int, init_duration_ms: float | None = None) -> str:
-    """The figures of one invocation; Init Duration on cold starts only."""
+           max_memory_used_mb: int | None, init_duration_ms: float | None = None) -> str:
+    """The figures of one invocation; Init Duration on cold starts only. Memory this host
+    cannot measure is ``n/a``, never a number (lambdalite's only departure from the format)."""
     parts = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {duration_ms:.2f} ms",
         f"Billed Duration: {billed_duration_ms} ms",
         f"Memory Size: {memory_size_mb} MB",
-        f"Max Memory Used: {max_memory_used_mb} MB",
+        f"Max Memory Used: {UNMEASURED if max_memory_used_mb is None else f'{max_memory_used_mb} MB'}",
     ]
     if init_duration_ms is not None:
         parts.append(f"Init Duration: {init_duration_ms:.2f} ms")

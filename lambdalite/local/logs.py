@@ -129,8 +129,8 @@ class InvocationRecord:
     duration_ms: float
     billed_duration_ms: int
     memory_size_mb: int
-    max_memory_used_mb: int          # the environment's peak since INIT (what REPORT shows)
-    invocation_peak_mb: int          # the peak during this invocation alone
+    max_memory_used_mb: int | None   # the environment's peak since INIT (what REPORT shows)
+    invocation_peak_mb: int | None   # the peak during this invocation alone; None: unmeasured
     init_duration_ms: float | None
     round_trip_ms: float
     function_error: str | None

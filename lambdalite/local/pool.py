@@ -29,6 +29,7 @@ class FunctionPool:
         # Being shut down (outside the lock: shutdown waits for the process to exit), and
         # still listed until it has: environments() never hides a process that runs.
         self._closing: set[Environment] = set()
+        self._retired: set[Environment] = set()   # busy when their code changed: never reused
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._closed = False
@@ -55,7 +56,10 @@ class FunctionPool:
         """Back to the idle list if it survived the invocation; otherwise forget it."""
         with self._cond:
             self._busy.discard(env)
-            kept = env.alive and env.state is EnvState.IDLE and not self._closed
+            retired = env in self._retired
+            self._retired.discard(env)
+            kept = (env.alive and env.state is EnvState.IDLE and not self._closed
+                    and not retired)
             doomed = not kept and env.state is not EnvState.DEFUNCT
             if kept:
                 self._idle.append(env)
@@ -74,6 +78,19 @@ class FunctionPool:
             self._closing.update(stale)
         self._shut_down(stale)
         return stale
+
+    def retire(self, spec: FunctionSpec | None = None) -> int:
+        """Hot reload: no environment started so far is used again (idle ones are shut down
+        now, busy ones when their call ends); with ``spec``, new ones run that. How many."""
+        with self._cond:
+            if spec is not None:
+                self.spec = spec
+            idle, self._idle = self._idle, []
+            self._retired |= self._busy
+            count = len(idle) + len(self._busy)
+            self._closing.update(idle)
+        self._shut_down(idle)
+        return count
 
     def environments(self) -> list[Environment]:
         """Every environment with a process: idle, busy, or still shutting down."""

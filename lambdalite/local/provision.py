@@ -5,7 +5,7 @@ An execution environment for ``python3.12`` runs under a Python 3.12 when one is
 built per Python version. This step installs it once per version into the folder
 ``interpreters.ric_dir`` looks in, with that interpreter's own pip, so nothing is downloaded
 when a function runs. Missing interpreters are skipped: the engine then falls back to the host
-Python with a warning.
+Python with a warning. debugpy goes in the same folder, for ``lambdalite local --debug-port``.
 
     python -m lambdalite.local.provision          # what `make test` runs
 """
@@ -17,7 +17,13 @@ import sys
 from dataclasses import dataclass
 
 from lambdalite.lambda_facts import RUNTIMES
-from lambdalite.local.interpreters import HOST_VERSION, can_import_ric, find_python, ric_dir
+from lambdalite.local.interpreters import (
+    HOST_VERSION,
+    NO_PYTHON_HINT,
+    can_import_ric,
+    find_python,
+    ric_dir,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,9 @@ class Outcome:
     version: str
     python: str | None
     status: str          # "host" | "ready" | "installed" | "no interpreter" | "failed: ..."
+
+
+PACKAGES = ("awslambdaric", "debugpy")   # the runtime client, and the debugger it may run under
 
 
 def provision(versions: list[str] | None = None, *, timeout_s: float = 300) -> list[Outcome]:
@@ -39,10 +48,10 @@ def _one(version: str, timeout_s: float) -> Outcome:
     if exe is None:
         return Outcome(version, None, "no interpreter")
     target = ric_dir(version)
-    if can_import_ric(exe, str(target)):
+    if can_import_ric(exe, str(target), "awslambdaric, runtime_client, debugpy"):
         return Outcome(version, exe, "ready")
     cmd = [exe, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-           "--only-binary=:all:", "--target", str(target), "--upgrade", "awslambdaric"]
+           "--only-binary=:all:", "--target", str(target), "--upgrade", *PACKAGES]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -59,8 +68,12 @@ def _key(version: str) -> tuple[int, ...]:
 
 def main() -> int:
     for o in provision():
-        where = o.python or "-"
-        print(f"awslambdaric for Python {o.version}: {o.status} ({where})", file=sys.stderr)
+        if o.python is None:
+            print(f"awslambdaric for Python {o.version}: no interpreter, python{o.version} "
+                  f"functions run on the host's Python {HOST_VERSION}; to run them under "
+                  f"{o.version}: {NO_PYTHON_HINT.format(version=o.version)}", file=sys.stderr)
+            continue
+        print(f"awslambdaric for Python {o.version}: {o.status} ({o.python})", file=sys.stderr)
     return 0   # never fails the install: a missing interpreter only means a host fallback
 
 

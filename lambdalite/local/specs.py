@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambdalite import envvars
 from lambdalite.lambda_facts import DEFAULT_RUNTIME
 from lambdalite.local.engine_types import EventSource, FunctionSpec
 from lambdalite.sam.errors import TemplateError
@@ -33,8 +34,10 @@ from lambdalite.sam.parse import read_template as read_sam
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 # Properties of the SAM model a local run does not emulate (the others it does, or they have
 # no effect on a run: Description, Tags).
-NOT_EMULATED = ("FunctionUrlConfig", "AutoPublishAlias", "ProvisionedConcurrencyConfig",
-                "SnapStart")
+NOT_EMULATED = ("AutoPublishAlias", "ProvisionedConcurrencyConfig", "SnapStart")
+# start-api serves a Function URL, but signs nothing: AWS_IAM is not checked locally.
+IAM_NOT_CHECKED = ("FunctionUrlConfig AuthType AWS_IAM: not checked locally, every request to "
+                   "the Function URL is let through (unsigned requests would get 403 on AWS)")
 _FROM_PYTHON = re.compile(r"^FROM\s+\S*lambda/python:(3\.\d+)", re.I | re.M)
 _CMD = re.compile(r"^CMD\s+\[\s*\"([^\"]+)\"", re.I | re.M)
 
@@ -93,10 +96,12 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
                            "defined locally")
     if fn.package_type == "Image":
         handler, code_dir, runtime = _image(fn, unsupported)
+        watch = [code_dir]
     else:
         runtime = fn.need("Runtime", fn.runtime)
         handler = fn.need("Handler", fn.handler)
         code_dir = _zip_code(fn, handler)
+        watch = [] if fn.inline_code is not None else [_code_path(fn)]
     if fn.architecture != "x86_64":
         unsupported.append(f"Architectures {fn.architecture}: runs on this machine's CPU, not "
                            f"{fn.architecture}")
@@ -107,6 +112,12 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
             environment[prop.removeprefix("Environment.Variables.")] = ""
             unsupported.append(f"{prop}: {shown} cannot be resolved locally, set to '' "
                                "(use --env-vars)")
+    if fn.function_url_auth == "AWS_IAM":
+        unsupported.append(IAM_NOT_CHECKED)
+    model_dir = environment.get(envvars.MODEL_DIR)
+    if model_dir and (code_dir / model_dir).is_dir() and not (code_dir / model_dir).resolve(
+            ).is_relative_to(code_dir):
+        watch.append((code_dir / model_dir).resolve())
     reserved = fn.reserved_concurrency
     if reserved == 0:
         unsupported.append("ReservedConcurrentExecutions 0 (every invoke throttled): not "
@@ -116,7 +127,8 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
         name=fn.logical_id, handler=handler, code_dir=code_dir, runtime=runtime,
         memory_mb=fn.memory_mb, timeout_s=float(fn.timeout_s), architecture=fn.architecture,
         package_type=fn.package_type, environment=environment, reserved_concurrency=reserved,
-        events=_events(fn, unsupported), unsupported=tuple(unsupported))
+        events=_events(fn, unsupported), function_url_auth=fn.function_url_auth,
+        watch=tuple(watch), unsupported=tuple(unsupported))
 
 
 def unsupported_warnings(functions: Mapping[str, FunctionSpec]) -> list[str]:
@@ -147,7 +159,7 @@ def _resource_warnings(sam: SamTemplate) -> list[str]:
 
 def _not_emulated(fn: SamFunction) -> list[str]:
     present = [key for key, value in zip(NOT_EMULATED, (
-        fn.function_url_auth, fn.auto_publish_alias, fn.provisioned_concurrency, fn.snap_start),
+        fn.auto_publish_alias, fn.provisioned_concurrency, fn.snap_start),
         strict=True) if value is not None]
     # A note inside a property reported whole (FunctionUrlConfig.Cors) says nothing more.
     notes = [n for n in fn.notes if n.split(".")[0] not in present]
@@ -177,6 +189,12 @@ def _route(event: SamEvent) -> EventSource:
         binary_media_types=event.binary_media_types if event.type == "Api" else (),
         stage=event.stage,
         payload_format_version=event.payload_format_version if event.type != "Api" else None)
+
+
+def _code_path(fn: SamFunction) -> Path:
+    """The CodeUri folder or .zip (checked by ``_zip_code``)."""
+    assert fn.path is not None
+    return (fn.path.parent.resolve() / (fn.code_uri or ".")).resolve()
 
 
 def _zip_code(fn: SamFunction, handler: str) -> Path:

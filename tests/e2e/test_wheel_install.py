@@ -75,3 +75,10 @@ def test_the_installed_wheel_benches_the_bundled_mnist_model(venv_bin: Path, tmp
     (cell,) = data["cells"]
     assert cell["error"] is None and len(cell["warm"]) == 3
     assert cell["cold"][0]["init_duration_ms"] > 0
+
+
+def test_the_installed_wheel_ships_the_playground_page(venv_bin: Path, tmp_path: Path):
+    code = ("from importlib.resources import files; s = files('lambdalite.local.playground') / "
+            "'static'; print(sorted(p.name for p in s.iterdir()))")
+    proc = _run(venv_bin / "python", "-c", code, cwd=tmp_path, timeout=60)
+    assert proc.stdout.strip() == "['index.html', 'playground.css', 'playground.js']"

@@ -24,6 +24,7 @@ class LimitsMode(Enum):
     CGROUP_V1 = "cgroup v1"
     CGROUP_V2 = "cgroup v2"
     FALLBACK = "fallback"
+    UNMEASURED = "unmeasured"
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,17 @@ class Sandbox(ABC):
     MODE: ClassVar[LimitsMode]
     NOTICE: ClassVar[str]                       # ``limits_notice``: what is enforced, one line
     poll_interval_s: ClassVar[float | None] = None   # None: the kernel enforces, nothing to poll
+    measures_memory: ClassVar[bool] = True          # False: Max Memory Used is unmeasured (None)
 
     def __init__(self, plan: LimitsPlan) -> None:
         self.plan = plan
         self.pid: int | None = None
         self._lifetime_peak = 0
+
+    @classmethod
+    def notice(cls, root: Path = CGROUP_ROOT) -> str:
+        """One line: what this mode enforces and measures on this host, and what it does not."""
+        return cls.NOTICE
 
     @classmethod
     @abstractmethod

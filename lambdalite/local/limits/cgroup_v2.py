@@ -5,10 +5,12 @@ between invocations."""
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 from pathlib import Path
 from typing import Self
 
-from lambdalite.local.limits.base import LimitsMode, LimitsPlan, read_field, read_int
+from lambdalite.local.limits.base import CGROUP_ROOT, LimitsMode, LimitsPlan, read_field, read_int
 from lambdalite.local.limits.cgroup import (
     CgroupSandbox,
     engine_group,
@@ -40,6 +42,20 @@ class CgroupV2Sandbox(CgroupSandbox):
             write(self.group, "memory.swap.max", "0")
         if plan.cpu_quota_us is not None:
             write(self.group, "cpu.max", f"{plan.cpu_quota_us} {plan.cpu_period_us}")
+
+    @classmethod
+    def notice(cls, root: Path = CGROUP_ROOT, release: str | None = None) -> str:
+        """The v2 files this kernel lacks say what is not measured (``release``: uname -r)."""
+        kernel = tuple(int(n) for n in re.findall(r"\d+", release or os.uname().release)[:2])
+        if kernel < (5, 19):
+            return (cls.NOTICE + "; not measured: the environment's own peak (no memory.peak "
+                    "before Linux 5.19): Max Memory Used is the runtime process's peak RSS "
+                    "(VmHWM), its children and page cache not counted")
+        if kernel < (6, 12):
+            return (cls.NOTICE + "; not measured: the peak of one call alone (memory.peak "
+                    "cannot be reset before Linux 6.12): the JSON log's invocation_peak_mb is "
+                    "the environment's peak")
+        return cls.NOTICE
 
     @classmethod
     def open(cls, name: str, plan: LimitsPlan, root: Path) -> Self:

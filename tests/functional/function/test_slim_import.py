@@ -21,14 +21,15 @@ LITERT_ALLOWED = frozenset({*RUNTIME_PACKAGES, "lambdalite"})
 # What `import tensorflow` (2.21) loads by itself, before the function asks anything of it:
 # Keras 3 and its deps (rich, namex, optree, ml_dtypes, h5py), protobuf (google), absl,
 # and the plotting / HTTP stack TensorFlow's own modules import (matplotlib and its deps,
-# requests and its deps). None of them is imported by lambdalite.function.
+# requests and its deps; PySocks, which urllib3 imports when it is installed, as the dev extra's
+# selenium installs it). None of them is imported by lambdalite.function.
 TF_OWN = frozenset(
     {
         "absl", "astunparse", "backports", "certifi", "charset_normalizer", "cycler",
         "dateutil", "flatbuffers", "fontTools", "gast", "google", "h5py", "idna", "keras",
         "kiwisolver", "matplotlib", "ml_dtypes", "mpl_toolkits", "namex", "opt_einsum",
         "optree", "packaging", "pybind11_abseil", "pyparsing", "requests", "rich",
-        "simplejson", "six", "termcolor", "typing_extensions", "urllib3", "wrapt",
+        "simplejson", "six", "socks", "termcolor", "typing_extensions", "urllib3", "wrapt",
     }
 )  # fmt: skip
 TF_ALLOWED = LITERT_ALLOWED | {"tensorflow"} | TF_OWN

@@ -14,7 +14,7 @@ import lambdalite
 from lambdalite.cli import ApiCommand
 from lambdalite.errors import OptionError, UsageError
 
-API = ("convert", "evaluate", "build", "LocalLambda", "bench")
+API = ("convert", "evaluate", "build", "LocalLambda", "bench", "predict")
 OPTIONS = ("ConvertOptions", "EvaluateOptions", "BuildOptions", "BenchOptions")
 
 
@@ -54,10 +54,13 @@ def test_the_verbs_are_plain_functions_whatever_was_imported_before():
 
     import lambdalite.benchmark.runner
     import lambdalite.conversion.pipeline
+    import lambdalite.prediction.api
 
     assert lambdalite.convert is lambdalite.conversion.pipeline.convert
     assert lambdalite.bench is lambdalite.benchmark.runner.bench
-    for verb in (lambdalite.convert, lambdalite.evaluate, lambdalite.build, lambdalite.bench):
+    assert lambdalite.predict is lambdalite.prediction.api.predict
+    for verb in (lambdalite.convert, lambdalite.evaluate, lambdalite.build, lambdalite.bench,
+                 lambdalite.predict):
         assert isinstance(verb, types.FunctionType), verb
     with pytest.raises(UsageError, match="does not exist"):
         lambdalite.convert(lambdalite.ConvertOptions(model=Path("/nonexistent"), out=Path("o")))

@@ -11,6 +11,7 @@ from lambdalite import lambda_facts
         ("python3.11", (2, 26), "Amazon Linux 2"),
         ("python3.12", (2, 34), "Amazon Linux 2023"),
         ("python3.13", (2, 34), "Amazon Linux 2023"),
+        ("python3.14", (2, 34), "Amazon Linux 2023"),
     ],
 )
 def test_runtime_table(runtime: str, glibc: tuple[int, int], os_name: str) -> None:

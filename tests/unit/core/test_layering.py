@@ -26,6 +26,9 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "benchmark": (*SHARED, "sam", "examples", "bundle.api", "bundle.builds", "bundle.options",
                   "local.engine", "local.engine_types", "local.limits", "conversion.pipeline",
                   "conversion.plan"),
+    # Files in, answers out: a model folder's build (bundle's API) run in the local Lambda.
+    "prediction": (*SHARED, "examples", "bundle.builds", "bundle.options", "bundle.package",
+                "local.engine", "local.engine_types", "local.specs", "local.triggers"),
 }
 CLI_MODULES = ("cli", "cli_progress", "__main__")     # and every <package>/cli.py
 

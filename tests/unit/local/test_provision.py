@@ -17,3 +17,16 @@ def test_missing_interpreter_is_skipped_not_fatal(monkeypatch, tmp_path):
     (outcome,) = provision.provision(["3.99"])
     assert outcome == provision.Outcome("3.99", None, "no interpreter")
     assert provision.main() == 0
+
+
+def test_a_runtime_without_its_python_runs_on_the_host_and_says_how_to_get_it(tmp_path):
+    from lambdalite.local.interpreters import choose_interpreter
+
+    chosen = choose_interpreter("python3.14", environ={"PYENV_ROOT": str(tmp_path),
+                                                       "PATH": str(tmp_path)})
+    if HOST_VERSION == "3.14":
+        assert chosen.is_host and chosen.warning is None
+        return
+    assert chosen.is_host and chosen.warning is not None
+    assert "python3.14: no Python 3.14 found" in chosen.warning
+    assert "does not import" in chosen.warning and "`pyenv install 3.14`" in chosen.warning
