@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from lambdalite.emulation import EMULATED_NOTICE
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
 from lambdalite.local.engine_types import (
@@ -85,9 +86,12 @@ class LocalLambda:
         self._sink = make_sink(log_sink)
         self._on_event_result = on_event_result
         self.interpreters: dict[str, Interpreter] = {
-            name: choose_interpreter(spec.runtime, python) for name, spec in self.functions.items()
+            name: choose_interpreter(spec.runtime, python, architecture=spec.architecture)
+            for name, spec in self.functions.items()
         }
         self.warnings: list[str] = sorted({i.warning for i in self.interpreters.values() if i.warning})
+        self.warnings += [f"{name}: {EMULATED_NOTICE}"
+                          for name, i in sorted(self.interpreters.items()) if i.emulated]
         for warning in self.warnings:
             log.warning(warning)
         self._pools = {
@@ -189,8 +193,10 @@ class LocalLambda:
                 f"{', '.join(sorted(self.functions)) or 'none'})") from None
 
     def _new_environment(self, spec: FunctionSpec, env_id: str) -> Environment:
-        return Environment(spec, self.interpreters[spec.name], self.limits_mode, env_id=env_id,
-                           region=self.region, init_timeout_s=self.init_timeout_s)
+        interpreter = self.interpreters[spec.name]
+        return Environment(spec, interpreter, self.limits_mode, env_id=env_id,
+                           region=self.region,
+                           init_timeout_s=self.init_timeout_s * interpreter.init_scale)
 
     def _invocation(self, spec: FunctionSpec, payload: bytes, client_context: str | None,
                     cognito_identity: str | None) -> Invocation:
@@ -206,7 +212,7 @@ class LocalLambda:
              started: float, invocation_type: str) -> InvokeResult:
         pool = self._pools[spec.name]
         try:
-            execution = env.invoke(invocation, spec.timeout_s)
+            execution = env.invoke(invocation, spec.timeout_s * env.interpreter.timeout_scale)
         except BaseException:
             env.kill()
             raise

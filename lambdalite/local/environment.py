@@ -401,8 +401,9 @@ class Environment:
                          name=f"watch-{self.id}", daemon=True).start()
 
     def _command(self) -> list[str]:
-        return self.sandbox.command([self.interpreter.path, "-m", "awslambdaric",
-                                     self.spec.handler])
+        # An emulated interpreter's qemu is the process the limits hold (it is the environment).
+        return self.sandbox.command(self.interpreter.command(["-m", "awslambdaric",
+                                                              self.spec.handler]))
 
     def _watch(self, proc: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
         returncode = proc.wait()
