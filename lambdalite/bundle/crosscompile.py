@@ -154,6 +154,9 @@ def compile_wheel(requirement: str, target: Target, *, builder: Builder | None =
         cmd = [toolchain.python, "-m", "pip", "wheel", "--no-deps", "--no-binary",
                _name_of(requirement), "--disable-pip-version-check", "--no-color", "-w",
                str(out), requirement]
+        # pip may answer from its cache of wheels it built before: that cache matches on the
+        # wheel's tags (cp3X and linux_<machine> from _PYTHON_HOST_PLATFORM), and every
+        # runtime of a Python version has one glibc; the ELF checks below run on it anyway.
         proc = (builder or _run)(cmd, toolchain.environ(tmp / "bin", env))
         wheels = sorted(out.glob("*.whl"))
         if proc.returncode != 0 or len(wheels) != 1:
