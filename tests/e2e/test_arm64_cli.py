@@ -56,3 +56,13 @@ def test_local_invoke_runs_the_arm64_package_emulated(built):
     assert json.loads(json.loads(invoke.stdout)["body"]) == {"predicted_label": 7}
     assert "warning: InferenceFunction: arm64 runs emulated (qemu-aarch64-static" in invoke.stderr
     assert "INIT_START Runtime Version: python:3.13" in invoke.stderr
+
+
+def test_setup_arm64_says_where_the_userland_is(tmp_path: Path):
+    if emulation.find_qemu() is None:
+        pytest.skip(f"qemu-user is not installed: {emulation.qemu_install_hint()}")
+    proc = lambdalite("local", "setup-arm64", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith(f"arm64 userland ready in {emulation.userland_dir()} "
+                                  "(Debian python3.13 3.13.")
+    assert "arm64 python3.13 functions run emulated" in proc.stdout
