@@ -40,7 +40,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -230,7 +229,7 @@ def _run(cmd: Sequence[str], env: Env) -> subprocess.CompletedProcess[str]:
 class Toolchain:
     target: Target
     python: str                   # a host CPython of the target's version: drives setuptools
-    zig: tuple[str, ...]          # how to run zig (the ziglang package's module)
+    zig: str                      # the zig executable the ziglang package ships
     include: Path | None          # the target Python's headers (None: the host Python's own)
     headers_from: str
 
@@ -238,7 +237,8 @@ class Toolchain:
     def find(cls, requirement: str, target: Target, env: Env) -> Toolchain:
         """What compiling for ``target`` needs, or CompileFailed naming what is missing."""
         what = f"cannot compile {requirement} for {target}: it has no wheel for that target"
-        if importlib.util.find_spec(ZIG_PACKAGE) is None:
+        zig = zig_executable()
+        if zig is None:
             raise CompileFailed(f"{what}, and the cross compiler is not installed. Fix: "
                                 f"`pip install '{COMPILE_EXTRA}'` (zig, as PyPI's {ZIG_PACKAGE} "
                                 "package), or pin a release that has a wheel for the target")
@@ -254,7 +254,7 @@ class Toolchain:
         if target.arch.wheel_machine != _host_machine():
             include, headers = _cross_headers(
                 target, f"{headers} (same version; its {_host_machine()} pyconfig.h)", env)
-        return cls(target, python, (sys.executable, "-m", ZIG_PACKAGE), include, headers)
+        return cls(target, python, zig, include, headers)
 
     @property
     def compiler(self) -> str:
@@ -264,7 +264,9 @@ class Toolchain:
         """The build's environment: zig wrappers as CC/CXX/LDSHARED/AR and the target's
         platform and extension suffix."""
         bin_dir.mkdir(parents=True, exist_ok=True)
-        zig = shlex.join(self.zig)
+        # The executable itself, not `python -m ziglang`: inside pip's isolated build a
+        # Python's sitecustomize hides the site-packages that hold ziglang.
+        zig = shlex.quote(self.zig)
         flags = f"-target {self.target.zig_target} -fno-sanitize=undefined"
         tools = {"cc": f"{zig} cc {flags}", "c++": f"{zig} c++ {flags}", "ar": f"{zig} ar"}
         for name, command in tools.items():
@@ -286,6 +288,15 @@ class Toolchain:
             "_PYTHON_HOST_PLATFORM": f"linux-{machine}",
             "SETUPTOOLS_EXT_SUFFIX": f".cpython-{abi}-{machine}-linux-gnu.so",
         }
+
+
+def zig_executable() -> str | None:
+    """The ``zig`` binary inside the installed ziglang package, if there is one."""
+    spec = importlib.util.find_spec(ZIG_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    zig = Path(next(iter(spec.submodule_search_locations))) / "zig"
+    return str(zig) if os.access(zig, os.X_OK) else None
 
 
 def _host_machine() -> str:

@@ -33,14 +33,14 @@ Building wheels for collected packages: cffi
 
 
 def toolchain(target: Target = ARM, include: Path | None = Path("/h/usr/include")) -> Toolchain:
-    return Toolchain(target, "/py/bin/python3.13", ("/venv/bin/python", "-m", "ziglang"),
-                     include, "Debian libpython3.13-dev 3.13.5-2")
+    return Toolchain(target, "/py/bin/python3.13", "/venv/ziglang/zig", include,
+                     "Debian libpython3.13-dev 3.13.5-2")
 
 
 def test_the_toolchain_targets_the_runtimes_glibc_and_machine(tmp_path: Path):
     env = toolchain().environ(tmp_path / "bin", {"PATH": "/usr/bin"})
     cc = Path(env["CC"]).read_text()
-    assert "-m ziglang cc -target aarch64-linux-gnu.2.34 -fno-sanitize=undefined" in cc
+    assert "/venv/ziglang/zig cc -target aarch64-linux-gnu.2.34 -fno-sanitize=undefined" in cc
     assert env["LDSHARED"] == f"{env['CC']} -shared -s"
     assert "c++ -target aarch64-linux-gnu.2.34" in Path(env["CXX"]).read_text()
     # zig cc without -O builds Debug with UBSan: -O2 always, and the target's headers first
