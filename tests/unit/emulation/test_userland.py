@@ -102,3 +102,25 @@ def test_without_the_userland_the_reason_says_how_to_set_it_up(tmp_path: Path):
     assert why is not None and "run `lambdalite local setup-arm64` once" in why
     assert Emulator(str(qemu), tmp_path).prefix == (str(qemu), "-cpu", "neoverse-n1", "-L",
                                                     str(tmp_path))
+
+
+def test_an_arm64_python313_function_gets_the_emulated_interpreter(tmp_path: Path):
+    from lambdalite.local.interpreters import choose_interpreter
+
+    (tmp_path / "bin").mkdir()
+    qemu = tmp_path / "bin" / "qemu-aarch64-static"
+    qemu.write_text("#!/bin/sh\n")
+    qemu.chmod(0o755)
+    env = {"PATH": str(tmp_path / "bin"), userland.DIR_ENV: str(tmp_path)}
+    folder = userland.userland_dir(env)
+    fake_userland(folder, manifest())
+    chosen = choose_interpreter("python3.13", environ=env, architecture="arm64")
+    assert chosen.emulated and chosen.version == "3.13" and chosen.warning is None
+    assert chosen.command(["-m", "awslambdaric", "h.handler"]) == [
+        str(qemu), "-cpu", "neoverse-n1", "-L", str(folder / "root"),
+        str(folder / "root/usr/bin/python3.13"), "-m", "awslambdaric", "h.handler"]
+    assert chosen.runtime_dir == str(folder / "awslambdaric")
+    assert (chosen.init_scale, chosen.timeout_scale) == (emulation.INIT_SCALE,
+                                                         emulation.TIMEOUT_SCALE)
+    host = choose_interpreter("python3.11", environ=env, architecture="x86_64")
+    assert not host.emulated and (host.init_scale, host.timeout_scale) == (1.0, 1.0)
