@@ -25,9 +25,10 @@ $(STAMP_BASE): pyproject.toml | $(PY)
 	@touch $@
 
 $(STAMP_DEV): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[tf,dev]'
+	$(PIP) install --quiet -e '.[tf,dev,compile]'
 	@# awslambdaric for other Lambda Pythons found here (pyenv), so python3.12+ functions run
-	@# under their own Python locally; skipped where none is installed.
+	@# under their own Python locally; skipped where none is installed. Where qemu-user is
+	@# installed (.ci/run does), also the arm64 userland for emulated python3.13 arm64 runs.
 	$(PY) -m lambdalite.local.provision
 	@touch $(STAMP_BASE) $@
 

@@ -5,23 +5,31 @@
 
 A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
 row the x86_64 package is built for ``config.runtime`` with ``lambdalite.bundle`` (and the
-arm64 one, for its size: it is checked but cannot run here). For each row x MemorySize:
+arm64 one, for its size and checks). For each row x MemorySize:
 ``cold_starts`` fresh ``LocalLambda`` engines (a new execution environment each: INIT, first
 invoke), then on the last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
 Every invocation goes through real awslambdaric with the engine's memory and CPU limits.
+
+A python3.13 arm64 package also runs, emulated (``lambdalite.emulation``: qemu-user and
+Debian's arm64 python3.13), once cold and ``EMULATED_WARM`` times warm at the first
+MemorySize: an "emulated" cell whose figures are qemu's, kept out of cost and pick, and whose
+answer is compared with the x86_64 run's (``answers.py``). Other arm64 runtimes have no arm64
+Python here: built and checked, not run, and the notes say so.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambdalite import envvars
+from lambdalite import emulation, envvars
 from lambdalite import progress as progress_
+from lambdalite.benchmark.answers import difference
 from lambdalite.benchmark.config import (
+    EMULATED_WARM,
     RUN_ARCH,
     SIZE_ARCHS,
     TF_ROW,
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
     from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 
 FUNCTION = "BenchFunction"
+EMULATED_RUNTIME = f"python{emulation.EMULATED_PYTHON}"
+EMULATED_ARCH = "arm64"
 RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
                 "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
                 "TFLite runtime of its day")
@@ -63,6 +73,7 @@ class Built:
     task_root: Path | None          # None: the x86_64 package could not be built
     handler: str
     sizes: tuple[PackageSize, ...]
+    arm64_root: Path | None = None  # the python3.13 arm64 package, which runs emulated
 
 
 def bench(options: BenchOptions, *, progress: progress_.Progress | None = None) -> BenchResult:
@@ -81,7 +92,9 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     model_dir = resolve_model(config.model, progress_.nested(say))
     manifest = Manifest.load(model_dir)
     rows, notes = plan_rows(config, manifest)
-    say.total(total_units(config, len(rows)))
+    emulate, why_not = emulation_plan(config)
+    notes += [why_not] if why_not else []
+    say.total(total_units(config, len(rows), emulate))
     event = make_event(model_dir, manifest)
     cells: list[CellResult] = []
     results: list[RowResult] = []
@@ -90,12 +103,16 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
         built = build_row(config, model_dir, row)
         say.update(f"built {row.name}", 1)
         results.append(row_result(row, manifest, model_dir, built.sizes))
+        reference: list[bytes] = []     # the x86_64 answer the emulated one must equal
         for memory in config.memory_sizes:
             if built.task_root is None:
                 cells.append(CellResult(row.name, memory, error="package build failed"))
                 say.update(f"skipped {row.name}", units_per_cell(config))
                 continue
-            cells.append(measure(config, row, built, memory, event.payload, say))
+            cells.append(measure(config, row, built, memory, event.payload, say,
+                                 answers=reference))
+        if emulate:
+            cells.append(measure_emulated(config, row, built, event.payload, reference, say))
     litert = _litert_version(results)
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
@@ -106,13 +123,33 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     )
 
 
-def total_units(config: BenchConfig, rows: int) -> int:
+def total_units(config: BenchConfig, rows: int, emulate: bool = False) -> int:
     """The progress bar's length: one unit per build and per invocation."""
-    return rows * (1 + len(config.memory_sizes) * units_per_cell(config))
+    emulated = units_per_cell(emulated_config(config)) if emulate else 0
+    return rows * (1 + len(config.memory_sizes) * units_per_cell(config) + emulated)
 
 
 def units_per_cell(config: BenchConfig) -> int:
     return config.cold_starts + config.warmup + config.warm
+
+
+def emulated_config(config: BenchConfig) -> BenchConfig:
+    """An emulated cell's counts: one cold start, a few warm calls (``EMULATED_WARM``)."""
+    return replace(config, cold_starts=1, warmup=0, warm=min(config.warm, EMULATED_WARM))
+
+
+def emulation_plan(config: BenchConfig) -> tuple[bool, str | None]:
+    """Whether the arm64 packages run emulated, and if not (when they were asked to) why."""
+    if not config.emulate_arm64:
+        return False, None
+    if config.runtime != EMULATED_RUNTIME:
+        return False, (f"arm64 packages are built and checked, not run: the emulated arm64 "
+                       f"userland has Python {emulation.EMULATED_PYTHON} only (--runtime "
+                       f"{EMULATED_RUNTIME} runs them emulated)")
+    why = emulation.why_not_ready()
+    if why is not None:
+        return False, f"{EMULATED_RUNTIME} arm64 packages are not run emulated: {why}"
+    return True, None
 
 
 # -- the rows -----------------------------------------------------------------------------------
@@ -174,6 +211,7 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
     sizes: list[PackageSize] = []
     task_root: Path | None = None
+    arm64_root: Path | None = None
     handler = HANDLER
     for arch in archs:
         options = PackageOptions(
@@ -185,7 +223,10 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
         sizes.append(size)
         if result is not None and arch == RUN_ARCH:
             task_root, handler = result.task_root, result.handler
-    return Built(task_root, handler, tuple(sizes))
+        elif (result is not None and arch == EMULATED_ARCH
+              and result.options.runtime == EMULATED_RUNTIME):
+            arm64_root = result.task_root
+    return Built(task_root, handler, tuple(sizes), arm64_root)
 
 
 def build_package(options: PackageOptions) -> tuple[BuildResult | None, PackageSize]:
@@ -210,28 +251,51 @@ def build_package(options: PackageOptions) -> tuple[BuildResult | None, PackageS
 
 # -- measurements ------------------------------------------------------------------------------
 
-def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -> FunctionSpec:
+def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int,
+                  arch: str = RUN_ARCH) -> FunctionSpec:
     from lambdalite.local.engine_types import FunctionSpec
 
-    assert built.task_root is not None
+    code = built.arm64_root if arch == EMULATED_ARCH else built.task_root
+    assert code is not None
     env = {envvars.BACKEND: row.backend}
     if row.variant:
         env[envvars.VARIANT] = row.variant
     return FunctionSpec(
         # Absolute: the function runs in its task root, where a relative --out means nothing.
-        name=FUNCTION, handler=built.handler, code_dir=built.task_root.resolve(),
+        name=FUNCTION, handler=built.handler, code_dir=code.resolve(),
         runtime=config.runtime,
-        memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=RUN_ARCH,
+        memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=arch,
         environment=env)
 
 
+def measure_emulated(config: BenchConfig, row: Row, built: Built, payload: bytes,
+                     reference: list[bytes], progress: progress_.Progress) -> CellResult:
+    """The python3.13 arm64 package under qemu at the first MemorySize: an emulated cell,
+    its answer compared with the x86_64 one."""
+    em = emulated_config(config)
+    memory = config.memory_sizes[0]
+    if built.arm64_root is None:
+        progress.update(f"skipped {row.name} arm64", units_per_cell(em))
+        return CellResult(row.name, memory, arch=EMULATED_ARCH, emulated=True,
+                          error="arm64 package build failed")
+    answer: list[bytes] = []
+    cell = measure(em, row, built, memory, payload, progress, arch=EMULATED_ARCH,
+                   answers=answer)
+    check = None
+    if answer and reference:
+        check = difference(reference[0], answer[0]) or "equal"
+    return replace(cell, arch=EMULATED_ARCH, emulated=True, answers=check)
+
+
 def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload: bytes,
-            progress: progress_.Progress) -> CellResult:
+            progress: progress_.Progress, *, arch: str = RUN_ARCH,
+            answers: list[bytes] | None = None) -> CellResult:
+    """``answers``: gets the first successful response, if it has none yet."""
     from lambdalite.local.engine import LocalLambda
 
-    spec = function_spec(config, row, built, memory_mb)
+    spec = function_spec(config, row, built, memory_mb, arch)
+    label = f"{row.name} @ {memory_mb} MB" + (f" ({arch}, emulated)" if arch != RUN_ARCH else "")
     say = progress.update
-    label = f"{row.name} @ {memory_mb} MB"
     cold: list[ColdSample] = []
     warm: list[WarmSample] = []
     for i in range(config.cold_starts):
@@ -240,6 +304,8 @@ def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload
             say(f"{label}: cold start {i + 1}/{config.cold_starts}", 0)
             first = engine.invoke(FUNCTION, payload)
             cold.append(_cold_sample(first))
+            if answers is not None and not answers and not first.function_error:
+                answers.append(first.payload)
             say(f"{label}: cold start {i + 1}/{config.cold_starts}", 1)
             if first.function_error:
                 say(label, units_per_cell(config) - i - 1)

@@ -6,7 +6,8 @@ function and its template through this.)
     result = build_package(PackageOptions(model_dir=Path("lambdalite/examples/mnist/model"),
                                           out_dir=Path("build"), runtime="python3.11"))
 
-Steps: install the backend's requirements for the target with pip -> verify what got
+Steps: install the backend's requirements for the target with pip (compiling, with zig, a
+requirement that has no wheel for it: crosscompile.py) -> verify what got
 installed -> slim -> ELF machine, glibc and libstdc++ checks -> copy the function code and
 the one model variant -> compile .pyc for the target Python -> size check; when a check fails
 because of a package the user did not pin, versions.py steps it down to an older release and
@@ -26,7 +27,17 @@ from pathlib import Path
 from typing import Literal
 
 from lambdalite import progress as progress_
-from lambdalite.bundle import elfcheck, image, install, package, resolve, size, slim, versions
+from lambdalite.bundle import (
+    crosscompile,
+    elfcheck,
+    image,
+    install,
+    package,
+    resolve,
+    size,
+    slim,
+    versions,
+)
 from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
@@ -88,6 +99,8 @@ class BuildResult:
     picked: tuple[str, ...] = ()
     # What a fallback changed (package type, runtime) and why.
     fallbacks: tuple[str, ...] = ()
+    # Requirements with no wheel for the target, compiled from source: how, what they need.
+    compiled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,6 +221,7 @@ class _Assembled:
     compile_note: str | None
     files: int
     unzipped: int
+    compiled: tuple[crosscompile.Compiled, ...] = ()
 
 
 def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Progress
@@ -220,10 +234,12 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Prog
     if p.out_arch_dir.exists():
         shutil.rmtree(p.out_arch_dir)
     with progress_.step(steps, f"pip install for {target} ({' '.join(requirements)})"):
-        install.install(root, requirements, target)
+        # A requirement with no wheel for the target is compiled for it (its sdist).
+        compiled = crosscompile.install_compiling(root, requirements, target, progress=steps)
     with progress_.step(steps, "verify installed versions"):
         installed = resolve.read_installed(root)
-        resolve.verify(installed, requirements, target)
+        resolve.verify(installed, requirements, target,
+                       compiled=frozenset(resolve.canonical(c.name) for c in compiled))
         owners = resolve.owner_of(installed)
     with progress_.step(steps, "slim dependencies"):
         # What the user asked for (and what it requires) stays, even where a rule drops it.
@@ -250,7 +266,7 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Prog
         item = installed.get(resolve.canonical(err.package)) if err.package else None
         err.version = item.version if item else None
         raise
-    return _Assembled(installed, owners, report, infos, note, files, unzipped)
+    return _Assembled(installed, owners, report, infos, note, files, unzipped, compiled)
 
 
 def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
@@ -270,6 +286,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
         target_label=str(target),
     )
     picked = tuple(pick.note() for pick in picks)
+    compiled = tuple(c.note() for c in done.compiled)
     installed, owners, infos = done.installed, done.owners, done.infos
     if done.compile_note:
         notes.append(done.compile_note)
@@ -277,7 +294,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
         notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
                      + ", ".join(done.slimmed.spared))
     lock_path = p.out_arch_dir / "requirements.lock"
-    lock_path.write_text(resolve.lock_text(installed, target, picked))
+    lock_path.write_text(resolve.lock_text(installed, target, picked, compiled))
     worst = elfcheck.highest_glibc(infos)
     worst_cxx = elfcheck.highest_libstdcxx(infos)
     files, unzipped = done.files, done.unzipped
@@ -317,6 +334,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
                             f"(GCC {target.runtime.libstdcxx_gcc})",
         picked=picked,
         fallbacks=fallbacks,
+        compiled=compiled,
     )
     write_summary(result, p.out_arch_dir / "build.json")
     return result
@@ -352,6 +370,7 @@ def write_summary(result: BuildResult, path: Path) -> None:
         "installed": list(result.installed),
         "picked": list(result.picked),
         "fallbacks": list(result.fallbacks),
+        "compiled": list(result.compiled),
         "packages": dict(result.packages),
         "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},
         "warnings": list(result.warnings),
