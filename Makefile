@@ -25,9 +25,10 @@ $(STAMP_BASE): pyproject.toml | $(PY)
 	@touch $@
 
 $(STAMP_DEV): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[tf,dev]'
+	$(PIP) install --quiet -e '.[tf,dev,compile]'
 	@# awslambdaric for other Lambda Pythons found here (pyenv), so python3.12+ functions run
-	@# under their own Python locally; skipped where none is installed.
+	@# under their own Python locally; skipped where none is installed. Where qemu-user is
+	@# installed (.ci/run does), also the arm64 userland for emulated python3.13 arm64 runs.
 	$(PY) -m lambdalite.local.provision
 	@touch $(STAMP_BASE) $@
 
@@ -35,7 +36,7 @@ demo: $(STAMP_BASE)
 	$(PY) -m lambdalite.examples.demo
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check lambdalite tests
+	$(VENV)/bin/ruff check lambdalite tests tools
 
 typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
@@ -47,8 +48,8 @@ test: $(STAMP_DEV) lint typecheck
 check: test
 
 fmt: $(STAMP_DEV)
-	$(VENV)/bin/ruff check --fix lambdalite tests
-	$(VENV)/bin/ruff format lambdalite tests
+	$(VENV)/bin/ruff check --fix lambdalite tests tools
+	$(VENV)/bin/ruff format lambdalite tests tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

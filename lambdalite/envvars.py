@@ -11,6 +11,7 @@ NUM_THREADS = "LAMBDALITE_NUM_THREADS"      # default: what MemorySize buys (1 v
 MAX_IMAGES = "LAMBDALITE_MAX_IMAGES"        # cap on images per request (default 16)
 MAX_PIXELS = "LAMBDALITE_MAX_PIXELS"        # decoded-pixel cap per image, against image bombs
 MAX_REQUEST_PIXELS = "LAMBDALITE_MAX_REQUEST_PIXELS"  # decoded pixels per request (default: from MemorySize)
+MAX_BATCH = "LAMBDALITE_MAX_BATCH"          # cap on rows (the batch dimension) of a request's tensors (default 1024)
 LOG_LEVEL = "LAMBDALITE_LOG_LEVEL"          # DEBUG | INFO | WARNING | ERROR (default INFO)
 METRICS_NAMESPACE = "LAMBDALITE_METRICS_NAMESPACE"  # CloudWatch EMF namespace (default "lambdalite")
 
@@ -20,8 +21,8 @@ LAMBDA_TASK_ROOT = "LAMBDA_TASK_ROOT"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
 
 ALL_FUNCTION_VARS = (
-    MODEL_DIR, VARIANT, BACKEND, NUM_THREADS, MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS, LOG_LEVEL,
-    METRICS_NAMESPACE,
+    MODEL_DIR, VARIANT, BACKEND, NUM_THREADS, MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS,
+    MAX_BATCH, LOG_LEVEL, METRICS_NAMESPACE,
 )
 
 # Read by lambdalite's own tools, never by the function.

@@ -3,24 +3,43 @@
 ``lambdalite convert`` writes ``OUT/manifest.json``; the inference function,
 ``build`` and ``bench`` read it. The JSON Schema is
 ``lambdalite/schemas/manifest.schema.json`` (documented in docs/CONVERT.md).
+
+Schema version 2 describes any model: the model's logical ``inputs`` (``image``, with the
+preprocessing that turns a picture into it, or ``tensor``) and ``outputs`` (``classes``,
+``scores``, ``bits`` or ``tensor``), by name (the signature key where the model has a
+signature, the tensor name otherwise); each variant maps those names onto its own file's
+tensors (name, index, quantization). Optional ``hooks`` (a Python file in the model folder and
+its requirements) and ``evaluation_set`` (an ``.npz`` in the folder). Version 1 manifests (one
+image in, one class out) are upgraded in memory when read.
+
 Stdlib only: this module ships inside the Lambda package.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from lambdalite.errors import ModelError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 VARIANTS = ("float32", "dynamic", "float16", "int8")
+INPUT_KINDS = ("image", "tensor")
+OUTPUT_KINDS = ("classes", "scores", "bits", "tensor")
+DEFAULT_THRESHOLD = 0.5
 ColorMode = Literal["L", "RGB"]
 ResizeFilter = Literal["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"]
 OutputActivation = Literal["softmax", "sigmoid", "none"]
+InputKind = Literal["image", "tensor"]
+OutputKind = Literal["classes", "scores", "bits", "tensor"]
+# What a version 1 manifest's one input and one output are called once upgraded: the names
+# TensorFlow's converter gives a Keras model's signature (the MNIST example's files have them).
+V1_INPUT_NAME = "image"
+V1_OUTPUT_NAME = "output_0"
 
 
 @dataclass(frozen=True)
@@ -31,10 +50,14 @@ class Quantization:
 
 @dataclass(frozen=True)
 class TensorSpec:
-    name: str
+    """One tensor of one variant's file, and the logical input/output it carries."""
+
+    name: str                # the file's tensor name
     shape: list[int]         # -1 for a dynamic dimension (TFLite shape_signature)
     dtype: str               # numpy dtype name: float32, int8, uint8, float16 ...
     quantization: Quantization = field(default_factory=Quantization)
+    logical: str = ""        # the manifest input/output name ("" in a version 1 manifest)
+    index: int = -1          # the tensor's index in the file (-1: unknown, find it by name)
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,10 @@ class Variant:
     outputs: list[TensorSpec]
     evaluation: Evaluation | None = None
 
+    def tensor_for(self, logical: str, outputs: bool = False) -> TensorSpec | None:
+        specs = self.outputs if outputs else self.inputs
+        return next((s for s in specs if s.logical == logical), None)
+
 
 @dataclass(frozen=True)
 class Preprocessing:
@@ -71,9 +98,67 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
+class InputSpec:
+    """A logical model input: what a request (or a preprocess hook) gives the model.
+
+    ``dtype`` is the model's own interface type (float32 for a quantized variant, which the
+    backend quantizes); ``shape`` has -1 for free dimensions (the first is the batch)."""
+
+    name: str
+    dtype: str
+    shape: list[int]
+    kind: InputKind = "tensor"
+    preprocessing: Preprocessing | None = None   # kind "image": how a picture becomes it
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype,
+                               "shape": list(self.shape)}
+        if self.kind == "image":
+            out["preprocessing"] = asdict(self.preprocessing or Preprocessing())
+        return out
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """A logical model output and how the function answers with it.
+
+    ``classes``: one class per row (argmax; ``top_k`` ranks them); ``scores``: a score per
+    class per row; ``bits``: 0/1 per value at ``threshold``; ``tensor``: the values as they are.
+    ``activation`` (classes/scores) says what the model already applied: ``none`` means
+    logits (a classes output is softmaxed for its probabilities)."""
+
+    name: str
+    dtype: str
+    shape: list[int]
+    kind: OutputKind = "tensor"
+    activation: OutputActivation = "none"
+    labels: list[str] | None = None
+    threshold: float = DEFAULT_THRESHOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype,
+                               "shape": list(self.shape)}
+        if self.kind in ("classes", "scores"):
+            out["activation"] = self.activation
+            out["labels"] = list(self.labels) if self.labels is not None else None
+        if self.kind == "bits":
+            out["threshold"] = self.threshold
+        return out
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """User code shipped with the model: ``module`` (a file in the model folder, imported once
+    at INIT) and the pip requirements it needs (installed by ``lambdalite build``)."""
+
+    module: str = "hooks.py"
+    requirements: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Source:
     path: str                         # as given to convert
-    format: str                       # saved_model_tf2 | saved_model_tf1 | keras | h5
+    format: str                       # saved_model_tf2 | saved_model_tf1 | keras | h5 | tflite
     sha256: str | None = None
 
 
@@ -81,9 +166,7 @@ class Source:
 class ModelInfo:
     name: str
     source: Source
-    tf_version: str
-    labels: list[str] | None = None
-    output_activation: OutputActivation = "none"
+    tf_version: str | None = None     # None: made without TensorFlow (a .tflite given as is)
     # Relative path (to the manifest folder) of the original model, served by the
     # TensorFlow backend: a SavedModel folder or a .keras/.h5 file. None if absent.
     tf_model: str | None = None
@@ -92,16 +175,29 @@ class ModelInfo:
 @dataclass(frozen=True)
 class Manifest:
     model: ModelInfo
-    preprocessing: Preprocessing
+    inputs: list[InputSpec]
+    outputs: list[OutputSpec]
     variants: dict[str, Variant]
     default_variant: str = "float32"
-    schema_version: int = SCHEMA_VERSION
+    hooks: Hooks | None = None
+    evaluation_set: str | None = None  # an .npz in the model folder (docs/CONVERT.md)
     lambdalite_version: str = ""
     created: str = ""                 # ISO 8601 UTC
 
     # ---- (de)serialisation -------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "lambdalite_version": self.lambdalite_version,
+            "created": self.created,
+            "default_variant": self.default_variant,
+            "model": asdict(self.model),
+            "inputs": [i.to_dict() for i in self.inputs],
+            "outputs": [o.to_dict() for o in self.outputs],
+            "hooks": asdict(self.hooks) if self.hooks is not None else None,
+            "evaluation_set": self.evaluation_set,
+            "variants": {k: asdict(v) for k, v in self.variants.items()},
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
@@ -115,30 +211,13 @@ class Manifest:
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         try:
             version = data.get("schema_version")
-            if version != SCHEMA_VERSION:
+            if version not in READABLE_VERSIONS:
                 raise ModelError(
-                    f"manifest schema_version {version!r} is not supported (expected "
-                    f"{SCHEMA_VERSION}); re-create it with `lambdalite convert`"
+                    f"manifest schema_version {version!r} is not supported (this lambdalite "
+                    f"reads {' and '.join(map(str, READABLE_VERSIONS))}); re-create it with "
+                    "`lambdalite convert`"
                 )
-            m = data["model"]
-            model = ModelInfo(
-                name=m["name"],
-                source=Source(**m["source"]),
-                tf_version=m["tf_version"],
-                labels=m.get("labels"),
-                output_activation=m.get("output_activation", "none"),
-                tf_model=m.get("tf_model"),
-            )
-            variants = {k: _variant(v) for k, v in data["variants"].items()}
-            return cls(
-                model=model,
-                preprocessing=Preprocessing(**data["preprocessing"]),
-                variants=variants,
-                default_variant=data.get("default_variant", "float32"),
-                schema_version=version,
-                lambdalite_version=data.get("lambdalite_version", ""),
-                created=data.get("created", ""),
-            )
+            return _from_v1(data) if version == 1 else _from_v2(data)
         except ModelError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -160,6 +239,8 @@ class Manifest:
             ) from None
         except json.JSONDecodeError as exc:
             raise ModelError(f"{path} is not valid JSON ({exc}); re-create it") from exc
+        if not isinstance(data, dict):
+            raise ModelError(f"{path} is not a manifest (not a JSON object); re-create it")
         return cls.from_dict(data)
 
     # ---- queries -----------------------------------------------------------
@@ -175,30 +256,147 @@ class Manifest:
             ) from None
 
     def with_variant(self, variant: Variant) -> Manifest:
-        return _replace(self, variants={**self.variants, variant.name: variant})
+        return replace(self, variants={**self.variants, variant.name: variant})
+
+    def input(self, name: str) -> InputSpec:
+        return _named(self.inputs, name, "input")
+
+    def output(self, name: str) -> OutputSpec:
+        return _named(self.outputs, name, "output")
+
+    @property
+    def image_input(self) -> InputSpec | None:
+        """The model's (first) image input: where a request's ``image``/``images`` go."""
+        return first_image(self.inputs)
+
+    @property
+    def preprocessing(self) -> Preprocessing | None:
+        """The image input's preprocessing; None when the model takes no image."""
+        image = self.image_input
+        return image.preprocessing if image is not None else None
+
+    @property
+    def classifier_output(self) -> OutputSpec | None:
+        """The one output when the model has exactly one and it is ``classes``: the function
+        then answers as the AWS SAM template does (``{"predicted_label": n}``)."""
+        if len(self.outputs) == 1 and self.outputs[0].kind == "classes":
+            return self.outputs[0]
+        return None
 
 
-def _tensor(d: dict[str, Any]) -> TensorSpec:
+def first_image(inputs: Any) -> Any:
+    """The first of ``inputs`` (InputSpecs, or anything with a ``kind``) that is an image."""
+    return next((i for i in inputs if i.kind == "image"), None)
+
+
+def logical_shape(shape: list[int]) -> list[int]:
+    """A file's tensor shape as the model's interface: a leading 1 of a batched tensor (a model
+    exported with batch size 1) becomes -1, since the function runs any rows one by one."""
+    if len(shape) >= 2 and shape[0] == 1:
+        return [-1, *shape[1:]]
+    return list(shape)
+
+
+def _named(specs: list[Any], name: str, what: str) -> Any:
+    found = next((s for s in specs if s.name == name), None)
+    if found is None:
+        have = ", ".join(s.name for s in specs) or "none"
+        raise ModelError(f"the model has no {what} {name!r} (it has: {have})")
+    return found
+
+
+# ---- readers ------------------------------------------------------------------
+def _tensor(d: dict[str, Any], logical: str = "") -> TensorSpec:
     q = d.get("quantization") or {}
     return TensorSpec(
-        name=d["name"], shape=list(d["shape"]), dtype=d["dtype"], quantization=Quantization(**q)
+        name=d["name"], shape=list(d["shape"]), dtype=d["dtype"], quantization=Quantization(**q),
+        logical=d.get("logical") or logical, index=int(d.get("index", -1)),
     )
 
 
-def _variant(d: dict[str, Any]) -> Variant:
+def _variant(d: dict[str, Any], v1_names: tuple[str, str] | None = None) -> Variant:
     ev = d.get("evaluation")
+    if v1_names is not None:  # one input, one output, named on upgrade
+        inputs = [_tensor(t, v1_names[0]) for t in d["inputs"][:1]]
+        outputs = [_tensor(t, v1_names[1]) for t in d["outputs"][:1]]
+    else:
+        inputs = [_tensor(t) for t in d["inputs"]]
+        outputs = [_tensor(t) for t in d["outputs"]]
     return Variant(
         name=d["name"],
         file=d["file"],
         size_bytes=int(d["size_bytes"]),
         sha256=d["sha256"],
-        inputs=[_tensor(t) for t in d["inputs"]],
-        outputs=[_tensor(t) for t in d["outputs"]],
+        inputs=inputs,
+        outputs=outputs,
         evaluation=Evaluation(**ev) if ev else None,
     )
 
 
-def _replace(obj: Any, **changes: Any) -> Any:
-    from dataclasses import replace
+def _model(m: dict[str, Any]) -> ModelInfo:
+    return ModelInfo(
+        name=m["name"],
+        source=Source(**m["source"]),
+        tf_version=m.get("tf_version"),
+        tf_model=m.get("tf_model"),
+    )
 
-    return replace(obj, **changes)
+
+def _from_v2(data: dict[str, Any]) -> Manifest:
+    inputs = [
+        InputSpec(
+            name=i["name"], dtype=i["dtype"], shape=list(i["shape"]), kind=i.get("kind", "tensor"),
+            preprocessing=Preprocessing(**i["preprocessing"]) if i.get("preprocessing") else None,
+        )
+        for i in data["inputs"]
+    ]
+    outputs = [
+        OutputSpec(
+            name=o["name"], dtype=o["dtype"], shape=list(o["shape"]), kind=o.get("kind", "tensor"),
+            activation=o.get("activation") or "none", labels=o.get("labels"),
+            threshold=float(o.get("threshold", DEFAULT_THRESHOLD)),
+        )
+        for o in data["outputs"]
+    ]
+    hooks = data.get("hooks")
+    return Manifest(
+        model=_model(data["model"]),
+        inputs=inputs,
+        outputs=outputs,
+        variants={k: _variant(v) for k, v in data["variants"].items()},
+        default_variant=data.get("default_variant", "float32"),
+        hooks=Hooks(hooks["module"], list(hooks.get("requirements", ()))) if hooks else None,
+        evaluation_set=data.get("evaluation_set"),
+        lambdalite_version=data.get("lambdalite_version", ""),
+        created=data.get("created", ""),
+    )
+
+
+def _from_v1(data: dict[str, Any]) -> Manifest:
+    """One image input (the preprocessing block), one ``classes`` output (labels, activation):
+    what every version 1 manifest described."""
+    m = data["model"]
+    names = (V1_INPUT_NAME, V1_OUTPUT_NAME)
+    variants = {k: _variant(v, names) for k, v in data["variants"].items()}
+    default = data.get("default_variant", "float32")
+    # The logical interface is the unquantized one: float32's tensors when it was made.
+    reference = variants.get("float32") or variants.get(default) or next(iter(variants.values()))
+    ref_in, ref_out = reference.inputs[0], reference.outputs[0]
+    quantized_in = ref_in.quantization.scale != 0.0 or ref_in.dtype in ("int8", "uint8")
+    return Manifest(
+        model=_model(m),
+        inputs=[InputSpec(
+            name=V1_INPUT_NAME, dtype="float32" if quantized_in else ref_in.dtype,
+            shape=logical_shape(ref_in.shape), kind="image",
+            preprocessing=Preprocessing(**data["preprocessing"]),
+        )],
+        outputs=[OutputSpec(
+            name=V1_OUTPUT_NAME, dtype="float32", shape=logical_shape(ref_out.shape),
+            kind="classes",
+            activation=m.get("output_activation", "none"), labels=m.get("labels"),
+        )],
+        variants=variants,
+        default_variant=default,
+        lambdalite_version=data.get("lambdalite_version", ""),
+        created=data.get("created", ""),
+    )

@@ -65,7 +65,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 
 @click.command("bench", cls=ApiCommand,
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
-                       "arm64_sizes": "--no-arm64", "floors": "--no-floors"})
+                       "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
+                       "floors": "--no-floors"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -86,6 +87,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--timeout", "timeout_s", type=int, default=DEFAULT_TIMEOUT_S, show_default=True,
               help="Function timeout in seconds (API Gateway gives up after ~30 s).")
 @click.option("--no-arm64", is_flag=True, help="Do not build the arm64 packages (sizes).")
+@click.option("--no-emulation", is_flag=True, help="Do not run the python3.13 arm64 packages "
+              "emulated (qemu-user; rows marked 'arm64 emulated', not priced or picked).")
 @click.option("--no-floors", is_flag=True, help="Leave out the floor rows (the no-op and the "
               "imports-only handler, run from the same package).")
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
@@ -108,7 +111,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               help="With --write-template: only this function (logical id).")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
-          timeout_s: int, no_arm64: bool, no_floors: bool, cold_fraction: float, from_json: Path | None,
+          timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool,
+          cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
           function_id: str | None) -> None:
@@ -131,7 +135,8 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             model=model or "mnist", variants=parse_variants(variants),
             memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
             quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
-            cold_fraction=cold_fraction, out=out, floors=not no_floors)
+            emulate_arm64=not no_emulation, floors=not no_floors,
+            cold_fraction=cold_fraction, out=out)
         with RichProgress() as progress:
             result = run(options, progress=progress)
     paths = write_outputs(result, out)

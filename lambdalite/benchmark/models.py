@@ -62,6 +62,9 @@ def make_event(model_dir: Path, manifest: Manifest) -> Event:
     from PIL import Image
 
     pre = manifest.preprocessing
+    if pre is None:
+        raise ModelError(f"{manifest.model.name} takes no image ({', '.join(i.name for i in manifest.inputs)} "
+                         "are tensors): bench sends an image event only, for now")
     channels = 1 if pre.color_mode == "L" else 3
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(pre.height, pre.width, channels), dtype=np.uint8)

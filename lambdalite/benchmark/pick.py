@@ -99,7 +99,7 @@ def pick(result: BenchResult, constraints: Constraints) -> Verdict:
             continue
         why = _rejection(row, cell, constraints)
         if why:
-            rejected.append(f"{cell.row} @ {cell.memory_mb} MB: {why}")
+            rejected.append(f"{cell.label}: {why}")
             continue
         cold, warm = cell.cold_start(), cell.summary("warm")
         cost = cell.cost("x86_64", result.cold_fraction)
@@ -150,6 +150,8 @@ def rank(ok: list[Candidate], objective: str) -> list[Candidate]:
 
 
 def _rejection(row: RowResult, cell: CellResult, c: Constraints) -> str | None:
+    if cell.emulated:
+        return f"its timings are emulated ({cell.arch} under qemu here), not Lambda's"
     if cell.error or not cell.warm or cell.cold_start() is None:
         return f"it did not run cleanly ({cell.error or 'no samples'})"
     drop = row.accuracy_drop_points

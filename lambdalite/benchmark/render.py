@@ -7,8 +7,10 @@ docs/BENCHMARKS.md holds copies of it from real runs.
 
 from __future__ import annotations
 
-from lambdalite.benchmark.config import TF_ROW
+from lambdalite.benchmark.answers import ATOL, RTOL
+from lambdalite.benchmark.config import EMULATED_WARM, TF_ROW
 from lambdalite.benchmark.results import BenchResult, CellResult, RowResult
+from lambdalite.emulation import CPU, EMULATED_PYTHON, QEMU_OVERHEAD_MB
 from lambdalite.lambda_facts import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
 
 HEADER = ("variant", "memory", "package size", "zipped", "cold start", "over floor", "warm run",
@@ -98,6 +100,12 @@ def cell_columns(cell: CellResult, cold_fraction: float) -> list[str]:
                    default=None)
         return [what, "-", "-", f"{peak} MB" if peak else "-", "-", "-"]
     cold, warm = cell.cold_start(), cell.summary("warm")
+    if cell.emulated:   # qemu's figures, not Lambda's: shown, never priced
+        return [f"{fmt_ms(cold.p50 if cold else None)} (emulated)",
+                f"{fmt_ms(warm.p50 if warm else None)} (emulated)",
+                f"{fmt_ms(warm.p95)} / {fmt_ms(warm.p99)}" if warm else "-",
+                f"{cell.max_memory_mb()} MB (qemu)" if cell.max_memory_mb() is not None else "-",
+                "-", "-"]
     return [
         fmt_ms(cold.p50 if cold else None),
         fmt_ms(warm.p50 if warm else None),
@@ -110,17 +118,20 @@ def cell_columns(cell: CellResult, cold_fraction: float) -> list[str]:
 
 def table_rows(result: BenchResult) -> list[list[str]]:
     out = []
+    runtime = str(result.settings.get("runtime"))
     for row in result.rows:
-        for memory in result.memory_sizes:
-            cell = result.cell(row.row, memory)
+        cells = [result.cell(row.row, memory) for memory in result.memory_sizes]
+        cells += [result.cell(row.row, memory, emulated=True) for memory in result.memory_sizes]
+        for cell in cells:
             if cell is None:
                 continue
             c = cell_columns(cell, result.cold_fraction)
             if row.is_floor:
                 c[4] = c[5] = "-"     # nobody deploys a floor: no cost
-            runtime = str(result.settings.get("runtime"))
-            out.append([row_label(row), f"{memory} MB", sizes(row, False, runtime),
-                        sizes(row, True, runtime), c[0], over_floor(result, row, memory),
+            label = row_label(row) + (f", {cell.arch} emulated" if cell.emulated else "")
+            floor = "-" if cell.emulated else over_floor(result, row, cell.memory_mb)
+            out.append([label, f"{cell.memory_mb} MB", sizes(row, False, runtime),
+                        sizes(row, True, runtime), c[0], floor,
                         c[1], c[2], c[3], fmt_accuracy(row), c[4], c[5]])
     return out
 
@@ -166,8 +177,32 @@ def _seconds(text: str) -> float:
     return float(text.removesuffix(" s"))
 
 
+def emulated_notes(result: BenchResult) -> list[str]:
+    """What the emulated rows are, and whether their answers equal the x86_64 run's."""
+    emulated = [c for c in result.cells if c.emulated]
+    if not emulated:
+        return []
+    lines = [f"rows marked 'arm64 emulated': the {result.settings.get('runtime')} arm64 package "
+             f"run under qemu-user (-cpu {CPU}) in Debian's arm64 userland on this x86_64 "
+             f"machine, 1 cold start and up to {EMULATED_WARM} warm calls; their times are not "
+             "arm64 Lambda's (imports ~20x, compute ~300x slower), memory includes "
+             f"~{QEMU_OVERHEAD_MB} MB of qemu; not priced and not picked"]
+    for cell in emulated:
+        if cell.answers is not None:
+            verdict = ("equal to the x86_64 run's" if cell.answers == "equal"
+                       else f"DIFFER from the x86_64 run's: {cell.answers}")
+            lines.append(f"{cell.label}: answers {verdict} (labels and bits equal, floats "
+                         f"within rtol {RTOL:g} / atol {ATOL:g})")
+    return lines
+
+
 def package_note(settings: dict[str, object]) -> str:
     """What the package size column holds, as the run was set up (--no-arm64)."""
+    if settings.get("arm64_sizes", True) and settings.get("emulate_arm64") and str(
+            settings.get("runtime")) == f"python{EMULATED_PYTHON}":
+        return ("package size = unzipped x86_64 / arm64; arm64 packages are built, checked "
+                "and run emulated (rows marked 'arm64 emulated'); the arm64 cost uses the "
+                "x86_64 durations")
     if settings.get("arm64_sizes", True):
         return ("package size = unzipped x86_64 / arm64; arm64 packages are built and checked, "
                 "not run (this machine is x86_64); the arm64 cost uses the x86_64 durations")
@@ -196,10 +231,11 @@ def notes(result: BenchResult) -> list[str]:
     ]
     lines += floor_notes(result)
     lines += dynamic_vs_float32(result)
+    lines += emulated_notes(result)
     lines += list(result.notes)
     for cell in result.cells:
         if cell.error:
-            lines.append(f"{cell.row} @ {cell.memory_mb} MB stopped: {cell.error}")
+            lines.append(f"{cell.label} stopped: {cell.error}")
     by_message: dict[str, list[str]] = {}
     for row in result.rows:
         for size in row.sizes:

@@ -56,6 +56,17 @@ class CellResult:
     warm: tuple[WarmSample, ...] = ()
     error: str | None = None        # why the cell stopped early (timeout, crash, build)
     error_type: str | None = None
+    arch: str = "x86_64"
+    # arm64 run under qemu-user here: its figures are not arm64 Lambda's (no cost, no pick).
+    emulated: bool = False
+    # Emulated cells: how the answers compare with the x86_64 run's ("equal", or the first
+    # difference); None when there was nothing to compare.
+    answers: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.row} @ {self.memory_mb} MB" + (f" ({self.arch} emulated)"
+                                                       if self.emulated else "")
 
     @property
     def timed_out(self) -> bool:
@@ -93,6 +104,9 @@ class CellResult:
         return max(measured) if measured else None
 
     def cost(self, arch: str, cold_fraction: float) -> float | None:
+        """None for an emulated cell: its durations are qemu's, not Lambda's."""
+        if self.emulated:
+            return None
         warm, init, first = self.summary("warm"), self.summary("init"), self.summary("first")
         if warm is None or init is None or first is None:
             return None
@@ -135,8 +149,10 @@ class BenchResult:
     notes: tuple[str, ...] = field(default=())
     event: str = ""                 # what each invocation sent
 
-    def cell(self, row: str, memory_mb: int) -> CellResult | None:
-        return next((c for c in self.cells if c.row == row and c.memory_mb == memory_mb), None)
+    def cell(self, row: str, memory_mb: int, *, emulated: bool = False) -> CellResult | None:
+        """The x86_64 measurement of ``row`` at ``memory_mb`` (``emulated``: the arm64 one)."""
+        return next((c for c in self.cells if c.row == row and c.memory_mb == memory_mb
+                     and c.emulated == emulated), None)
 
     def row(self, name: str) -> RowResult | None:
         return next((r for r in self.rows if r.row == name), None)
@@ -194,7 +210,8 @@ def _cell_summary(cell: CellResult, cold_fraction: float) -> dict[str, object]:
         return x.to_dict() if x else None
 
     return {
-        "row": cell.row, "memory_mb": cell.memory_mb,
+        "row": cell.row, "memory_mb": cell.memory_mb, "arch": cell.arch,
+        "emulated": cell.emulated, "answers": cell.answers,
         "cold_start_ms": s(cell.cold_start()), "init_ms": s(cell.summary("init")),
         "first_duration_ms": s(cell.summary("first")),
         "cold_round_trip_ms": s(cell.summary("cold_round_trip")),

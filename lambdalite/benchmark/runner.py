@@ -5,26 +5,34 @@
 
 A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
 row the x86_64 package is built for ``config.runtime`` with ``lambdalite.bundle`` (and the
-arm64 one, for its size: it is checked but cannot run here). The floor rows (``floors``) run
-the package of each backend's first row with another Handler: the no-op handler and the
-imports-only one (``lambdalite.function.floors``), so every cold start is shown next to the
-floor it cannot beat. For each MemorySize: ``cold_starts`` rounds of one fresh ``LocalLambda``
-engine per row (a new execution environment each: INIT, first invoke), the rows interleaved,
-then on each row's last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
+arm64 one, for its size and checks). The floor rows (``floors``) run the package of each
+backend's first row with another Handler: the no-op handler and the imports-only one
+(``lambdalite.function.floors``), so every cold start is shown next to the floor it cannot
+beat. For each MemorySize: ``cold_starts`` rounds of one fresh ``LocalLambda`` engine per row
+(a new execution environment each: INIT, first invoke), the rows interleaved, then on each
+row's last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
 Every invocation goes through real awslambdaric with the engine's memory and CPU limits.
+
+A python3.13 arm64 package also runs, emulated (``lambdalite.emulation``: qemu-user and
+Debian's arm64 python3.13), once cold and ``EMULATED_WARM`` times warm at the first
+MemorySize: an "emulated" cell whose figures are qemu's, kept out of cost and pick, and whose
+answer is compared with the x86_64 run's (``answers.py``). Other arm64 runtimes have no arm64
+Python here: built and checked, not run, and the notes say so.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lambdalite import envvars
+from lambdalite import emulation, envvars
 from lambdalite import progress as progress_
+from lambdalite.benchmark.answers import difference
 from lambdalite.benchmark.config import (
+    EMULATED_WARM,
     RUN_ARCH,
     SIZE_ARCHS,
     TF_ROW,
@@ -50,6 +58,8 @@ if TYPE_CHECKING:
     from lambdalite.local.engine_types import FunctionSpec, InvokeResult
 
 FUNCTION = "BenchFunction"
+EMULATED_RUNTIME = f"python{emulation.EMULATED_PYTHON}"
+EMULATED_ARCH = "arm64"
 RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
                 "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
                 "TFLite runtime of its day")
@@ -68,6 +78,7 @@ class Built:
     task_root: Path | None          # None: the x86_64 package could not be built
     handler: str
     sizes: tuple[PackageSize, ...]
+    arm64_root: Path | None = None  # the python3.13 arm64 package, which runs emulated
 
 
 # The floor rows, cheapest first (their handlers: ``bundle.api.FLOOR_HANDLERS``).
@@ -91,7 +102,9 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     manifest = Manifest.load(model_dir)
     rows, notes = plan_rows(config, manifest)
     floors = plan_floors(config, rows)
-    say.total(total_units(config, len(rows), len(floors)))
+    emulate, why_not = emulation_plan(config)
+    notes += [why_not] if why_not else []
+    say.total(total_units(config, len(rows), len(floors), emulate))
     event = make_event(model_dir, manifest)
     results: list[RowResult] = []
     runs: list[tuple[Row, Built]] = []
@@ -113,8 +126,13 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
             floor.name, floor.backend, None, None, None, None, of.sizes, floor=floor.floor,
             package_of=floor.package_of))
         runs.insert(len(runs) - len(rows), (floor, built))
+    # The x86_64 answer of each row, which its emulated run must equal.
+    references: dict[str, list[bytes]] = {row.name: [] for row, _ in runs}
     cells = [cell for memory in config.memory_sizes
-             for cell in measure_memory(config, runs, memory, event.payload, say)]
+             for cell in measure_memory(config, runs, memory, event.payload, say, references)]
+    if emulate:
+        cells += [measure_emulated(config, row, built_rows[row.name], event.payload,
+                                   references[row.name], say) for row in rows]
     litert = _litert_version(results)
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
@@ -125,13 +143,35 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     )
 
 
-def total_units(config: BenchConfig, rows: int, floors: int = 0) -> int:
-    """The progress bar's length: one unit per build and per invocation."""
-    return rows + (rows + floors) * len(config.memory_sizes) * units_per_cell(config)
+def total_units(config: BenchConfig, rows: int, floors: int = 0, emulate: bool = False) -> int:
+    """The progress bar's length: one unit per build and per invocation (floors: no build;
+    emulated: the rows' arm64 packages, not the floors')."""
+    emulated = units_per_cell(emulated_config(config)) if emulate else 0
+    return (rows * (1 + emulated)
+            + (rows + floors) * len(config.memory_sizes) * units_per_cell(config))
 
 
 def units_per_cell(config: BenchConfig) -> int:
     return config.cold_starts + config.warmup + config.warm
+
+
+def emulated_config(config: BenchConfig) -> BenchConfig:
+    """An emulated cell's counts: one cold start, a few warm calls (``EMULATED_WARM``)."""
+    return replace(config, cold_starts=1, warmup=0, warm=min(config.warm, EMULATED_WARM))
+
+
+def emulation_plan(config: BenchConfig) -> tuple[bool, str | None]:
+    """Whether the arm64 packages run emulated, and if not (when they were asked to) why."""
+    if not config.emulate_arm64:
+        return False, None
+    if config.runtime != EMULATED_RUNTIME:
+        return False, (f"arm64 packages are built and checked, not run: the emulated arm64 "
+                       f"userland has Python {emulation.EMULATED_PYTHON} only (--runtime "
+                       f"{EMULATED_RUNTIME} runs them emulated)")
+    why = emulation.why_not_ready()
+    if why is not None:
+        return False, f"{EMULATED_RUNTIME} arm64 packages are not run emulated: {why}"
+    return True, None
 
 
 # -- the rows -----------------------------------------------------------------------------------
@@ -208,6 +248,7 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
     sizes: list[PackageSize] = []
     task_root: Path | None = None
+    arm64_root: Path | None = None
     handler = HANDLER
     for arch in archs:
         options = PackageOptions(
@@ -219,7 +260,10 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
         sizes.append(size)
         if result is not None and arch == RUN_ARCH:
             task_root, handler = result.task_root, result.handler
-    return Built(task_root, handler, tuple(sizes))
+        elif (result is not None and arch == EMULATED_ARCH
+              and result.options.runtime == EMULATED_RUNTIME):
+            arm64_root = result.task_root
+    return Built(task_root, handler, tuple(sizes), arm64_root)
 
 
 def build_package(options: PackageOptions) -> tuple[BuildResult | None, PackageSize]:
@@ -244,27 +288,33 @@ def build_package(options: PackageOptions) -> tuple[BuildResult | None, PackageS
 
 # -- measurements ------------------------------------------------------------------------------
 
-def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int) -> FunctionSpec:
+def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int,
+                  arch: str = RUN_ARCH) -> FunctionSpec:
     from lambdalite.local.engine_types import FunctionSpec
 
-    assert built.task_root is not None
+    code = built.arm64_root if arch == EMULATED_ARCH else built.task_root
+    assert code is not None
     env = {envvars.BACKEND: row.backend}   # a floor row reads it too (which runtime to import)
     if row.variant:
         env[envvars.VARIANT] = row.variant
     return FunctionSpec(
         # Absolute: the function runs in its task root, where a relative --out means nothing.
-        name=FUNCTION, handler=built.handler, code_dir=built.task_root.resolve(),
+        name=FUNCTION, handler=built.handler, code_dir=code.resolve(),
         runtime=config.runtime,
-        memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=RUN_ARCH,
+        memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=arch,
         environment=env)
 
 
 def measure_memory(config: BenchConfig, runs: list[tuple[Row, Built]], memory_mb: int,
-                   payload: bytes, progress: progress_.Progress) -> list[CellResult]:
+                   payload: bytes, progress: progress_.Progress,
+                   references: dict[str, list[bytes]] | None = None) -> list[CellResult]:
     """Every row at ``memory_mb``: the cold starts interleaved (cold start i of every row, then
     i + 1 ...), so that a machine whose load drifts weighs on every row alike and a floor is
-    compared with what ran next to it; then each row's warm calls, on its last environment."""
-    cells = [_Cell(config, row, built, memory_mb, progress) for row, built in runs]
+    compared with what ran next to it; then each row's warm calls, on its last environment.
+    ``references``: each row's list gets its first successful response, if it has none yet."""
+    refs = references or {}
+    cells = [_Cell(config, row, built, memory_mb, progress, answers=refs.get(row.name))
+             for row, built in runs]
     for i in range(config.cold_starts):
         for cell in cells:
             cell.cold_start(i, payload)
@@ -273,20 +323,54 @@ def measure_memory(config: BenchConfig, runs: list[tuple[Row, Built]], memory_mb
     return [cell.finish() for cell in cells]
 
 
+def measure_emulated(config: BenchConfig, row: Row, built: Built, payload: bytes,
+                     reference: list[bytes], progress: progress_.Progress) -> CellResult:
+    """The python3.13 arm64 package under qemu at the first MemorySize: an emulated cell,
+    its answer compared with the x86_64 one."""
+    em = emulated_config(config)
+    memory = config.memory_sizes[0]
+    if built.arm64_root is None:
+        progress.update(f"skipped {row.name} arm64", units_per_cell(em))
+        return CellResult(row.name, memory, arch=EMULATED_ARCH, emulated=True,
+                          error="arm64 package build failed")
+    answer: list[bytes] = []
+    cell = measure(em, row, built, memory, payload, progress, arch=EMULATED_ARCH,
+                   answers=answer)
+    check = None
+    if answer and reference:
+        check = difference(reference[0], answer[0]) or "equal"
+    return replace(cell, arch=EMULATED_ARCH, emulated=True, answers=check)
+
+
+def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload: bytes,
+            progress: progress_.Progress, *, arch: str = RUN_ARCH,
+            answers: list[bytes] | None = None) -> CellResult:
+    """One row alone (``measure_memory`` interleaves several). ``answers``: gets the first
+    successful response, if it has none yet."""
+    cell = _Cell(config, row, built, memory_mb, progress, arch=arch, answers=answers)
+    for i in range(config.cold_starts):
+        cell.cold_start(i, payload)
+    cell.warm_calls(payload)
+    return cell.finish()
+
+
 class _Cell:
     """One row x MemorySize while it is measured: its samples, and its last engine, kept open
     (frozen between calls, as Lambda keeps it) for the warm calls."""
 
     def __init__(self, config: BenchConfig, row: Row, built: Built, memory_mb: int,
-                 progress: progress_.Progress) -> None:
+                 progress: progress_.Progress, *, arch: str = RUN_ARCH,
+                 answers: list[bytes] | None = None) -> None:
         self.config, self.row, self.built, self.memory_mb = config, row, built, memory_mb
+        self.arch, self.answers = arch, answers
         self.say = progress.update
-        self.label = f"{row.name} @ {memory_mb} MB"
+        self.label = f"{row.name} @ {memory_mb} MB" + (
+            f" ({arch}, emulated)" if arch != RUN_ARCH else "")
         self.cold: list[ColdSample] = []
         self.warm: list[WarmSample] = []
         self.engine: LocalLambda | None = None
         self.result: CellResult | None = None
-        if built.task_root is None:
+        if (built.arm64_root if arch == EMULATED_ARCH else built.task_root) is None:
             self._stop("package build failed", None, units_per_cell(config))
 
     def cold_start(self, i: int, payload: bytes) -> None:
@@ -294,7 +378,7 @@ class _Cell:
             return
         from lambdalite.local.engine import LocalLambda
 
-        spec = function_spec(self.config, self.row, self.built, self.memory_mb)
+        spec = function_spec(self.config, self.row, self.built, self.memory_mb, self.arch)
         engine = LocalLambda({FUNCTION: spec}, concurrency=1)
         what = f"{self.label}: cold start {i + 1}/{self.config.cold_starts}"
         keep = False
@@ -302,6 +386,8 @@ class _Cell:
             self.say(what, 0)
             first = engine.invoke(FUNCTION, payload)
             self.cold.append(_cold_sample(first))
+            if self.answers is not None and not self.answers and not first.function_error:
+                self.answers.append(first.payload)
             self.say(what, 1)
             if first.function_error:
                 self._stop(_error_text(first), first.error_type or "Unhandled",

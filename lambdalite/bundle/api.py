@@ -6,7 +6,8 @@ function and its template through this.)
     result = build_package(PackageOptions(model_dir=Path("lambdalite/examples/mnist/model"),
                                           out_dir=Path("build"), runtime="python3.11"))
 
-Steps: install the backend's requirements for the target with pip -> verify what got
+Steps: install the backend's requirements for the target with pip (compiling, with zig, a
+requirement that has no wheel for it: crosscompile.py) -> verify what got
 installed -> slim -> ELF machine, glibc and libstdc++ checks -> copy the function code and
 the one model variant -> compile .pyc for the target Python -> size check; when a check fails
 because of a package the user did not pin, versions.py steps it down to an older release and
@@ -26,7 +27,17 @@ from pathlib import Path
 from typing import Literal
 
 from lambdalite import progress as progress_
-from lambdalite.bundle import elfcheck, image, install, package, resolve, size, slim, versions
+from lambdalite.bundle import (
+    crosscompile,
+    elfcheck,
+    image,
+    install,
+    package,
+    resolve,
+    size,
+    slim,
+    versions,
+)
 from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
@@ -92,6 +103,8 @@ class BuildResult:
     picked: tuple[str, ...] = ()
     # What a fallback changed (package type, runtime) and why.
     fallbacks: tuple[str, ...] = ()
+    # Requirements with no wheel for the target, compiled from source: how, what they need.
+    compiled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,9 @@ def plan(options: PackageOptions) -> BuildPlan:
     target = Target.of(options.runtime, options.arch)
     if options.backend not in resolve.REQUIREMENTS:
         raise OptionError(f"{{backend}} {options.backend!r}: use 'litert' or 'tf'")
-    Manifest.load(options.model_dir).variant(options.variant)  # fail early on a bad variant
+    manifest = Manifest.load(options.model_dir)
+    manifest.variant(options.variant)  # fail early on a bad variant
+    options = with_hook_requirements(options, manifest)
     digest = options.base_image_digest
     if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
         raise OptionError(f"{{base_image_digest}} {digest!r} must look like "
@@ -148,6 +163,19 @@ def plan(options: PackageOptions) -> BuildPlan:
         rules=slim.rules_for(options.backend),
         compile_with=slim.find_interpreter(target.python_version),
     )
+
+
+def with_hook_requirements(options: PackageOptions, manifest: Manifest) -> PackageOptions:
+    """The manifest's hook requirements join the extra requirements: the same pip, glibc and
+    size checks, and spared by the slim rules like anything the user asked for."""
+    if manifest.hooks is None:
+        return options
+    hooks_file = options.model_dir / manifest.hooks.module
+    if not hooks_file.is_file():
+        raise BuildError(f"the manifest names hooks module {manifest.hooks.module} but "
+                         f"{hooks_file} is missing; convert again with --hooks FILE")
+    extra = tuple(dict.fromkeys((*options.extra_requirements, *manifest.hooks.requirements)))
+    return replace(options, extra_requirements=extra)
 
 
 def build_package(options: PackageOptions, *, progress: progress_.Progress | None = None
@@ -197,6 +225,7 @@ class _Assembled:
     compile_note: str | None
     files: int
     unzipped: int
+    compiled: tuple[crosscompile.Compiled, ...] = ()
 
 
 def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Progress
@@ -209,10 +238,12 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Prog
     if p.out_arch_dir.exists():
         shutil.rmtree(p.out_arch_dir)
     with progress_.step(steps, f"pip install for {target} ({' '.join(requirements)})"):
-        install.install(root, requirements, target)
+        # A requirement with no wheel for the target is compiled for it (its sdist).
+        compiled = crosscompile.install_compiling(root, requirements, target, progress=steps)
     with progress_.step(steps, "verify installed versions"):
         installed = resolve.read_installed(root)
-        resolve.verify(installed, requirements, target)
+        resolve.verify(installed, requirements, target,
+                       compiled=frozenset(resolve.canonical(c.name) for c in compiled))
         owners = resolve.owner_of(installed)
     with progress_.step(steps, "slim dependencies"):
         # What the user asked for (and what it requires) stays, even where a rule drops it.
@@ -239,7 +270,7 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Prog
         item = installed.get(resolve.canonical(err.package)) if err.package else None
         err.version = item.version if item else None
         raise
-    return _Assembled(installed, owners, report, infos, note, files, unzipped)
+    return _Assembled(installed, owners, report, infos, note, files, unzipped, compiled)
 
 
 def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
@@ -259,6 +290,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
         target_label=str(target),
     )
     picked = tuple(pick.note() for pick in picks)
+    compiled = tuple(c.note() for c in done.compiled)
     installed, owners, infos = done.installed, done.owners, done.infos
     if done.compile_note:
         notes.append(done.compile_note)
@@ -266,7 +298,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
         notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
                      + ", ".join(done.slimmed.spared))
     lock_path = p.out_arch_dir / "requirements.lock"
-    lock_path.write_text(resolve.lock_text(installed, target, picked))
+    lock_path.write_text(resolve.lock_text(installed, target, picked, compiled))
     worst = elfcheck.highest_glibc(infos)
     worst_cxx = elfcheck.highest_libstdcxx(infos)
     files, unzipped = done.files, done.unzipped
@@ -306,6 +338,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
                             f"(GCC {target.runtime.libstdcxx_gcc})",
         picked=picked,
         fallbacks=fallbacks,
+        compiled=compiled,
     )
     write_summary(result, p.out_arch_dir / "build.json")
     return result
@@ -341,6 +374,7 @@ def write_summary(result: BuildResult, path: Path) -> None:
         "installed": list(result.installed),
         "picked": list(result.picked),
         "fallbacks": list(result.fallbacks),
+        "compiled": list(result.compiled),
         "packages": dict(result.packages),
         "slimmed": {rule: {"paths": n, "bytes": b} for rule, n, b in result.slimmed},
         "warnings": list(result.warnings),

@@ -2,6 +2,8 @@
 
     BuildError (lambdalite.errors)
     ├── InstallFailed       pip could not install the runtime requirements for the target
+    │   └── NoWheel             no release of a requirement has a wheel for the target
+    ├── CompileFailed       a requirement without a wheel could not be compiled for the target
     ├── ArchMismatch        an ELF file is built for another machine than the target
     └── CheckFailed         a pre-ship check failed (``package``: the distribution to blame)
         ├── GlibcTooNew         an ELF file needs a newer glibc than the runtime has
@@ -18,6 +20,19 @@ from lambdalite.errors import BuildError
 
 
 class InstallFailed(BuildError):
+    pass
+
+
+class NoWheel(InstallFailed):
+    """pip found no wheel for the target: ``requirement`` as pip named it (crosscompile.py
+    compiles its sdist instead)."""
+
+    def __init__(self, message: str, *, requirement: str) -> None:
+        super().__init__(message)
+        self.requirement = requirement
+
+
+class CompileFailed(BuildError):
     pass
 
 
@@ -53,5 +68,5 @@ class PackageTooLarge(CheckFailed):
     pass
 
 
-__all__ = ["ArchMismatch", "BuildError", "CheckFailed", "GlibcTooNew", "InstallFailed",
-           "LibstdcxxTooNew", "PackageTooLarge"]
+__all__ = ["ArchMismatch", "BuildError", "CheckFailed", "CompileFailed", "GlibcTooNew",
+           "InstallFailed", "LibstdcxxTooNew", "NoWheel", "PackageTooLarge"]

@@ -9,6 +9,7 @@ day pip resolves again, so a new release of numpy or LiteRT is picked up.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -16,11 +17,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lambdalite.bundle.errors import InstallFailed
+from lambdalite.bundle.errors import InstallFailed, NoWheel
 from lambdalite.bundle.targets import Target
 
 Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
@@ -31,12 +33,20 @@ _COMPLETE = ".lambdalite-deps.json"   # written last: an entry without it is unf
 
 
 def pip_command(
-    target_dir: Path, requirements: Sequence[str], target: Target, *, python: str | None = None
+    target_dir: Path, requirements: Sequence[str], target: Target, *, python: str | None = None,
+    find_links: Sequence[Path] = (),
 ) -> list[str]:
+    """``find_links``: folders of wheels compiled for the target (crosscompile.py); they carry
+    the plain ``linux_<machine>`` tag, which pip then accepts too."""
+    local: list[str] = []
+    for folder in find_links:
+        local += ["--find-links", str(folder)]
+    if find_links:
+        local += ["--platform", target.plain_linux_tag]
     return [
         python or sys.executable, "-m", "pip", "install",
         "--target", str(target_dir),
-        *target.pip_args(),
+        *target.pip_args(), *local,
         # We compile .pyc ourselves for the target Python (slim.compile_for_target).
         "--no-compile",
         "--disable-pip-version-check",
@@ -57,22 +67,24 @@ def install(
     target: Target,
     *,
     runner: Runner = run,
+    find_links: Sequence[Path] = (),
 ) -> list[str]:
     """Install into ``target_dir`` (from the deps cache when fresh); return pip's command.
 
-    Raises InstallFailed with pip's own reason.
+    Raises InstallFailed with pip's own reason (NoWheel when a requirement has no wheel for
+    the target).
     """
     cache = _cache_root()
     if cache is None:
-        return _pip(target_dir, requirements, target, runner)
-    key_cmd = pip_command(Path("TARGET"), requirements, target)[1:]
+        return _pip(target_dir, requirements, target, runner, find_links)
+    key_cmd = pip_command(Path("TARGET"), requirements, target, find_links=find_links)[1:]
     key = hashlib.sha256(json.dumps(key_cmd).encode()).hexdigest()[:20]
     entry = cache / key
     if not _fresh(entry):
         tmp = cache / f"{key}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            _pip(tmp, requirements, target, runner)
+            _pip(tmp, requirements, target, runner, find_links)
         except BaseException:   # a failed or interrupted pip leaves no half-filled entry
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -84,7 +96,7 @@ def install(
             shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(entry, target_dir, symlinks=True, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(_COMPLETE))
-    return pip_command(target_dir, requirements, target)
+    return pip_command(target_dir, requirements, target, find_links=find_links)
 
 
 def _cache_root() -> Path | None:
@@ -96,6 +108,23 @@ def _cache_root() -> Path | None:
     return root
 
 
+def compiled_cache_root() -> Path:
+    """Where wheels compiled for a target are kept (crosscompile.py): beside the deps cache
+    (``compiled/`` in it), or in a folder of this process when that cache is off."""
+    root = _cache_root()
+    if root is None:
+        global _scratch
+        if _scratch is None:
+            _scratch = Path(tempfile.mkdtemp(prefix="lambdalite-compiled-"))
+            atexit.register(shutil.rmtree, _scratch, True)
+        return _scratch
+    (root / "compiled").mkdir(exist_ok=True)
+    return root / "compiled"
+
+
+_scratch: Path | None = None
+
+
 def _fresh(entry: Path) -> bool:
     marker = entry / _COMPLETE
     try:
@@ -105,16 +134,18 @@ def _fresh(entry: Path) -> bool:
     return time.time() - created < CACHE_MAX_AGE_S
 
 
-def _pip(target_dir: Path, requirements: Sequence[str], target: Target, runner: Runner
-         ) -> list[str]:
+def _pip(target_dir: Path, requirements: Sequence[str], target: Target, runner: Runner,
+         find_links: Sequence[Path] = ()) -> list[str]:
     target_dir.mkdir(parents=True, exist_ok=True)
-    cmd = pip_command(target_dir, requirements, target)
+    cmd = pip_command(target_dir, requirements, target, find_links=find_links)
     proc = runner(cmd)
     if proc.returncode != 0:
-        raise InstallFailed(
-            f"pip could not install {' '.join(requirements)} for {target}: "
-            f"{_reason(proc.stderr)}.{_hint(proc.stderr, target)}"
-        )
+        message = (f"pip could not install {' '.join(requirements)} for {target}: "
+                   f"{_reason(proc.stderr)}.{_hint(proc.stderr, target)}")
+        no_match = _NO_MATCH.search(proc.stderr)
+        if no_match is not None:
+            raise NoWheel(message, requirement=no_match.group(1))
+        raise InstallFailed(message)
     return cmd
 
 

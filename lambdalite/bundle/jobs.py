@@ -38,8 +38,9 @@ from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.model import MODEL_DIR_METADATA, AuthType, SamEvent, SamFunction
 from lambdalite.sam.parse import read_template
 
+# application/x-npy: a tensor model's raw .npy body (docs/FUNCTION.md), binary like an image.
 BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp",
-                      "application/octet-stream")
+                      "application/octet-stream", "application/x-npy")
 WARMUP_INPUT = json.dumps({"warmup": True})
 _DOCKER_TAG = re.compile(r"^(python3\.\d+)-")
 _T = TypeVar("_T")

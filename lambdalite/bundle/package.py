@@ -37,7 +37,8 @@ def copy_function_code(task_root: Path) -> int:
 
 
 def copy_model(model_dir: Path, task_root: Path, variant: str | None, backend: str) -> Manifest:
-    """Copy only what the function will load and rewrite the manifest around it."""
+    """Copy only what the function will load (the variant or the TF model, and the hooks
+    module) and rewrite the manifest around it (the evaluation set stays behind)."""
     manifest = Manifest.load(model_dir)
     chosen = manifest.variant(variant)
     dest = task_root / MODEL_DIRNAME
@@ -58,7 +59,10 @@ def copy_model(model_dir: Path, task_root: Path, variant: str | None, backend: s
     else:
         shutil.copyfile(model_dir / chosen.file, dest / chosen.file)
         manifest = replace(manifest, model=replace(manifest.model, tf_model=None))
-    slim = replace(manifest, variants={chosen.name: chosen}, default_variant=chosen.name)
+    if manifest.hooks is not None:
+        shutil.copyfile(model_dir / manifest.hooks.module, dest / manifest.hooks.module)
+    slim = replace(manifest, variants={chosen.name: chosen}, default_variant=chosen.name,
+                   evaluation_set=None)
     slim.save(dest)
     return slim
 

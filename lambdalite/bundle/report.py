@@ -34,6 +34,8 @@ def table(result: BuildResult) -> Table:
     t.add_row("installed", ", ".join(result.installed))
     for note in result.picked:
         t.add_row("picked", note)
+    for note in result.compiled:
+        t.add_row("compiled", note)
     needed = result.glibc_needed or "none"
     by = f" ({result.glibc_needed_by})" if result.glibc_needed_by else ""
     t.add_row("glibc", f"needs {needed}{by}; {o.runtime} has {result.glibc_available}")

@@ -81,8 +81,10 @@ def _top_level(info: Path) -> tuple[str, ...]:
     return tuple(sorted(parts))
 
 
-def verify(installed: dict[str, Installed], wanted: tuple[str, ...], target: Target) -> None:
-    """Every requirement is there and every wheel is tagged for the target."""
+def verify(installed: dict[str, Installed], wanted: tuple[str, ...], target: Target, *,
+           compiled: frozenset[str] = frozenset()) -> None:
+    """Every requirement is there and every wheel is tagged for the target (``compiled``:
+    canonical names of wheels compiled for it, tagged ``linux_<machine>``)."""
     names = {canonical(re.split(r"[<>=!~;\[ ]", w, maxsplit=1)[0]) for w in wanted}
     missing = sorted(names - installed.keys())
     if missing:
@@ -91,17 +93,20 @@ def verify(installed: dict[str, Installed], wanted: tuple[str, ...], target: Tar
             "run the pip command printed by `lambdalite build --dry-run` to see why"
         )
     for item in installed.values():
-        if item.wheel_tags and not any(target.accepts_wheel_tag(t) for t in item.wheel_tags):
+        ours = canonical(item.name) in compiled
+        if item.wheel_tags and not any(target.accepts_wheel_tag(t, compiled=ours)
+                                       for t in item.wheel_tags):
             raise InstallFailed(
                 f"{item.pin} was installed from a wheel tagged {', '.join(item.wheel_tags)}, "
                 f"which does not load on {target}; pin a release that has a wheel for it"
             )
 
 
-def lock_text(installed: dict[str, Installed], target: Target, picked: tuple[str, ...] = ()
-              ) -> str:
+def lock_text(installed: dict[str, Installed], target: Target, picked: tuple[str, ...] = (),
+              compiled: tuple[str, ...] = ()) -> str:
     lines = [f"# installed for {target} by lambdalite build; pip picked these versions"]
     lines += [f"# stepped down to fit: {note}" for note in picked]
+    lines += [f"# {note}" for note in compiled]
     lines += sorted(item.pin for item in installed.values())
     return "\n".join(lines) + "\n"
 

@@ -66,15 +66,29 @@ class Target:
         ]
         return args
 
-    def accepts_wheel_tag(self, tag: str) -> bool:
-        """Whether a wheel tag like ``cp311-cp311-manylinux_2_17_x86_64`` loads on this target."""
+    @property
+    def plain_linux_tag(self) -> str:
+        """``linux_aarch64``: the tag of a wheel compiled here for this target (not audited as
+        manylinux; the ELF checks are what vouch for it)."""
+        return f"linux_{self.arch.wheel_machine}"
+
+    @property
+    def zig_target(self) -> str:
+        """The cross compiler's target: this machine and the runtime's glibc,
+        e.g. ``aarch64-linux-gnu.2.34``."""
+        return f"{self.arch.wheel_machine}-linux-gnu.{self.runtime.glibc_str}"
+
+    def accepts_wheel_tag(self, tag: str, *, compiled: bool = False) -> bool:
+        """Whether a wheel tag like ``cp311-cp311-manylinux_2_17_x86_64`` loads on this target
+        (``compiled``: a wheel compiled for it here, whose ``linux_<machine>`` tag counts)."""
         python, abi, plat = tag.split("-")
         py_ok = python in {self.abi, "py3", "py2.py3"} or (
             python.startswith("cp3") and abi == "abi3"
             and int(python[3:]) <= int(self.abi[3:])
         )
         abi_ok = abi in {self.abi, "abi3", "none"}
-        plat_ok = plat == "any" or plat in self.platform_tags
+        plat_ok = plat == "any" or plat in self.platform_tags or (
+            compiled and plat == self.plain_linux_tag)
         return py_ok and abi_ok and plat_ok
 
     def __str__(self) -> str:

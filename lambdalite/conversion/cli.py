@@ -14,12 +14,11 @@ import click
 from lambdalite.cli import ApiCommand
 from lambdalite.conversion.errors import UsageError
 from lambdalite.conversion.evaluate import DEFAULT_TOLERANCE
-from lambdalite.conversion.plan import DEFAULT_CALIBRATION_SAMPLES, ConvertOptions
+from lambdalite.conversion.plan import ACTIVATIONS, DEFAULT_CALIBRATION_SAMPLES, ConvertOptions
 from lambdalite.conversion.variants import INT8_IO, SPECS
-from lambdalite.manifest import VARIANTS
+from lambdalite.manifest import INPUT_KINDS, OUTPUT_KINDS, VARIANTS
 
 RESIZE_FILTERS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
-ACTIVATIONS = ("softmax", "sigmoid", "none")
 
 
 def _variants(value: str) -> tuple[str, ...] | None:
@@ -44,6 +43,18 @@ def _size(value: str | None) -> tuple[int, int] | None:
     return h, w
 
 
+def _kinds(values: tuple[str, ...], flag: str, allowed: tuple[str, ...]) -> dict[str, str] | None:
+    """NAME=KIND pairs (the flag may repeat)."""
+    kinds: dict[str, str] = {}
+    for value in values:
+        name, sep, kind = value.rpartition("=")
+        if not sep or not name or not kind:
+            raise UsageError(f"{flag} {value!r}: expected NAME=KIND, KIND one of "
+                             f"{', '.join(allowed)} (e.g. {flag} decoded=bits)")
+        kinds[name] = kind.strip().lower()
+    return kinds or None
+
+
 def read_labels(path: Path | None) -> tuple[str, ...] | None:
     """One label per line (blank lines ignored), or a JSON list."""
     if path is None:
@@ -66,7 +77,9 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
 
 @click.command(
     "convert", cls=ApiCommand,
-    fields={"variants": "--variants", "size": "--size", "labels": "--labels"},
+    fields={"variants": "--variants", "size": "--size", "labels": "--labels",
+            "input_kinds": "--input-kind", "output_kinds": "--output-kind",
+            "hook_requirements": "--hook-requirement"},
 )
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
@@ -133,6 +146,27 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
     is_flag=True,
     help="Let unsupported ops fall back to TF Select (needs the Flex runtime).",
 )
+@click.option(
+    "--input-kind", "input_kind", multiple=True, metavar="NAME=KIND",
+    help=f"Declare an input's kind ({'|'.join(INPUT_KINDS)}); repeat for several.",
+)
+@click.option(
+    "--output-kind", "output_kind", multiple=True, metavar="NAME=KIND",
+    help=f"Declare an output's kind ({'|'.join(OUTPUT_KINDS)}), e.g. decoded=bits; repeat for "
+    "several (default: classes for an image classifier, else from the graph's last op).",
+)
+@click.option(
+    "--hooks", type=click.Path(dir_okay=False, path_type=Path),
+    help="A Python file of hooks (setup/preprocess/postprocess), copied next to the model.",
+)
+@click.option(
+    "--hook-requirement", "hook_requirement", multiple=True, metavar="REQ",
+    help="A pip requirement the hooks import (repeat), installed by `lambdalite build`.",
+)
+@click.option(
+    "--evaluation-set", type=click.Path(dir_okay=False, path_type=Path),
+    help="An .npz of inputs/<name> and outputs/<name> arrays, copied next to the model.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 def convert(
     model: Path,
@@ -153,9 +187,15 @@ def convert(
     output_activation: str | None,
     keep_tf_model: bool,
     allow_tf_select: bool,
+    input_kind: tuple[str, ...],
+    output_kind: tuple[str, ...],
+    hooks: Path | None,
+    hook_requirement: tuple[str, ...],
+    evaluation_set: Path | None,
     dry_run: bool,
 ) -> None:
-    """Convert a TF2/TF1 SavedModel, .keras or .h5 MODEL to TFLite variants and a manifest."""
+    """Convert a TF2/TF1 SavedModel, .keras or .h5 MODEL to TFLite variants and a manifest;
+    a .tflite MODEL is taken as it is (read with LiteRT, no TensorFlow)."""
     from rich.console import Console
 
     from lambdalite.cli_progress import RichProgress
@@ -180,6 +220,11 @@ def convert(
         output_activation=output_activation,
         keep_tf_model=keep_tf_model,
         allow_tf_select=allow_tf_select,
+        input_kinds=_kinds(input_kind, "--input-kind", INPUT_KINDS),
+        output_kinds=_kinds(output_kind, "--output-kind", OUTPUT_KINDS),
+        hooks=hooks,
+        hook_requirements=hook_requirement,
+        evaluation_set=evaluation_set,
     )
     with RichProgress(transient=True) as progress:
         planned = plan(options, progress=progress)

@@ -4,6 +4,12 @@
   ``y`` (integer class indices).
 * a folder of images; with ``<label>/`` subfolders the folder name is the label
   (matched against the manifest's labels, or a class index when it is a number).
+* for a model with tensor inputs or several inputs (calibration only): an ``.npz`` with one
+  array per input name (``x`` for a model with one input), N examples each: pixels for an
+  image input, the model's own values for a tensor input.
+
+The manifest's ``evaluation_set`` (``check_evaluation_set``) is an ``.npz`` of
+``inputs/<input name>`` and ``outputs/<output name>`` arrays, N rows each.
 
 Pixels become model input through the same ``Preprocessing`` contract and the same
 code (``lambdalite.function.preprocess``) the Lambda function uses, so evaluation
@@ -15,13 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from lambdalite.conversion.errors import BadDataset, UnsupportedData
 from lambdalite.function.preprocess import CHANNELS, preprocess
-from lambdalite.manifest import Preprocessing
+from lambdalite.manifest import InputSpec, OutputSpec, Preprocessing
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
@@ -146,3 +153,70 @@ def calibration_sample(data: Dataset, count: int) -> Dataset:
     if len(data) <= count:
         return data
     return data.subset(np.linspace(0, len(data) - 1, count).round().astype(np.int64))
+
+
+def calibration_inputs(path: Path, inputs: Sequence[Any], count: int,
+                       labels: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Up to ``count`` representative examples per input (planned inputs: name, kind, shape,
+    preprocessing), as model input. A single image input takes the usual pixels or images."""
+    image = inputs[0] if len(inputs) == 1 and inputs[0].kind == "image" else None
+    if image is not None:
+        data = calibration_sample(load_dataset(path, labels), count)
+        return {image.name: model_input(data, image.preprocessing)}
+    if path.suffix.lower() != ".npz" or path.is_dir():
+        raise BadDataset(f"{path}: a model with tensor inputs calibrates on an .npz with one "
+                         f"array per input ({', '.join(i.name for i in inputs)})")
+    arrays = _npz_arrays(path)
+    out: dict[str, np.ndarray] = {}
+    for spec in inputs:
+        key = spec.name if spec.name in arrays else ("x" if len(inputs) == 1 else None)
+        if key is None or key not in arrays:
+            raise BadDataset(f"{path} has no array for input {spec.name!r} (it has: "
+                             f"{', '.join(arrays) or 'none'}); save one array per input name")
+        x = arrays[key]
+        if spec.kind == "image":
+            x = _pixels_to_input(x, spec.preprocessing, str(path))
+        out[spec.name] = np.asarray(x, dtype=np.float32 if spec.dtype.startswith("float")
+                                    else spec.dtype)
+    sizes = {len(v) for v in out.values()}
+    if len(sizes) != 1 or 0 in sizes:
+        raise BadDataset(f"{path}: the inputs' arrays hold different numbers of examples "
+                         f"({', '.join(f'{k}: {len(v)}' for k, v in out.items())})")
+    total = sizes.pop()
+    picked = np.linspace(0, total - 1, min(count, total)).round().astype(np.int64)
+    return {k: np.ascontiguousarray(v[picked]) for k, v in out.items()}
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise BadDataset(f"cannot read {path} ({exc}); save it with numpy.savez") from exc
+
+
+INPUTS_PREFIX, OUTPUTS_PREFIX = "inputs/", "outputs/"
+
+
+def check_evaluation_set(path: Path, inputs: Sequence[InputSpec],
+                         outputs: Sequence[OutputSpec]) -> int:
+    """The examples in an evaluation set: ``inputs/<name>`` for every input, ``outputs/<name>``
+    for at least one output, N rows each (nothing else). Returns N."""
+    arrays = _npz_arrays(path)
+    want_in = {INPUTS_PREFIX + i.name for i in inputs}
+    known = want_in | {OUTPUTS_PREFIX + o.name for o in outputs}
+    example = ", ".join(sorted(known))
+    missing = sorted(want_in - set(arrays))
+    unknown = sorted(set(arrays) - known)
+    if missing or unknown or not any(k.startswith(OUTPUTS_PREFIX) for k in arrays):
+        problems = [f"missing {', '.join(missing)}" if missing else "",
+                    f"unknown {', '.join(unknown)}" if unknown else "",
+                    "no outputs/<name> array" if not any(k.startswith(OUTPUTS_PREFIX)
+                                                         for k in arrays) else ""]
+        raise BadDataset(f"{path}: {'; '.join(p for p in problems if p)}; an evaluation set "
+                         f"holds {example} (numpy.savez(path, **{{'inputs/<name>': x, ...}}))")
+    rows = {k: len(v) if v.ndim else 0 for k, v in arrays.items()}
+    if len(set(rows.values())) != 1 or 0 in rows.values():
+        shown = ", ".join(f"{k}: {n}" for k, n in rows.items())
+        raise BadDataset(f"{path}: every array needs the same number of rows ({shown})")
+    return next(iter(rows.values()))

@@ -2,7 +2,8 @@
 
 Per variant: accuracy (when the set has labels), agreement of its top-1 with the
 float32 variant's top-1, file size and mean latency per example (one example per
-``invoke``, as a Lambda request with one image runs). Needs no TensorFlow.
+``invoke``, as a Lambda request with one image runs). Needs no TensorFlow. It scores image
+classifiers (one image input, one ``classes`` output); other models are refused with a reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from lambdalite import progress as progress_
 from lambdalite.conversion.data import Dataset, model_input
+from lambdalite.conversion.errors import UsageError
 from lambdalite.conversion.schema import validate_manifest
 from lambdalite.conversion.tflite_info import open_interpreter
 from lambdalite.function.backends.litert import dequantize, quantize
@@ -65,6 +67,19 @@ class EvaluationReport:
                 for s in self.scores
             },
         }
+
+
+def check_evaluable(manifest: Manifest) -> None:
+    image = manifest.image_input
+    if len(manifest.inputs) == 1 and image is not None and manifest.classifier_output:
+        return
+    shown_in = ", ".join(f"{i.name} ({i.kind})" for i in manifest.inputs)
+    shown_out = ", ".join(f"{o.name} ({o.kind})" for o in manifest.outputs)
+    raise UsageError(
+        f"lambdalite evaluate scores image classifiers (one image input, one classes output); "
+        f"{manifest.model.name} takes {shown_in} and gives {shown_out}. Record an evaluation "
+        "set for it with `lambdalite convert --evaluation-set eval.npz` instead"
+    )
 
 
 def predict(path: Path, x: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray, float]:
@@ -120,6 +135,8 @@ def evaluate(
     """One unit of ``progress`` per variant."""
     shown = progress_.resolve(progress)
     manifest = Manifest.load(model_dir)
+    check_evaluable(manifest)
+    assert manifest.preprocessing is not None  # check_evaluable: one image input
     x = model_input(data, manifest.preprocessing)
     labels = data.labels
     # float32 first: every other variant is compared with it.

@@ -6,19 +6,20 @@ command fails only when no variant could be made.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from lambdalite import __version__
 from lambdalite import progress as progress_
+from lambdalite.conversion.assemble import (
+    FileInterface,
+    assemble,
+    read_interface,
+    sha256_file,
+    variant_record,
+)
 from lambdalite.conversion.capture import (
     CUSTOM_OPS,
     SELECT_OPS,
@@ -26,15 +27,16 @@ from lambdalite.conversion.capture import (
     capture_converter_output,
     ops_listed,
 )
-from lambdalite.conversion.data import calibration_sample, load_dataset, model_input
+from lambdalite.conversion.data import calibration_inputs
 from lambdalite.conversion.errors import ConversionError, ModelError
 from lambdalite.conversion.formats import ModelFormat, load_keras
 from lambdalite.conversion.plan import ConversionPlan, Skipped
-from lambdalite.conversion.schema import validate_manifest
-from lambdalite.conversion.tflite_info import final_activation, open_interpreter, tensor_specs
+from lambdalite.conversion.tflite_info import open_interpreter
 from lambdalite.conversion.variants import SPECS, configure
 from lambdalite.function.backends.tf import import_tensorflow
-from lambdalite.manifest import Manifest, ModelInfo, OutputActivation, Source, Variant
+from lambdalite.manifest import Manifest, Variant
+
+__all__ = ["ConvertResult", "VariantOutcome", "execute", "sha256_file", "summarize_error"]
 
 FLEX_NODE = re.compile(r"\bFlex([A-Z]\w*)")
 
@@ -71,35 +73,19 @@ def execute(plan: ConversionPlan, progress: progress_.Progress | None = None) ->
     representative = _representative(plan) if "int8" in plan.variants else None
     outcomes: list[VariantOutcome] = []
     variants: dict[str, Variant] = {}
-    activation: OutputActivation | None = plan.output_activation  # type: ignore[assignment]
+    interfaces: dict[str, FileInterface] = {}
     shown.total(len(plan.variants))
     for name in plan.variants:
         shown.update(f"converting {name}")
-        outcome, variant, act = _convert_one(plan, name, factory, tf, representative)
+        outcome, made = _convert_one(plan, name, factory, tf, representative)
         outcomes.append(outcome)
-        if variant is not None:
-            variants[name] = variant
-            activation = activation or act
+        if made is not None:
+            variants[name], interfaces[name] = made
         shown.update(f"{'converted' if outcome.ok else 'failed'} {name}", 1)
     if not variants:
         reasons = "; ".join(f"{o.variant}: {o.reason}" for o in outcomes)
         raise ConversionError(f"no variant could be made ({reasons})")
-    manifest = Manifest(
-        model=ModelInfo(
-            name=plan.name,
-            source=_source(plan),
-            tf_version=plan.tf_version,
-            labels=list(plan.labels) if plan.labels else None,
-            output_activation=activation or "none",
-            tf_model=_keep_tf_model(plan) if plan.keep_tf_model else None,
-        ),
-        preprocessing=plan.preprocessing,
-        variants=variants,
-        default_variant="float32" if "float32" in variants else next(iter(variants)),
-        lambdalite_version=__version__,
-        created=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-    )
-    validate_manifest(manifest)
+    manifest = assemble(plan, variants, interfaces)
     path = manifest.save(plan.out)
     return ConvertResult(manifest, path, tuple(outcomes), plan.skipped, plan)
 
@@ -128,8 +114,8 @@ def _convert_one(
     name: str,
     factory: Callable[[], Any],
     tf: Any,
-    representative: Callable[[], Iterator[list[np.ndarray]]] | None,
-) -> tuple[VariantOutcome, Variant | None, OutputActivation | None]:
+    representative: Callable[[], Iterator[Any]] | None,
+) -> tuple[VariantOutcome, tuple[Variant, FileInterface] | None]:
     target = plan.out / f"{name}.tflite"
     error: BaseException | None = None
     blob: bytes | None = None
@@ -149,7 +135,7 @@ def _convert_one(
             error = exc
     if blob is None:
         reason = summarize_error(error or RuntimeError("no output"), captured.text)
-        return VariantOutcome(name, False, reason, tuple(captured.notes)), None, None
+        return VariantOutcome(name, False, reason, tuple(captured.notes)), None
     target.write_bytes(blob)
     try:
         it = open_interpreter(target)
@@ -157,18 +143,10 @@ def _convert_one(
         # e.g. TF Select ops: the file exists but the slim LiteRT runtime cannot run it.
         target.unlink()
         reason = _unloadable(target.name, exc.message, captured.text)
-        return VariantOutcome(name, False, reason, tuple(captured.notes)), None, None
-    inputs, outputs = tensor_specs(it)
-    variant = Variant(
-        name=name,
-        file=target.name,
-        size_bytes=len(blob),
-        sha256=hashlib.sha256(blob).hexdigest(),
-        inputs=inputs,
-        outputs=outputs,
-    )
+        return VariantOutcome(name, False, reason, tuple(captured.notes)), None
+    interface = read_interface(it)
     outcome = VariantOutcome(name, True, notes=tuple(captured.notes), size_bytes=len(blob))
-    return outcome, variant, final_activation(it)
+    return outcome, (variant_record(name, target, interface), interface)
 
 
 def summarize_error(exc: BaseException, converter_text: str = "") -> str:
@@ -210,46 +188,19 @@ def _unloadable(file: str, message: str, converter_text: str) -> str:
     return message
 
 
-def _representative(plan: ConversionPlan) -> Callable[[], Iterator[list[np.ndarray]]]:
+def _representative(plan: ConversionPlan) -> Callable[[], Iterator[Any]]:
+    """One example per step: a list (one input) or a dict by input name (several)."""
     assert plan.calibration is not None  # make_plan guarantees it for int8
-    data = calibration_sample(load_dataset(plan.calibration, plan.labels), plan.calibration_samples)
-    x = model_input(data, plan.preprocessing)
+    inputs = calibration_inputs(plan.calibration, plan.inputs, plan.calibration_samples,
+                                plan.labels)
+    count = len(next(iter(inputs.values())))
+    single = len(inputs) == 1
 
-    def gen() -> Iterator[list[np.ndarray]]:
-        for i in range(len(x)):
-            yield [x[i : i + 1]]
+    def gen() -> Iterator[Any]:
+        for i in range(count):
+            if single:
+                yield [x[i : i + 1] for x in inputs.values()]
+            else:
+                yield {name: x[i : i + 1] for name, x in inputs.items()}
 
     return gen
-
-
-def _source(plan: ConversionPlan) -> Source:
-    path = plan.model
-    pb = path / "saved_model.pb" if path.is_dir() else path
-    digest = sha256_file(pb) if pb.is_file() else None
-    src, out = path.resolve(), plan.out.resolve()
-    # A source inside the output folder is recorded relative to it (reproducible).
-    shown = str(src.relative_to(out)) if src.is_relative_to(out) else str(path)
-    return Source(path=shown, format=plan.format.value, sha256=digest)
-
-
-def _keep_tf_model(plan: ConversionPlan) -> str:
-    """Copy the original model next to the variants for the TF backend; its relative path."""
-    src, out = plan.model.resolve(), plan.out.resolve()
-    if src.is_relative_to(out):
-        return str(src.relative_to(out))
-    dest = out / ("saved_model" if src.is_dir() else src.name)
-    if dest.exists():
-        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
-    if src.is_dir():
-        shutil.copytree(src, dest)
-    else:
-        shutil.copy2(src, dest)
-    return dest.name
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -1,9 +1,10 @@
-"""Which kind of model a path holds, and what its input looks like.
+"""Which kind of model a path holds, and what its inputs and outputs look like.
 
 ``detect_format`` looks only at the file system (no TensorFlow), so a wrong path
 fails in milliseconds. ``inspect_model`` needs TensorFlow: it tells a TF1 SavedModel
-from a TF2 one and reads the input/output shapes that the preprocessing defaults
-come from.
+from a TF2 one and reads the inputs and outputs (names as the converted ``.tflite`` will
+call them, shapes, dtypes) that the plan's kinds and preprocessing defaults come from.
+A ``.tflite`` is read by ``tflite_source`` with LiteRT only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lambdalite.function.backends.tf import import_tensorflow
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 KERAS_MAGIC = b"PK\x03\x04"  # a .keras file is a zip archive
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+TFLITE_MAGIC = b"TFL3"  # the flatbuffer's file identifier, at offset 4
 DEFAULT_TAG = "serve"
 DEFAULT_SIGNATURE = "serving_default"
 
@@ -31,25 +33,35 @@ class ModelFormat(enum.StrEnum):
     SAVED_MODEL_TF1 = "saved_model_tf1"
     KERAS = "keras"
     H5 = "h5"
+    TFLITE = "tflite"
+
+
+@dataclass(frozen=True)
+class TensorFacts:
+    name: str
+    shape: tuple[int, ...]  # -1 for an unknown dimension; () for an unknown rank
+    dtype: str
 
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """What conversion planning needs to know about a model (filled with TensorFlow)."""
+    """What conversion planning needs to know about a model (filled with TensorFlow, or with
+    LiteRT for a ``.tflite``)."""
 
     format: ModelFormat
-    input_shape: tuple[int, ...]  # -1 for an unknown dimension
-    input_dtype: str
-    output_shape: tuple[int, ...]
-    tf_version: str
+    inputs: tuple[TensorFacts, ...]
+    outputs: tuple[TensorFacts, ...]
+    tf_version: str | None
     tags: tuple[str, ...] = ()
     signature_key: str | None = None
     signature_keys: tuple[str, ...] = ()
+    variant: str | None = None  # a .tflite: the variant its tensor types make it
+    activations: tuple[str, ...] = ()  # a .tflite: per output, what its last op applies
 
 
 def detect_format(path: Path) -> ModelFormat:
     if not path.exists():
-        raise UsageError(f"{path} does not exist; pass a SavedModel folder, a .keras or a .h5 file")
+        raise UsageError(f"{path} does not exist; pass a SavedModel folder, a .keras, .h5 or .tflite file")
     if path.name in SAVED_MODEL_FILES:
         raise UsageError(
             f"{path} is one file of a SavedModel: pass the folder holding {path.name} "
@@ -75,9 +87,17 @@ def detect_format(path: Path) -> ModelFormat:
     if suffix in (".h5", ".hdf5"):
         _check_magic(path, HDF5_MAGIC, "HDF5")
         return ModelFormat.H5
+    if suffix == ".tflite":
+        with path.open("rb") as f:
+            head = f.read(8)
+        if head[4:8] != TFLITE_MAGIC:
+            raise ModelError(f"{path} is not a TFLite flatbuffer (no TFL3 identifier): corrupt, "
+                             "truncated or another format; convert the model again")
+        return ModelFormat.TFLITE
     raise UnknownModelFormat(
         f"{path.name}: unknown model format {suffix or '(no suffix)'!r}. lambdalite converts a "
-        "TF1/TF2 SavedModel folder, a Keras .keras file or a legacy Keras .h5 file"
+        "TF1/TF2 SavedModel folder, a Keras .keras file, a legacy Keras .h5 file or a .tflite "
+        "file"
     )
 
 
@@ -120,10 +140,32 @@ def inspect_model(
     model = load_keras(path)
     return ModelFacts(
         format=fmt,
-        input_shape=_dims(model.inputs[0].shape),
-        input_dtype=str(model.inputs[0].dtype).replace("tf.", ""),
-        output_shape=_dims(model.outputs[0].shape),
+        inputs=tuple(
+            TensorFacts(_keras_name(t), _dims(t.shape), str(t.dtype).replace("tf.", ""))
+            for t in model.inputs
+        ),
+        outputs=_keras_outputs(model),
         tf_version=tf.__version__,
+    )
+
+
+def _keras_name(tensor: Any) -> str:
+    return str(tensor.name).split(":")[0]
+
+
+def _keras_outputs(model: Any) -> tuple[TensorFacts, ...]:
+    """As TFLiteConverter.from_keras_model names them: a dict output by its (sorted) keys,
+    anything else output_0, output_1 ... in order."""
+    structure = getattr(model, "output", None)
+    tensors = list(model.outputs)
+    if isinstance(structure, dict):
+        names = sorted(structure)
+        tensors = [structure[k] for k in names]
+    else:
+        names = [f"output_{i}" for i in range(len(tensors))]
+    return tuple(
+        TensorFacts(n, _dims(t.shape), str(t.dtype).replace("tf.", ""))
+        for n, t in zip(names, tensors, strict=True)
     )
 
 
@@ -212,23 +254,21 @@ def _inspect_saved_model(
             "{signature}"
         )
     sig = mg.signature_def[key]
-    if len(sig.inputs) != 1:
-        raise OptionError(
-            f"signature {key!r} has {len(sig.inputs)} inputs; lambdalite converts single-input "
-            "image models (pick another {signature})"
-        )
-    (inp,) = sig.inputs.values()
-    out = next(iter(sig.outputs.values()))
     # A TF2 SavedModel (tf.saved_model.save / model.export) records its object graph;
     # a TF1 one (SavedModelBuilder) does not, and needs the tf.compat.v1 converter.
     tf2 = len(mg.object_graph_def.nodes) > 0
     from tensorflow import dtypes  # TensorFlow is imported by now
 
+    def facts(infos: Any) -> tuple[TensorFacts, ...]:
+        return tuple(
+            TensorFacts(name, _proto_dims(info.tensor_shape), dtypes.as_dtype(info.dtype).name)
+            for name, info in sorted(infos.items())
+        )
+
     return ModelFacts(
         format=ModelFormat.SAVED_MODEL_TF2 if tf2 else ModelFormat.SAVED_MODEL_TF1,
-        input_shape=_proto_dims(inp.tensor_shape),
-        input_dtype=dtypes.as_dtype(inp.dtype).name,
-        output_shape=_proto_dims(out.tensor_shape),
+        inputs=facts(sig.inputs),
+        outputs=facts(sig.outputs),
         tf_version=tf_version,
         tags=tuple(sorted(want)),
         signature_key=key,

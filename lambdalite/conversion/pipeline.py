@@ -6,8 +6,9 @@ model all run them.
     report = lambdalite.evaluate(EvaluateOptions(model_dir=Path("model"), data=Path("eval.npz")))
 
 Convert: detect the format (file system only), check the options (no model needed), read the
-model (imports TensorFlow), plan, execute. Each check runs as early as it can, so a mistake
-fails in milliseconds rather than after TensorFlow has loaded.
+model (imports TensorFlow; a ``.tflite`` is read with LiteRT and TensorFlow is never imported),
+plan, execute. Each check runs as early as it can, so a mistake fails in milliseconds rather
+than after TensorFlow has loaded.
 """
 
 from __future__ import annotations
@@ -19,22 +20,44 @@ import numpy as np
 
 from lambdalite import progress as progress_
 from lambdalite.conversion.data import check_data_path, load_dataset
-from lambdalite.conversion.evaluate import DEFAULT_TOLERANCE, EvaluationReport, write_evaluations
+from lambdalite.conversion.evaluate import (
+    DEFAULT_TOLERANCE,
+    EvaluationReport,
+    check_evaluable,
+    write_evaluations,
+)
 from lambdalite.conversion.evaluate import evaluate as run
-from lambdalite.conversion.execute import ConvertResult, execute
-from lambdalite.conversion.formats import detect_format, inspect_model
+from lambdalite.conversion.execute import ConvertResult
+from lambdalite.conversion.execute import execute as execute_tf
+from lambdalite.conversion.formats import ModelFormat, detect_format, inspect_model
 from lambdalite.conversion.plan import ConversionPlan, ConvertOptions, check_options, make_plan
 from lambdalite.errors import OptionError
 from lambdalite.manifest import Manifest
 
 
 def plan(options: ConvertOptions, *, progress: progress_.Progress | None = None) -> ConversionPlan:
-    """What ``convert`` would do (``--dry-run`` prints it); reads the model with TensorFlow."""
+    """What ``convert`` would do (``--dry-run`` prints it); reads the model with TensorFlow
+    (a ``.tflite`` with LiteRT)."""
     fmt = detect_format(options.model)  # fails fast, before TensorFlow is imported
-    check_options(options)  # before TensorFlow loads: option mistakes fail in milliseconds
+    check_options(options, fmt)  # before TensorFlow loads: option mistakes fail in milliseconds
+    if fmt is ModelFormat.TFLITE:
+        from lambdalite.conversion.tflite_source import inspect_tflite
+
+        progress_.resolve(progress).update("reading the .tflite (LiteRT)")
+        return make_plan(options, inspect_tflite(options.model))
     progress_.resolve(progress).update("reading the model (imports TensorFlow)")
     facts = inspect_model(options.model, fmt, options.tags, options.signature)
     return make_plan(options, facts)
+
+
+def execute(planned: ConversionPlan, progress: progress_.Progress | None = None
+            ) -> ConvertResult:
+    """Make what ``planned`` says: convert with TensorFlow, or take the ``.tflite`` as it is."""
+    if planned.format is ModelFormat.TFLITE:
+        from lambdalite.conversion.tflite_source import execute_tflite
+
+        return execute_tflite(planned, progress)
+    return execute_tf(planned, progress)
 
 
 def convert(options: ConvertOptions, *, progress: progress_.Progress | None = None
@@ -76,7 +99,9 @@ def evaluate(options: EvaluateOptions, *, progress: progress_.Progress | None = 
     _check(options)
     check_data_path(options.data)  # a usage mistake: before the manifest is read
     manifest = Manifest.load(options.model_dir)
-    dataset = load_dataset(options.data, manifest.model.labels)
+    check_evaluable(manifest)
+    dataset = load_dataset(options.data, manifest.classifier_output.labels
+                           if manifest.classifier_output else None)
     if options.limit is not None and options.limit < len(dataset):
         dataset = dataset.subset(np.arange(options.limit))
     report = run(options.model_dir, dataset, tolerance=options.tolerance,

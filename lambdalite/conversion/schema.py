@@ -39,7 +39,7 @@ def schema_errors(data: dict[str, Any]) -> list[str]:
 def validate_manifest(manifest: Manifest | dict[str, Any]) -> None:
     """Raise ``ModelError`` listing what breaks schema version ``SCHEMA_VERSION``."""
     data = manifest.to_dict() if isinstance(manifest, Manifest) else manifest
-    errors = schema_errors(data)
+    errors = schema_errors(data) or consistency_errors(data)
     if errors:
         shown = "; ".join(errors[:5]) + (
             f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
@@ -48,3 +48,29 @@ def validate_manifest(manifest: Manifest | dict[str, Any]) -> None:
             f"manifest does not match schema version {SCHEMA_VERSION}: {shown}; "
             "this is a lambdalite bug if `lambdalite convert` wrote it, else fix the file"
         )
+
+
+def consistency_errors(data: dict[str, Any]) -> list[str]:
+    """What the JSON Schema cannot say: every variant carries every input and output (by
+    logical name, once), labels match their output's classes, the default variant exists."""
+    errors = []
+    for what in ("inputs", "outputs"):
+        names = [t.get("name") for t in data.get(what, [])]
+        if len(set(names)) != len(names):
+            errors.append(f"$.{what}: names must be unique (got {names})")
+        for key, variant in data.get("variants", {}).items():
+            logical = [t.get("logical") for t in variant.get(what, [])]
+            for name in names:
+                if logical.count(name) != 1:
+                    errors.append(f"$.variants.{key}.{what}: variant {key} has no tensor for "
+                                  f"{what[:-1]} {name} (it has {logical})")
+    for i, out in enumerate(data.get("outputs", [])):
+        labels, shape = out.get("labels"), out.get("shape") or []
+        if labels and shape and shape[-1] > 0 and len(labels) != shape[-1]:
+            errors.append(f"$.outputs[{i}].labels: output {out.get('name')} has {len(labels)} "
+                          f"labels but {shape[-1]} classes")
+    default = data.get("default_variant")
+    if default not in data.get("variants", {}):
+        errors.append(f"$.default_variant: default_variant {default} is not one of the variants "
+                      f"({', '.join(data.get('variants', {}))})")
+    return errors

@@ -1,30 +1,54 @@
-"""The function as an object: INIT state (manifest, backend, logger) and the per-request chain.
+"""The function as an object: INIT state (manifest, backend, hooks, logger) and the per-request
+chain.
 
-    parse event -> decode -> preprocess -> infer (backend) -> predictions -> response
+    parse event -> decode images -> parse tensors -> preprocess (built in, or the hook)
+        -> infer (backend) -> answer (built in, or the hook) -> response
 
-``create_app(config)`` does what Lambda's INIT phase does (load the manifest and the
-model once); calling the app is one invocation. ``handler.py`` builds one app at
-module scope from the environment; tests build theirs from an explicit config.
+``create_app(config)`` does what Lambda's INIT phase does (load the manifest, the model and
+the manifest's hooks once); calling the app is one invocation. ``handler.py`` builds one app
+at module scope from the environment; tests build theirs from an explicit config.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
+
+import numpy as np
+from PIL import Image
 
 from lambdalite.errors import ClientError, LambdaliteError
 from lambdalite.function import response
 from lambdalite.function.backends import Backend, load_backend
 from lambdalite.function.config import BackendName, FunctionConfig
 from lambdalite.function.decode import decode_images, limits_for
+from lambdalite.function.errors import HookError, InvalidInput, InvalidRequest
 from lambdalite.function.events import Limits, Request, classify, parse
+from lambdalite.function.hooks import HookRequest, LoadedHooks, jsonable, load_hooks
 from lambdalite.function.observability import COUNT, MILLISECONDS, JsonLogger, MetricsSink
-from lambdalite.function.predictions import effective_labels, predict_labels
 from lambdalite.function.preprocess import check_input_shape, preprocess
+from lambdalite.function.tensors import (
+    TensorLimits,
+    check,
+    check_batch,
+    describe_inputs,
+    parse_inputs,
+)
 from lambdalite.manifest import Manifest
 
 Clock = Callable[[], float]
+
+
+class HookFailed(Exception):
+    """Carries a hook's own exception (not a LambdaliteError) to the one place that answers."""
+
+    def __init__(self, hook: str, original: BaseException) -> None:
+        super().__init__(f"{hook} hook raised {type(original).__name__}: {original}")
+        self.hook = hook
+        self.original = original
 
 
 class App:
@@ -36,6 +60,7 @@ class App:
         logger: JsonLogger,
         metrics: MetricsSink,
         clock: Clock = time.perf_counter,
+        hooks: LoadedHooks | None = None,
     ) -> None:
         self.config = config
         self.manifest = manifest
@@ -43,8 +68,9 @@ class App:
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
-        self.labels = effective_labels(manifest.model.labels)
+        self.hooks = hooks
         self.limits = Limits(config.max_images, config.max_payload_bytes)
+        self.tensor_limits = TensorLimits(config.max_batch, config.max_payload_bytes)
         self.decode_limits = limits_for(config, manifest.preprocessing)   # after the model loaded
         self.cold = True
 
@@ -57,7 +83,8 @@ class App:
         )
         measured: dict[str, tuple[float, str]] = {"ColdStart": (1, COUNT)} if cold else {}
         try:
-            request = parse(event, self.limits)
+            open_json = self.hooks is not None and self.hooks.preprocess is not None
+            request = parse(event, self.limits, open_json=open_json)
             if request.warmup:
                 self.logger.info("warm-up: no inference")
                 return response.warmup(kind)
@@ -75,35 +102,142 @@ class App:
             if kind.is_http:
                 return response.error(exc)
             raise
+        except HookFailed as failed:
+            measured["Errors"] = (1, COUNT)
+            original = failed.original
+            self.logger.error(
+                "hook failed",
+                hook=failed.hook,
+                status=500,
+                error_type=type(original).__name__,
+                error=str(original),
+                traceback="".join(traceback.format_exception(original)),
+            )
+            if kind.is_http:
+                return response.failure(original)
+            raise original from None
         finally:
             if measured:
                 self.metrics.emit(measured, {"event": kind.value, "backend": self.backend.name})
 
     def _infer(self, request: Request, measured: dict[str, tuple[float, str]]) -> Any:
+        postprocess = self.hooks.postprocess if self.hooks is not None else None
+        if request.top_k and postprocess is None:
+            self._check_top_k()
         t0 = self.clock()
         images = decode_images(request.images, self.decode_limits)
-        batch = preprocess(images, self.manifest.preprocessing)
-        t1 = self.clock()
-        outputs = self.backend.predict(batch)
-        t2 = self.clock()
-        predictions = predict_labels(
-            outputs,
-            activation=self.manifest.model.output_activation,
-            labels=self.labels,
-            top_k=request.top_k,
+        tensors = (
+            parse_inputs(request.inputs, self.manifest.inputs, self.tensor_limits)
+            if request.inputs is not None else {}
         )
+        hook_request = HookRequest(tuple(images), tensors, request.body, request.top_k,
+                                   request.batch, request.kind.value)
+        if self.hooks is not None and self.hooks.preprocess is not None:
+            inputs = self._hook_inputs(self._call_hook("preprocess", hook_request))
+        else:
+            inputs = self._model_inputs(images, tensors)
+        rows = check_batch(inputs, self.manifest.inputs,
+                           HookError if self.hooks and self.hooks.preprocess else InvalidInput)
+        t1 = self.clock()
+        outputs = self.backend.predict(inputs)
+        t2 = self.clock()
+        if postprocess is not None:
+            body = _json_ready(self._call_hook("postprocess", outputs, hook_request))
+        else:
+            body = response.answer(outputs, self.manifest.outputs, request.top_k, request.batch)
         pre_ms, inf_ms = (t1 - t0) * 1000.0, (t2 - t1) * 1000.0
         measured["PreprocessingLatency"] = (round(pre_ms, 3), MILLISECONDS)
         measured["InferenceLatency"] = (round(inf_ms, 3), MILLISECONDS)
         measured["Images"] = (len(images), COUNT)
+        facts: dict[str, Any] = {"images": len(images), "rows": rows}
+        if postprocess is None and self.manifest.classifier_output is not None:
+            shown = body.get("predictions", [body])[:16]
+            facts["predicted"] = [p["predicted_label"] for p in shown]
         self.logger.info(
-            "prediction",
-            images=len(images),
-            predicted=[p.index for p in predictions[:16]],
-            preprocessing_ms=round(pre_ms, 3),
-            inference_ms=round(inf_ms, 3),
+            "prediction", **facts, preprocessing_ms=round(pre_ms, 3), inference_ms=round(inf_ms, 3)
         )
-        return response.ok(request.kind, predictions, request.batch)
+        return response.reply(request.kind, body)
+
+    # ---- the built-in steps -------------------------------------------------
+    def _model_inputs(
+        self, images: list[Image.Image], tensors: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Images into the image input (preprocessed as the manifest says), tensors by name."""
+        inputs = dict(tensors)
+        if images:
+            image = self.manifest.image_input
+            if image is None or image.preprocessing is None:
+                raise InvalidRequest(
+                    'this model takes no image: send its tensors as {"inputs": ...} '
+                    f"({describe_inputs(self.manifest.inputs)})"
+                )
+            if image.name in inputs:
+                raise InvalidInput(
+                    f"the image input {image.name} was sent twice: as an image and in "
+                    '"inputs"; send one'
+                )
+            batch = preprocess(images, image.preprocessing)
+            # from_json: an integer image input takes the (integral) pixels themselves
+            inputs[image.name] = check(batch, image, f"the image input {image.name}",
+                                       max(self.config.max_images, len(images)), from_json=True)
+        missing = [i.name for i in self.manifest.inputs if i.name not in inputs]
+        if missing:
+            raise InvalidInput(
+                f"missing input {', '.join(missing)}: the model takes "
+                f"{describe_inputs(self.manifest.inputs)}; send each in \"inputs\""
+                + (' (the image input also as "image"/"images")'
+                   if self.manifest.image_input is not None else "")
+            )
+        return inputs
+
+    def _check_top_k(self) -> None:
+        if not any(o.kind in ("classes", "scores") for o in self.manifest.outputs):
+            raise InvalidRequest(
+                "top_k ranks a classes or scores output, and this model has none "
+                f"(outputs: {', '.join(f'{o.name} ({o.kind})' for o in self.manifest.outputs)})"
+            )
+
+    # ---- hooks --------------------------------------------------------------
+    def _call_hook(self, name: str, *args: Any) -> Any:
+        hook = getattr(self.hooks, name)
+        try:
+            return hook(*args)
+        except LambdaliteError:
+            raise  # a ClientError subclass -> its 4xx; ours -> their status
+        except Exception as exc:
+            raise HookFailed(name, exc) from exc
+
+    def _hook_inputs(self, returned: Any) -> dict[str, np.ndarray]:
+        """What preprocess returned, checked like a client's tensors (its mistakes are 500s)."""
+        if not isinstance(returned, Mapping):
+            raise HookError(
+                f"the preprocess hook returned {type(returned).__name__}; it must return the "
+                f"model's inputs by name ({describe_inputs(self.manifest.inputs)})"
+            )
+        names = {i.name for i in self.manifest.inputs}
+        wrong = sorted(set(map(str, returned)) ^ names)
+        if wrong:
+            raise HookError(
+                f"the preprocess hook returned inputs {sorted(map(str, returned))}; the model "
+                f"takes {describe_inputs(self.manifest.inputs)}"
+            )
+        return {
+            spec.name: check(np.asarray(returned[spec.name]), spec,
+                             f"the preprocess hook's {spec.name}", self.config.max_batch,
+                             from_json=True, error=HookError)
+            for spec in self.manifest.inputs
+        }
+
+
+def _json_ready(body: Any) -> Any:
+    """What the postprocess hook returned, as plain JSON types (HookError when it cannot be)."""
+    try:
+        return json.loads(json.dumps(body, default=jsonable, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise HookError(
+            f"the postprocess hook returned what JSON cannot hold ({exc}); return dicts, "
+            "lists, strings, finite numbers, booleans or None"
+        ) from None
 
 
 def create_app(
@@ -113,7 +247,8 @@ def create_app(
     stream: TextIO | None = None,
     clock: Clock = time.perf_counter,
 ) -> App:
-    """INIT: load the manifest and the model once. ``backend`` replaces the configured one."""
+    """INIT: load the manifest, the model and the hooks once. ``backend`` replaces the
+    configured one."""
     started = clock()
     logger = JsonLogger(
         config.log_level, stream, service="lambdalite", function=config.function_name
@@ -121,7 +256,11 @@ def create_app(
     manifest = Manifest.load(config.model_dir)
     if backend is None:
         backend = load_backend(config, manifest)
-    check_input_shape(manifest.preprocessing, _input_shape(backend, manifest, config))
+    shapes: dict[str, list[int]] = getattr(backend, "input_shapes", None) or {}
+    for spec in manifest.inputs:
+        if spec.kind == "image" and spec.preprocessing is not None:
+            check_input_shape(spec.preprocessing, shapes.get(spec.name, spec.shape))
+    hooks = _init_hooks(config, manifest, logger)
     variant = "tf" if config.backend is BackendName.TF else manifest.variant(config.variant).name
     metrics = MetricsSink(
         config.metrics_namespace, {"FunctionName": config.function_name, "Variant": variant}, stream
@@ -131,15 +270,30 @@ def create_app(
         model_name=manifest.model.name,
         variant=variant,
         model_dir=str(config.model_dir),
+        hooks=hooks.names() if hooks is not None else None,
         init_ms=round((clock() - started) * 1000.0, 3),
         **backend.describe(),
     )
-    return App(config, manifest, backend, logger, metrics, clock)
+    return App(config, manifest, backend, logger, metrics, clock, hooks)
 
 
-def _input_shape(backend: Backend, manifest: Manifest, config: FunctionConfig) -> list[int]:
-    shape = getattr(backend, "input_shape", None)
-    if shape is not None:
-        return list(shape)
-    spec = manifest.variant(config.variant).inputs
-    return list(spec[0].shape)
+def _init_hooks(config: FunctionConfig, manifest: Manifest, logger: JsonLogger
+                ) -> LoadedHooks | None:
+    """Import the manifest's hooks module and run its setup; a failure is logged with its
+    traceback and fails INIT with the hook's own exception."""
+    if manifest.hooks is None:
+        return None  # no hook, no import
+    try:
+        hooks = load_hooks(config.model_dir, manifest.hooks.module)
+        if hooks.setup is not None:
+            hooks.setup(config.model_dir)
+    except Exception as exc:
+        logger.error(
+            "hook setup failed",
+            hook=manifest.hooks.module,
+            error_type=type(exc).__name__,
+            error=str(exc),
+            traceback="".join(traceback.format_exception(exc)),
+        )
+        raise
+    return hooks

@@ -17,6 +17,9 @@ from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
 
 DEFAULT_MAX_IMAGES = 16
+# Rows of a tensor request: a bound on the work one request can ask for (a 6 MB body of small
+# rows could otherwise hold hundreds of thousands); split bigger batches.
+DEFAULT_MAX_BATCH = 1024
 # 4096 x 4096: a 48 MB RGB array, well inside a small function's memory. Pillow's
 # own bomb limit (~89 M pixels, ~270 MB as RGB) would exhaust a 512 MB function.
 DEFAULT_MAX_PIXELS = 4096 * 4096
@@ -39,6 +42,7 @@ class FunctionConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_request_pixels: int | None = None  # None: derived from memory_mb (decode.DecodeLimits)
     memory_mb: int | None = None           # MemorySize; None outside Lambda
+    max_batch: int = DEFAULT_MAX_BATCH
     max_payload_bytes: int = SYNC_PAYLOAD_LIMIT
     log_level: str = "INFO"
     metrics_namespace: str = DEFAULT_NAMESPACE
@@ -72,6 +76,7 @@ class FunctionConfig:
             max_pixels=_positive_int(environ, envvars.MAX_PIXELS) or DEFAULT_MAX_PIXELS,
             max_request_pixels=_positive_int(environ, envvars.MAX_REQUEST_PIXELS),
             memory_mb=memory,
+            max_batch=_positive_int(environ, envvars.MAX_BATCH) or DEFAULT_MAX_BATCH,
             log_level=level,
             metrics_namespace=environ.get(envvars.METRICS_NAMESPACE) or DEFAULT_NAMESPACE,
             function_name=environ.get(envvars.LAMBDA_FUNCTION_NAME) or "local",

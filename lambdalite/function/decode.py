@@ -77,7 +77,7 @@ class DecodeLimits:
 
     @classmethod
     def for_function(cls, max_pixels: int, explicit: int | None, memory_mb: int | None,
-                     in_use_bytes: int, target: tuple[int, int], batch_bytes: int
+                     in_use_bytes: int, target: tuple[int, int] | None, batch_bytes: int
                      ) -> DecodeLimits:
         """Explicit LAMBDALITE_MAX_REQUEST_PIXELS, else what MemorySize leaves for decoding:
         MemorySize - what INIT left in use - the batch - headroom, at BYTES_PER_PIXEL (but
@@ -89,21 +89,26 @@ class DecodeLimits:
         memory = memory_mb * MB
         headroom = max(HEADROOM_BYTES, int(memory * HEADROOM_FRACTION))
         free = memory - in_use_bytes - batch_bytes - headroom
-        floor = target[0] * target[1]
+        floor = target[0] * target[1] if target is not None else 0
         pixels = max(floor, free // BYTES_PER_PIXEL)
         source = (f"derived from MemorySize {memory_mb} MB, {in_use_bytes // MB} MB of it in use "
                   f"after INIT, at {BYTES_PER_PIXEL} bytes per decoded pixel")
         return cls(max_pixels, pixels, source, target)
 
 
-def limits_for(config: FunctionConfig, pre: Preprocessing,
+def limits_for(config: FunctionConfig, pre: Preprocessing | None,
                in_use_bytes: int | None = None) -> DecodeLimits:
     """The function's limits at INIT: ``in_use_bytes`` defaults to this process's resident
-    memory now (the runtime, the libraries and the model are loaded)."""
+    memory now (the runtime, the libraries and the model are loaded). ``pre``: the image
+    input's preprocessing; None for a model without one (images, for a preprocess hook, are
+    then not reduced)."""
+    in_use = resident_bytes() if in_use_bytes is None else in_use_bytes
+    if pre is None:
+        return DecodeLimits.for_function(config.max_pixels, config.max_request_pixels,
+                                         config.memory_mb, in_use, None, 0)
     channels = 3 if pre.color_mode == "RGB" else 1
     # float32 batch, and the per-image array preprocess builds before stacking it
     batch = 2 * config.max_images * pre.height * pre.width * channels * 4
-    in_use = resident_bytes() if in_use_bytes is None else in_use_bytes
     return DecodeLimits.for_function(config.max_pixels, config.max_request_pixels,
                                      config.memory_mb, in_use, (pre.width, pre.height), batch)
 

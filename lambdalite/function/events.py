@@ -12,10 +12,13 @@ does not say which service called:
 An HTTP body is JSON when its Content-Type header says so (``application/json`` or
 ``...+json``; then a body that does not parse is InvalidJSON, 400), or when its first
 non-blank character is ``{`` or ``[`` (no image format and no base64 text starts so);
+a body whose Content-Type is ``application/x-npy`` is the ``.npy`` of a single-input model's
+tensor (raw bytes when ``isBase64Encoded``, else base64 text);
 otherwise it is the image, either raw bytes
 (``isBase64Encoded``: the platform's transport encoding) or base64 text (the AWS SAM
 machine-learning template's contract). The image's own base64 is decoded later, in
-``decode``; this module only unwraps. Every malformed input raises a ClientError.
+``decode``, and ``"inputs"`` become arrays in ``tensors`` (which knows the model); this module
+only unwraps. Every malformed input raises a ClientError.
 """
 
 from __future__ import annotations
@@ -30,16 +33,19 @@ from typing import Any
 from lambdalite.function.errors import (
     EmptyImage,
     InvalidBase64,
+    InvalidInput,
     InvalidJSON,
     InvalidRequest,
     PayloadTooLarge,
     TooManyImages,
 )
+from lambdalite.function.tensors import NpyBytes
 
 MAX_TOP_K = 1000
 SCHEDULED_SOURCES = ("aws.events", "aws.scheduler")
 _BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=_\-\s]+")
 _JSON_START = (ord("{"), ord("["))
+NPY_MEDIA_TYPE = "application/x-npy"
 
 
 class EventKind(StrEnum):
@@ -70,9 +76,11 @@ class Limits:
 class Request:
     kind: EventKind
     images: tuple[EncodedImage, ...] = ()
-    batch: bool = False  # the caller sent a list ("images"): answer with a list
+    batch: bool = False  # the caller sent a list ("images") or tensors: answer with a list
     top_k: int | None = None
     warmup: bool = False
+    inputs: Any = None  # "inputs" as sent (JSON value), or NpyBytes; None: none sent
+    body: dict[str, Any] | None = None  # the JSON object itself, for hooks
 
 
 def classify(event: Any) -> EventKind:
@@ -92,22 +100,25 @@ def classify(event: Any) -> EventKind:
     return EventKind.DIRECT
 
 
-def parse(event: Any, limits: Limits) -> Request:
+def parse(event: Any, limits: Limits, *, open_json: bool = False) -> Request:
+    """``open_json``: a JSON object need not carry an image or inputs (a preprocess hook
+    reads it)."""
     kind = classify(event)
     if kind is EventKind.SCHEDULED:
         return Request(kind, warmup=True)
     if kind.is_http:
-        return _parse_http(event, kind, limits)
+        return _parse_http(event, kind, limits, open_json)
     if not isinstance(event, dict):
         raise InvalidRequest(
             f"a direct invocation needs a JSON object, got {type(event).__name__}; "
-            'send {"image": "<base64>"} or {"images": ["<base64>", ...]}'
+            'send {"image": "<base64>"}, {"images": ["<base64>", ...]} or {"inputs": ...}'
         )
-    return _parse_object(event, kind, limits, default_top_k=None)
+    return _parse_object(event, kind, limits, default_top_k=None, open_json=open_json)
 
 
 # ---- HTTP envelopes -----------------------------------------------------------
-def _parse_http(event: dict[str, Any], kind: EventKind, limits: Limits) -> Request:
+def _parse_http(event: dict[str, Any], kind: EventKind, limits: Limits, open_json: bool
+                ) -> Request:
     top_k = _query_top_k(event.get("queryStringParameters"))
     body = event.get("body")
     if body is None or body == "":
@@ -117,9 +128,14 @@ def _parse_http(event: dict[str, Any], kind: EventKind, limits: Limits) -> Reque
     if len(body) > limits.max_payload_bytes:
         raise PayloadTooLarge(_too_large(len(body), limits))
     transported = event.get("isBase64Encoded") is True
+    media = _media_type(event.get("headers"))
+    if media == NPY_MEDIA_TYPE:
+        return Request(kind, inputs=NpyBytes(_npy_body(body, transported)), batch=True,
+                       top_k=top_k)
     data = _transport_decode(body) if transported else body.encode("utf-8", errors="replace")
-    if _declares_json(event.get("headers")) or _looks_json(data):
-        return _parse_object(_load_json(data), kind, limits, default_top_k=top_k)
+    if _is_json_type(media) or _looks_json(data):
+        return _parse_object(_load_json(data), kind, limits, default_top_k=top_k,
+                             open_json=open_json)
     # The platform base64-encodes any body it treats as binary; if the client itself
     # sent base64 text, that text arrives encoded a second time.
     is_text = not transported or _BASE64_TEXT.fullmatch(data) is not None
@@ -135,15 +151,31 @@ def _transport_decode(body: str) -> bytes:
         ) from None
 
 
-def _declares_json(headers: Any) -> bool:
-    """Content-Type application/json or a +json type (header names are case-insensitive)."""
+def _media_type(headers: Any) -> str | None:
+    """The Content-Type's media type, lower case (header names are case-insensitive)."""
     if not isinstance(headers, dict):
-        return False
+        return None
     value = next((v for k, v in headers.items() if str(k).lower() == "content-type"), None)
     if not isinstance(value, str):
-        return False
-    media = value.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
+        return None
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _is_json_type(media: str | None) -> bool:
+    """Content-Type application/json or a +json type."""
+    return media is not None and (media == "application/json" or media.endswith("+json"))
+
+
+def _npy_body(body: str, transported: bool) -> bytes:
+    if transported:
+        return _transport_decode(body)
+    try:  # sent as text: the .npy's base64 (a .npy's binary header is not UTF-8 text)
+        return binascii.a2b_base64(body.encode("ascii"), strict_mode=False)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise InvalidInput(
+            f"the {NPY_MEDIA_TYPE} body is neither binary (isBase64Encoded) nor base64 text; "
+            "send the .npy file's bytes"
+        ) from None
 
 
 def _looks_json(data: bytes) -> bool:
@@ -166,21 +198,30 @@ def _query_top_k(query: Any) -> int | None:
 
 # ---- JSON objects (HTTP JSON bodies and direct invocations) -------------------
 _IMAGE_KEYS = ("image", "images", "body")
+INPUTS_KEY = "inputs"
 
 
-def _parse_object(obj: Any, kind: EventKind, limits: Limits, default_top_k: int | None) -> Request:
+def _parse_object(obj: Any, kind: EventKind, limits: Limits, default_top_k: int | None,
+                  open_json: bool = False) -> Request:
     if not isinstance(obj, dict):
         raise InvalidRequest(
             f"expected a JSON object, got {type(obj).__name__}; "
-            'send {"image": "<base64>"} or {"images": ["<base64>", ...]}'
+            'send {"image": "<base64>"}, {"images": ["<base64>", ...]} or {"inputs": ...}'
         )
     if obj.get("warmup") is True:
         return Request(kind, warmup=True)
     top_k = parse_top_k(obj["top_k"]) if "top_k" in obj else default_top_k
     present = [k for k in _IMAGE_KEYS if k in obj]
-    if len(present) != 1:
+    tensors = obj.get(INPUTS_KEY)
+    if INPUTS_KEY in obj and tensors is None:
+        raise InvalidInput('"inputs" is null; send a nested list of numbers, '
+                           '{"npy": "<base64>"} or {"<input name>": ..., ...}')
+    if len(present) > 1 or (not present and tensors is None and not open_json):
         found = ", ".join(present) if present else "none of them"
-        raise InvalidRequest(f'send exactly one of "image", "images" or "body" (found {found})')
+        raise InvalidRequest('send one of "image", "images" or "body", and/or "inputs" '
+                             f"(found {found})")
+    if not present:
+        return Request(kind, batch=tensors is not None, top_k=top_k, inputs=tensors, body=obj)
     key = present[0]
     if key == "images":
         items = obj["images"]
@@ -200,7 +241,7 @@ def _parse_object(obj: Any, kind: EventKind, limits: Limits, default_top_k: int 
     if total > limits.max_payload_bytes:
         raise PayloadTooLarge(_too_large(total, limits))
     images = tuple(EncodedImage(t.encode("utf-8", errors="replace"), True) for t in texts)
-    return Request(kind, images=images, batch=batch, top_k=top_k)
+    return Request(kind, images=images, batch=batch, top_k=top_k, inputs=tensors, body=obj)
 
 
 def _image_text(value: Any, where: str) -> str:

@@ -1,4 +1,5 @@
-"""Step 4b, model outputs -> typed predictions (label, optional top k with probabilities)."""
+"""Step 4b, model outputs -> typed predictions: the classifier's label (optional top k with
+probabilities), and ranked rows of any ``classes``/``scores`` output."""
 
 from __future__ import annotations
 
@@ -67,6 +68,18 @@ def predict_labels(
             )
         result.append(Prediction(int(index), _label(labels, int(index)), ranked))
     return result
+
+
+def rank_rows(
+    flat: np.ndarray, labels: Sequence[str] | None, top_k: int
+) -> list[tuple[Ranked, ...]]:
+    """The ``top_k`` highest entries of each row of ``flat`` (N, C), highest first."""
+    order = np.argsort(-flat, axis=1, kind="stable")[:, :top_k]
+    return [
+        tuple(Ranked(int(i), round(float(flat[row, i]), 6), _label(labels, int(i)))
+              for i in order[row])
+        for row in range(flat.shape[0])
+    ]
 
 
 def _label(labels: Sequence[str] | None, index: int) -> str | None:

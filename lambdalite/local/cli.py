@@ -231,6 +231,25 @@ def generate_event(kind: str, method: str, path: str, body: str, content_type: s
     click.echo(json.dumps(event, indent=2))
 
 
+@local.command("setup-arm64")
+def setup_arm64() -> None:
+    """Set up the arm64 userland so that arm64 python3.13 functions run emulated (qemu-user).
+
+    Downloads Debian's arm64 python3.13 and 13 libraries (~12 MB) and awslambdaric's aarch64
+    wheel into a cache folder once (~10 s); needs qemu-user-static, apt-get and dpkg-deb, no
+    root. Nothing of the system's apt or kernel state is changed.
+    """
+    from lambdalite.cli_progress import RichProgress
+    from lambdalite.emulation import EMULATED_PYTHON, set_up_userland
+
+    with RichProgress(transient=True) as progress:
+        userland = set_up_userland(progress=progress)
+    python = userland.packages.get(f"python{EMULATED_PYTHON}-minimal", "?")
+    click.echo(f"arm64 userland ready in {userland.folder} (Debian python{EMULATED_PYTHON} "
+               f"{python}, awslambdaric {userland.awslambdaric}): arm64 python{EMULATED_PYTHON} "
+               "functions run emulated in `lambdalite local` and `lambdalite bench`")
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 def _load(opts: dict[str, Any]) -> LocalTemplate:

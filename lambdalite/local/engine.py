@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from lambdalite.emulation import EMULATED_NOTICE
 from lambdalite.errors import UsageError
 from lambdalite.lambda_facts import ASYNC_PAYLOAD_LIMIT, INIT_TIMEOUT_S, MB, SYNC_PAYLOAD_LIMIT
 from lambdalite.local.engine_types import (
@@ -94,9 +95,12 @@ class LocalLambda:
         self._sink = make_sink(log_sink)
         self._on_event_result = on_event_result
         self.interpreters: dict[str, Interpreter] = {
-            name: choose_interpreter(spec.runtime, python) for name, spec in self.functions.items()
+            name: choose_interpreter(spec.runtime, python, architecture=spec.architecture)
+            for name, spec in self.functions.items()
         }
         self.warnings: list[str] = sorted({i.warning for i in self.interpreters.values() if i.warning})
+        self.warnings += [f"{name}: {EMULATED_NOTICE}"
+                          for name, i in sorted(self.interpreters.items()) if i.emulated]
         for warning in self.warnings:
             log.warning(warning)
         if debug is not None:
@@ -214,9 +218,11 @@ class LocalLambda:
         return spec.reserved_concurrency or default
 
     def _new_environment(self, spec: FunctionSpec, env_id: str) -> Environment:
+        interpreter = self.interpreters[spec.name]
         debugged = self.debug is not None and self.debug.function == spec.name
-        return Environment(spec, self.interpreters[spec.name], self.limits_mode, env_id=env_id,
-                           region=self.region, init_timeout_s=self.init_timeout_s,
+        return Environment(spec, interpreter, self.limits_mode, env_id=env_id,
+                           region=self.region,
+                           init_timeout_s=self.init_timeout_s * interpreter.init_scale,
                            debug_port=self.debug.port if debugged and self.debug else None)
 
     def _invocation(self, spec: FunctionSpec, payload: bytes, client_context: str | None,
@@ -233,7 +239,7 @@ class LocalLambda:
              started: float, invocation_type: str) -> InvokeResult:
         pool = self._pools[spec.name]
         try:
-            execution = env.invoke(invocation, spec.timeout_s)
+            execution = env.invoke(invocation, spec.timeout_s * env.interpreter.timeout_scale)
         except BaseException:
             env.kill()
             raise

@@ -415,11 +415,12 @@ class Environment:
         return math.inf if self.debug_port is not None else timeout_s
 
     def _command(self) -> list[str]:
-        runtime = [self.interpreter.path, "-m", "awslambdaric", self.spec.handler]
+        args = ["-m", "awslambdaric", self.spec.handler]
         if self.debug_port is not None:
-            runtime[1:1] = ["-m", "debugpy", "--listen", f"127.0.0.1:{self.debug_port}",
-                            "--wait-for-client"]
-        return self.sandbox.command(runtime)
+            args[0:0] = ["-m", "debugpy", "--listen", f"127.0.0.1:{self.debug_port}",
+                         "--wait-for-client"]
+        # An emulated interpreter's qemu is the process the limits hold (it is the environment).
+        return self.sandbox.command(self.interpreter.command(args))
 
     def _watch(self, proc: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
         returncode = proc.wait()

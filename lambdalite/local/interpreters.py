@@ -10,6 +10,13 @@ per Python version, so an interpreter is only usable if it can import awslambdar
   ``$LAMBDALITE_RIC_DIR/python3.X`` (default ``~/.cache/lambdalite/awslambdaric/python3.X``)
   that the user fills once with ``python3.X -m pip install --target <dir> awslambdaric``.
 
+An arm64 function (``Architectures: [arm64]``) on python3.13 runs under an *emulated*
+interpreter: Debian's arm64 python3.13 of the userland (``lambdalite.emulation``), started as
+``qemu-aarch64-static -cpu neoverse-n1 -L ROOT ROOT/usr/bin/python3.13`` (``Interpreter.prefix``)
+with the awslambdaric aarch64 wheel on its path. Other arm64 runtimes have no arm64 Python
+here (Debian ships 3.13 only) and run on this machine's CPU, as does arm64 python3.13 when
+qemu or the userland is missing: with a warning that says so, and what to install.
+
 Nothing is downloaded at run time: we only report the command.
 """
 
@@ -22,9 +29,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lambdalite import emulation
 from lambdalite.errors import DependencyError, UsageError
 from lambdalite.lambda_facts import RUNTIMES
 
@@ -45,11 +53,29 @@ class Interpreter:
     extra_path: tuple[str, ...] = ()  # folders to put on PYTHONPATH (after the task root)
     is_host: bool = False
     warning: str | None = None      # set when the choice does not match the Runtime
+    prefix: tuple[str, ...] = ()    # what runs ``path``: qemu-user for an emulated one
+
+    @property
+    def emulated(self) -> bool:
+        return bool(self.prefix)
 
     @property
     def runtime_dir(self) -> str:
         """What LAMBDA_RUNTIME_DIR points at: the folder holding awslambdaric."""
         return self.extra_path[0] if self.extra_path else _host_ric_dir()
+
+    @property
+    def init_scale(self) -> float:
+        """How much longer INIT may take than Lambda's limit (emulation is slow)."""
+        return emulation.INIT_SCALE if self.emulated else 1.0
+
+    @property
+    def timeout_scale(self) -> float:
+        """How much longer an invocation may take than the function's Timeout."""
+        return emulation.TIMEOUT_SCALE if self.emulated else 1.0
+
+    def command(self, args: list[str]) -> list[str]:
+        return [*self.prefix, self.path, *args]
 
 
 def ric_dir(version: str, environ: Mapping[str, str] | None = None) -> Path:
@@ -92,8 +118,10 @@ def choose_interpreter(
     runtime: str,
     python: str | None = None,
     environ: Mapping[str, str] | None = None,
+    architecture: str = "x86_64",
 ) -> Interpreter:
-    """The interpreter for a function's ``Runtime``; ``python`` (a path or "3.12") overrides.
+    """The interpreter for a function's ``Runtime`` and ``Architectures``; ``python`` (a path
+    or "3.12") overrides.
 
     An explicit choice that cannot run awslambdaric is an error; an automatic one falls back to
     the host interpreter with a warning saying how to get the matching one.
@@ -104,6 +132,15 @@ def choose_interpreter(
         supported = ", ".join(RUNTIMES)
         raise UsageError(f"Runtime {runtime!r} is not a Python runtime lambdalite runs ({supported})")
     version = RUNTIMES[runtime].python
+    if architecture == "arm64" and version == emulation.EMULATED_PYTHON:
+        chosen = emulated(environ)
+        if chosen is not None:
+            return chosen
+        why = emulation.why_not_ready(environ)
+        warning = (f"{runtime} arm64 cannot run emulated: {why}; running on this machine's "
+                   "x86_64 CPU instead, where a package built for arm64 does not import")
+        fallback = choose_interpreter(runtime, None, environ)
+        return replace(fallback, warning="; ".join(w for w in (warning, fallback.warning) if w))
     if version == HOST_VERSION:
         return _host()
     exe = find_python(version, environ)
@@ -139,6 +176,17 @@ def check_debugpy(interpreter: Interpreter) -> None:
         raise DependencyError(
             f"--debug-port needs debugpy in Python {interpreter.version} ({interpreter.path}); "
             f"install it with: {interpreter.path} -m pip install{where} debugpy")
+
+
+def emulated(environ: Mapping[str, str] | None = None) -> Interpreter | None:
+    """Debian's arm64 python3.13 under qemu-user, when qemu and the userland are here."""
+    qemu = emulation.find_qemu(environ)
+    userland = emulation.find_userland(environ)
+    if qemu is None or userland is None:
+        return None
+    emulator = userland.emulator(qemu)
+    return Interpreter(str(userland.root / userland.python.lstrip("/")), emulation.EMULATED_PYTHON,
+                       (str(userland.ric_dir),), prefix=emulator.prefix)
 
 
 def _explicit(python: str, environ: Mapping[str, str] | None) -> Interpreter:

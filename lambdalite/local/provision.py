@@ -6,6 +6,8 @@ built per Python version. This step installs it once per version into the folder
 ``interpreters.ric_dir`` looks in, with that interpreter's own pip, so nothing is downloaded
 when a function runs. Missing interpreters are skipped: the engine then falls back to the host
 Python with a warning. debugpy goes in the same folder, for ``lambdalite local --debug-port``.
+Where qemu-user is installed it also sets up the arm64 userland that
+runs arm64 python3.13 functions emulated (``lambdalite local setup-arm64`` does the same).
 
     python -m lambdalite.local.provision          # what `make test` runs
 """
@@ -66,6 +68,22 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
+def provision_arm64() -> str:
+    """The arm64 userland for emulated python3.13 (``lambdalite.emulation``), set up unless
+    it is ready or qemu-user is missing: what happened, in a few words."""
+    from lambdalite import emulation
+    from lambdalite.errors import DependencyError
+
+    if emulation.find_userland() is not None:
+        return "ready"
+    if emulation.find_qemu() is None:
+        return f"skipped: {emulation.qemu_install_hint()}"
+    try:
+        return f"set up in {emulation.set_up_userland().folder}"
+    except DependencyError as exc:
+        return f"failed: {exc.message}"
+
+
 def main() -> int:
     for o in provision():
         if o.python is None:
@@ -74,6 +92,7 @@ def main() -> int:
                   f"{o.version}: {NO_PYTHON_HINT.format(version=o.version)}", file=sys.stderr)
             continue
         print(f"awslambdaric for Python {o.version}: {o.status} ({o.python})", file=sys.stderr)
+    print(f"arm64 userland (emulated python3.13): {provision_arm64()}", file=sys.stderr)
     return 0   # never fails the install: a missing interpreter only means a host fallback
 
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambdalite import envvars
-from lambdalite.lambda_facts import DEFAULT_RUNTIME
+from lambdalite.emulation import EMULATED_PYTHON
+from lambdalite.lambda_facts import DEFAULT_RUNTIME, RUNTIMES
 from lambdalite.local.engine_types import EventSource, FunctionSpec
 from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.model import SamEvent, SamFunction, SamTemplate
@@ -102,9 +103,13 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
         handler = fn.need("Handler", fn.handler)
         code_dir = _zip_code(fn, handler)
         watch = [] if fn.inline_code is not None else [_code_path(fn)]
-    if fn.architecture != "x86_64":
-        unsupported.append(f"Architectures {fn.architecture}: runs on this machine's CPU, not "
-                           f"{fn.architecture}")
+    if fn.architecture != "x86_64" and RUNTIMES.get(runtime, None) is not None and (
+            RUNTIMES[runtime].python != EMULATED_PYTHON):
+        # python3.13 arm64 runs emulated (the interpreter says when it cannot).
+        unsupported.append(f"Architectures {fn.architecture}: {runtime} is not run as "
+                           f"{fn.architecture} here (the emulated arm64 userland has Python "
+                           f"{EMULATED_PYTHON} only): runs on this machine's CPU; a package "
+                           f"built for {fn.architecture} is checked by the build, not run")
     environment = dict(fn.environment)
     for prop, shown in fn.unresolved.items():
         if prop.startswith("Environment.Variables."):

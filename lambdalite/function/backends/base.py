@@ -1,12 +1,14 @@
 """The Backend protocol and the factory that picks one from the configuration.
 
-A backend takes the float32 batch the manifest's preprocessing makes and returns
-float32 outputs (N, ...) whatever the model's own tensor types are (quantized int8
-models are quantized on the way in and dequantized on the way out).
+A backend takes the model's inputs by the manifest's names (each already of the input's
+dtype and shape) and returns every output by name, float outputs as float32 whatever the
+model's own tensor types are (quantized int8 models are quantized on the way in and
+dequantized on the way out).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -19,8 +21,8 @@ if TYPE_CHECKING:
 class Backend(Protocol):
     name: str
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        """float32 (N, ...) in, float32 (N, ...) out, one row per input, in order."""
+    def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every input by name in (N, ...), every output by name out (N, ...), row for row."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -42,9 +44,11 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
                 "`lambdalite convert MODEL --out DIR --keep-tf-model` to keep the TensorFlow "
                 "model next to the variants, or set LAMBDALITE_BACKEND=litert"
             )
-        return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads)
+        return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads,
+                         [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
 
     from lambdalite.function.backends.litert import LiteRTBackend
 
     variant = manifest.variant(config.variant)
-    return LiteRTBackend(config.model_dir / variant.file, config.num_threads)
+    return LiteRTBackend(config.model_dir / variant.file, config.num_threads, variant,
+                         [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])

@@ -4,10 +4,19 @@ The model is opened with ``model_path`` so the flatbuffer is memory-mapped, not
 copied into the Python heap. XNNPACK is LiteRT's default CPU delegate; it is applied
 when tensors are first allocated, and we report whether it took the graph (the
 execution plan then holds DELEGATE nodes).
+
+Inputs and outputs are addressed by the manifest's logical names: each is bound at INIT to
+one of the file's tensors (the variant's recorded tensor index, else its name, else the only
+one). A file with a signature runs through its ``SignatureRunner`` (``serving_default``, else
+its first signature), one without through tensor indices. A request's shape is applied with
+``resize_tensor_input`` when it differs from the tensor's (dynamic dimensions, batch size);
+a model whose batch dimension is fixed runs slice by slice, the last slice padded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +24,37 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from lambdalite.errors import ModelError
+from lambdalite.manifest import TensorSpec, Variant
 
 _INT_TYPES = (np.int8, np.uint8, np.int16)
+DEFAULT_SIGNATURE = "serving_default"
+
+
+@dataclass(frozen=True)
+class Port:
+    """One logical input or output bound to one tensor of the file."""
+
+    logical: str
+    key: str                  # the signature key, or the tensor name without a signature
+    detail: dict[str, Any]    # LiteRT's tensor details (index, dtype, quantization ...)
+
+    @property
+    def shape(self) -> list[int]:
+        sig = self.detail.get("shape_signature")
+        return [int(d) for d in (sig if sig is not None and len(sig) else self.detail["shape"])]
 
 
 class LiteRTBackend:
     name = "litert"
 
-    def __init__(self, model_path: Path, num_threads: int) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        num_threads: int,
+        variant: Variant | None = None,
+        inputs: Sequence[str] | None = None,
+        outputs: Sequence[str] | None = None,
+    ) -> None:
         if not model_path.is_file():
             raise ModelError(f"model file {model_path} is missing; rebuild the package")
         try:
@@ -32,55 +64,78 @@ class LiteRTBackend:
             raise ModelError(f"LiteRT could not load {model_path}: {exc}") from exc
         self.model_path = model_path
         self.num_threads = num_threads
-        inp = self._it.get_input_details()
-        out = self._it.get_output_details()
-        if len(inp) != 1 or len(out) < 1:
-            raise ModelError(
-                f"{model_path.name} has {len(inp)} inputs and {len(out)} outputs; "
-                "the function serves single-input image models"
-            )
-        self._in = inp[0]
-        self._out = out[0]
-        signature = self._in.get("shape_signature")
-        self.input_shape = [
-            int(d)
-            for d in (signature if signature is not None and len(signature) else self._in["shape"])
-        ]
-        # A dynamic batch dimension lets one invoke serve the whole batch.
-        self.dynamic_batch = bool(self.input_shape) and self.input_shape[0] == -1
-        self._batch = int(self._in["shape"][0])
+        self.signature, file_in, file_out = file_ports(self._it)
+        self._runner = self._it.get_signature_runner(self.signature) if self.signature else None
+        if not file_in or not file_out:
+            raise ModelError(f"{model_path.name} has {len(file_in)} inputs and {len(file_out)} "
+                             "outputs; a model needs at least one of each")
+        self.inputs = _bind(file_in, inputs, variant.inputs if variant else None, "input",
+                            model_path)
+        self.outputs = _bind(file_out, outputs, variant.outputs if variant else None, "output",
+                             model_path)
+        self.input_shapes = {p.logical: p.shape for p in self.inputs}
+        # What each input tensor is allocated as now (the index path resizes only on change).
+        self._allocated = {p.detail["index"]: tuple(int(d) for d in p.detail["shape"])
+                           for p in self.inputs}
+        self.batching = self._batching()
         self.delegated_nodes = self._count_delegate_nodes()
 
     # ---- Backend protocol ---------------------------------------------------
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        if self.dynamic_batch:
-            return self._run(batch)
-        return np.concatenate(
-            [self._run(batch[i : i + self._batch]) for i in range(0, len(batch), self._batch)]
-        )
+    def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        arrays = {p.logical: inputs[p.logical] for p in self.inputs}
+        if self.batching != "loop":
+            return self._run(arrays)
+        size = self.inputs[0].shape[0]
+        rows = int(next(iter(arrays.values())).shape[0])
+        parts = [self._run({k: _pad(v[i : i + size], size) for k, v in arrays.items()})
+                 for i in range(0, rows, size)]
+        return {k: np.concatenate([p[k] for p in parts])[:rows] for k in parts[0]}
 
     def describe(self) -> dict[str, Any]:
+        first = self.inputs[0]
         return {
             "backend": self.name,
             "model": self.model_path.name,
             "num_threads": self.num_threads,
             "xnnpack": self.delegated_nodes > 0 if self.delegated_nodes >= 0 else None,
             "delegated_nodes": self.delegated_nodes,
-            "input_dtype": np.dtype(self._in["dtype"]).name,
-            "input_shape": self.input_shape,
-            "batching": "resize" if self.dynamic_batch else "loop",
+            "signature": self.signature,
+            "input_dtype": np.dtype(first.detail["dtype"]).name,
+            "input_shape": first.shape,
+            "inputs": {p.logical: f"{np.dtype(p.detail['dtype']).name} {p.shape}"
+                       for p in self.inputs},
+            "batching": self.batching,
         }
 
     # ---- internals ----------------------------------------------------------
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        n = x.shape[0]
-        if self.dynamic_batch and n != self._batch:
-            self._it.resize_tensor_input(self._in["index"], [n, *self.input_shape[1:]])
+    def _batching(self) -> str:
+        """resize: one invoke per request (dynamic batch); loop: fixed batch, slice by slice."""
+        firsts = {p.shape[0] if p.shape else None for p in self.inputs}
+        if firsts == {-1}:
+            return "resize"
+        if len(firsts) == 1 and None not in firsts:
+            return "loop"
+        return "as-sent"
+
+    def _run(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {p.key: quantize(arrays[p.logical], p.detail) for p in self.inputs}
+        if self._runner is not None:
+            raw = self._runner(**feed)
+            return {p.logical: dequantize(raw[p.key], p.detail) for p in self.outputs}
+        resized = False
+        for p in self.inputs:
+            index, shape = p.detail["index"], feed[p.key].shape
+            if self._allocated[index] != shape:
+                self._it.resize_tensor_input(index, list(shape))
+                self._allocated[index] = shape
+                resized = True
+        if resized:
             self._it.allocate_tensors()
-            self._batch = n
-        self._it.set_tensor(self._in["index"], quantize(x, self._in))
+        for p in self.inputs:
+            self._it.set_tensor(p.detail["index"], feed[p.key])
         self._it.invoke()
-        return dequantize(self._it.get_tensor(self._out["index"]), self._out)
+        return {p.logical: dequantize(self._it.get_tensor(p.detail["index"]), p.detail)
+                for p in self.outputs}
 
     def _count_delegate_nodes(self) -> int:
         # _get_ops_details is the only place LiteRT's Python API shows the execution plan;
@@ -90,6 +145,60 @@ class LiteRTBackend:
         except AttributeError:
             return -1
         return sum(1 for op in ops if op.get("op_name") == "DELEGATE")
+
+
+def file_ports(it: Any) -> tuple[str | None, list[Port], list[Port]]:
+    """(signature key or None, inputs, outputs) of an interpreter's model, in tensor order,
+    named by signature key where the file has a signature, by tensor name otherwise."""
+    signatures = it.get_signature_list()
+    if not signatures:
+        return (
+            None,
+            [Port(d["name"], d["name"], d) for d in it.get_input_details()],
+            [Port(d["name"], d["name"], d) for d in it.get_output_details()],
+        )
+    key = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in signatures else next(iter(signatures))
+    runner = it.get_signature_runner(key)
+
+    def ports(details: dict[str, dict[str, Any]]) -> list[Port]:
+        ordered = sorted(details.items(), key=lambda kv: int(kv[1]["index"]))
+        return [Port(k, k, d) for k, d in ordered]
+
+    return key, ports(runner.get_input_details()), ports(runner.get_output_details())
+
+
+def _bind(
+    ports: list[Port],
+    names: Sequence[str] | None,
+    specs: Sequence[TensorSpec] | None,
+    what: str,
+    path: Path,
+) -> list[Port]:
+    """The file's tensors under the manifest's names (the file's own names without them)."""
+    if names is None:
+        return ports
+    bound = []
+    for name in names:
+        spec = next((s for s in specs or () if s.logical == name), None)
+        port = None
+        if spec is not None:
+            port = next((p for p in ports if spec.index >= 0 and p.detail["index"] == spec.index),
+                        None) or next((p for p in ports if p.detail["name"] == spec.name), None)
+        if port is None and len(ports) == len(names) == 1:
+            port = ports[0]
+        if port is None:
+            have = ", ".join(f"{p.key} ({p.detail['name']})" for p in ports)
+            raise ModelError(f"{path.name} has no tensor for the manifest's {what} {name!r} "
+                             f"(it has: {have}); re-create the folder with `lambdalite convert`")
+        bound.append(Port(name, port.key, port.detail))
+    return bound
+
+
+def _pad(x: np.ndarray, size: int) -> np.ndarray:
+    """The last slice of a fixed-batch model, filled up with zero rows (dropped after)."""
+    if x.shape[0] == size:
+        return x
+    return np.concatenate([x, np.zeros((size - x.shape[0], *x.shape[1:]), x.dtype)])
 
 
 def quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
@@ -104,8 +213,11 @@ def quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 
 
 def dequantize(q: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    """The output tensor's type -> float32: x = (q - zero_point) * scale for integer outputs."""
+    """A quantized output -> float32: x = (q - zero_point) * scale; other floats -> float32;
+    plain integers (ids, counts) and booleans stay what they are."""
     scale, zero_point = detail.get("quantization", (0.0, 0))
     if q.dtype.type in _INT_TYPES and scale:
         return (q.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
-    return q.astype(np.float32, copy=False)
+    if q.dtype.kind == "f":
+        return q.astype(np.float32, copy=False)
+    return q

@@ -2,6 +2,11 @@
 
 Imported only when LAMBDALITE_BACKEND=tf: TensorFlow costs seconds of INIT and
 hundreds of MB, which is what the LiteRT variants exist to avoid.
+
+Inputs and outputs go by the manifest's logical names: a SavedModel's ``serving_default``
+signature keys (which the converted ``.tflite`` keeps), a Keras model's input names and its
+outputs by key (a dict output) or by position. A model with one input or one output takes
+and gives it whatever it is called.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +94,14 @@ def filter_startup_log(text: str, min_level: int) -> str:
     return "".join(kept)
 
 
+Call = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
+
+
 class TFBackend:
     name = "tf"
 
-    def __init__(self, model_path: Path, num_threads: int) -> None:
+    def __init__(self, model_path: Path, num_threads: int, inputs: Sequence[str] = (),
+                 outputs: Sequence[str] = ()) -> None:
         tf = import_tensorflow()  # deferred on purpose, see module docstring
         self._tf = tf
         self.model_path = model_path
@@ -102,9 +111,9 @@ class TFBackend:
             raise ModelError(f"TensorFlow model {model_path} is missing; rebuild the package")
         try:
             if model_path.is_dir():
-                self._call, self.kind = _saved_model(tf, model_path)
+                self._call, self.kind = _saved_model(tf, model_path, inputs, outputs)
             elif model_path.suffix.lower() in KERAS_SUFFIXES:
-                self._call, self.kind = _keras_model(model_path)
+                self._call, self.kind = _keras_model(model_path, inputs, outputs)
             else:
                 raise ModelError(
                     f"{model_path} is neither a SavedModel folder nor a .keras/.h5 file"
@@ -114,8 +123,8 @@ class TFBackend:
         except Exception as exc:  # TF raises many types for a bad model; all mean "unusable".
             raise ModelError(f"TensorFlow could not load {model_path}: {exc}") from exc
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self._call(batch), dtype=np.float32)
+    def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: _plain(v) for k, v in self._call(inputs).items()}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -138,39 +147,72 @@ def _set_threads(tf: Any, n: int) -> bool:
         return False
 
 
-def _saved_model(tf: Any, path: Path) -> tuple[Any, str]:
+def _plain(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    return array.astype(np.float32, copy=False) if array.dtype.kind == "f" else array
+
+
+def _saved_model(tf: Any, path: Path, inputs: Sequence[str], outputs: Sequence[str]
+                 ) -> tuple[Call, str]:
     loaded = tf.saved_model.load(str(path))
     fn = loaded.signatures.get("serving_default")
     if fn is None:
         raise ModelError(f"SavedModel {path} has no serving_default signature; export one")
     _, kwargs = fn.structured_input_signature
-    if len(kwargs) != 1:
-        raise ModelError(f"SavedModel {path} takes {len(kwargs)} inputs; the function serves one")
-    ((name, spec),) = kwargs.items()
-    return _SignatureCall(
-        tf, loaded, fn, name, spec.dtype, sorted(fn.structured_outputs)[0]
-    ), "saved_model"
+    in_keys = _match(list(kwargs), inputs, "input", path)
+    out_keys = _match(sorted(fn.structured_outputs), outputs, "output", path)
+    dtypes = {key: spec.dtype for key, spec in kwargs.items()}
+    return _SignatureCall(tf, loaded, fn, in_keys, out_keys, dtypes), "saved_model"
+
+
+def _match(have: list[str], want: Sequence[str], what: str, path: Path) -> dict[str, str]:
+    """Logical name -> the model's own key (one of each: whatever they are called)."""
+    if not want:
+        return {k: k for k in have}
+    if len(have) == len(want) == 1:
+        return {want[0]: have[0]}
+    missing = [w for w in want if w not in have]
+    if missing:
+        raise ModelError(f"{path} has no {what} {', '.join(map(repr, missing))} (it has: "
+                         f"{', '.join(have)}); re-create the folder with `lambdalite convert`")
+    return {w: w for w in want}
 
 
 class _SignatureCall:
     """Holds the loaded SavedModel: its signature functions need it alive."""
 
-    def __init__(self, tf: Any, loaded: Any, fn: Any, name: str, dtype: Any, out_key: str) -> None:
+    def __init__(self, tf: Any, loaded: Any, fn: Any, inputs: dict[str, str],
+                 outputs: dict[str, str], dtypes: dict[str, Any]) -> None:
         self._tf, self._loaded, self._fn = tf, loaded, fn
-        self._name, self._dtype, self._out_key = name, dtype, out_key
+        self._inputs, self._outputs, self._dtypes = inputs, outputs, dtypes
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        outputs = self._fn(**{self._name: self._tf.constant(x, dtype=self._dtype)})
-        return outputs[self._out_key].numpy()
+    def __call__(self, x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {key: self._tf.constant(x[name], dtype=self._dtypes[key])
+                for name, key in self._inputs.items()}
+        result = self._fn(**feed)
+        return {name: result[key].numpy() for name, key in self._outputs.items()}
 
 
-def _keras_model(path: Path) -> tuple[Any, str]:
+def _keras_model(path: Path, inputs: Sequence[str], outputs: Sequence[str]
+                 ) -> tuple[Call, str]:
     import keras  # after import_tensorflow(): Keras imports TensorFlow
 
     model = keras.models.load_model(str(path), compile=False)
+    in_names = [t.name for t in model.inputs]
+    in_keys = _match(in_names, inputs, "input", path)
 
-    def call(x: np.ndarray) -> np.ndarray:
+    def call(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {key: x[name] for name, key in in_keys.items()}
         # model(x) rather than model.predict(x): predict builds a tf.data pipeline per call.
-        return np.asarray(model(x, training=False))
+        result = model(feed[in_names[0]] if len(in_names) == 1 else feed, training=False)
+        if isinstance(result, dict):
+            return {name: np.asarray(result[key])
+                    for name, key in _match(sorted(result), outputs, "output", path).items()}
+        values = list(result) if isinstance(result, (list, tuple)) else [result]
+        names = list(outputs) or [f"output_{i}" for i in range(len(values))]
+        if len(names) != len(values):
+            raise ModelError(f"{path} gives {len(values)} outputs; the manifest names "
+                             f"{len(names)}")
+        return {name: np.asarray(v) for name, v in zip(names, values, strict=True)}
 
     return call, "keras"

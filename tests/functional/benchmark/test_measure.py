@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lambdalite.benchmark.config import BenchOptions, config_for
 from lambdalite.benchmark.runner import Built, Row, measure
 from lambdalite.progress import Callback
@@ -40,3 +42,27 @@ def test_timeout_stops_the_cell_as_lambda_reports_it():
 def test_crash_is_recorded_with_its_error_type():
     cell, _, _ = run("crash.handler", {}, cold_starts=1, warm=1)
     assert cell.error and cell.error_type and not cell.timed_out and cell.warm == ()
+
+
+def test_an_emulated_cell_is_marked_and_its_answer_checked_against_x86_64():
+    """A python3.13 arm64 package runs under qemu: one cold start, a few warm calls, the
+    answer compared with the x86_64 run's (here a one-file handler stands in for the package)."""
+    from lambdalite import emulation
+    from lambdalite.benchmark.runner import measure_emulated
+
+    why = emulation.why_not_ready()
+    if why is not None:
+        pytest.skip(f"arm64 cannot run emulated here: {why}")
+    cfg = config_for(BenchOptions(runtime="python3.13", cold_starts=2, warm=5, warmup=1))
+    built = Built(HANDLER_FIXTURES, "answer.handler", (), arm64_root=HANDLER_FIXTURES)
+    payload = json.dumps({"n": 4}).encode()
+    units: list[int] = [0]
+    progress = Callback(lambda _msg, n, _total: units.append(n))
+    reference: list[bytes] = []
+    x86 = measure(cfg, ROW, built, 256, payload, progress, answers=reference)
+    assert x86.error is None and not x86.emulated and len(reference) == 1
+    cell = measure_emulated(cfg, ROW, built, payload, reference, progress)
+    assert (cell.arch, cell.emulated, cell.answers, cell.error) == ("arm64", True, "equal", None)
+    assert len(cell.cold) == 1 and len(cell.warm) == 3        # EMULATED_WARM, no warm-up
+    assert cell.cost("x86_64", 0.01) is None
+    assert units[-1] == (2 + 1 + 5) + (1 + 3)                  # every invocation counted

@@ -36,7 +36,9 @@ def test_each_format_makes_all_four_variants_and_a_valid_manifest(
     assert schema_errors(data) == []
     assert data["model"]["source"]["format"] == SOURCE_FORMAT.get(fmt, fmt)
     assert list(data["variants"]) == list(VARIANTS)
-    assert data["preprocessing"] == {
+    (image,) = data["inputs"]
+    assert image["kind"] == "image"
+    assert image["preprocessing"] == {
         "color_mode": "L",
         "height": SIDE,
         "width": SIDE,
@@ -45,7 +47,8 @@ def test_each_format_makes_all_four_variants_and_a_valid_manifest(
         "offset": 0.0,
         "layout": "NHWC",
     }
-    assert data["model"]["output_activation"] == "softmax"  # read from the graph's last op
+    (probs,) = data["outputs"]
+    assert (probs["kind"], probs["activation"]) == ("classes", "softmax")  # the graph's last op
     for name, v in data["variants"].items():
         blob = (out / v["file"]).read_bytes()
         assert v["file"] == f"{name}.tflite"
@@ -140,8 +143,8 @@ def test_tf1_signature_selects_what_is_converted(tiny: Tiny, tmp_path: Path) -> 
     data = load_manifest(out)
     assert data["model"]["source"]["format"] == "saved_model_tf1"
     # The "logits" signature ends in an add, the "classify" one in a softmax.
-    assert data["model"]["output_activation"] == "none"
-    assert load_manifest(tiny.root / "out-saved_model_tf1")["model"]["output_activation"] == (
+    assert data["outputs"][0]["activation"] == "none"
+    assert load_manifest(tiny.root / "out-saved_model_tf1")["outputs"][0]["activation"] == (
         "softmax"
     )
 
@@ -149,7 +152,7 @@ def test_tf1_signature_selects_what_is_converted(tiny: Tiny, tmp_path: Path) -> 
 def test_keras_labels_and_kept_model(converted: Conversions, tiny: Tiny) -> None:
     out = converted("keras")
     data: dict[str, Any] = load_manifest(out)
-    assert data["model"]["labels"] == ["top", "upper", "lower", "bottom"]
+    assert data["outputs"][0]["labels"] == ["top", "upper", "lower", "bottom"]
     assert data["model"]["tf_model"] == "tiny.keras"
     assert (out / "tiny.keras").read_bytes() == tiny.sources["keras"].read_bytes()
     assert (

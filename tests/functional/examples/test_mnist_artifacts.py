@@ -35,7 +35,7 @@ def test_manifest_is_valid_and_files_match_it(manifest: Manifest) -> None:
     assert manifest.model.tf_model == "saved_model"
     assert (MODEL / "saved_model" / "saved_model.pb").is_file()
     assert (MODEL / "mnist.keras").is_file()
-    assert manifest.model.labels == [str(d) for d in range(10)]
+    assert manifest.outputs[0].labels == [str(d) for d in range(10)]
     assert manifest.preprocessing.scale == pytest.approx(1 / 255)
 
 

@@ -30,6 +30,7 @@ request_like = st.fixed_dictionaries(
             st.binary(max_size=40).map(lambda b: base64.b64encode(b).decode()), max_size=20
         ),
         "body": json_values,
+        "inputs": json_values,
         "top_k": json_values,
         "warmup": json_values,
         "httpMethod": st.just("POST"),

@@ -9,20 +9,22 @@ child process, never in the test process. Class k is a bright horizontal band at
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from lambdalite.conversion.assemble import read_interface, variant_record
+from lambdalite.conversion.tflite_info import open_interpreter
 from lambdalite.manifest import (
+    InputSpec,
     Manifest,
     ModelInfo,
+    OutputSpec,
     Preprocessing,
-    Quantization,
     Source,
-    TensorSpec,
     Variant,
+    logical_shape,
 )
 
 CLASSES = 10
@@ -89,16 +91,22 @@ def _convert(tf, model, x: np.ndarray, out: Path, tf_model: str | None) -> None:
         path.write_bytes(blob)
         variants[name] = _variant(name, path)
 
+    reference = variants["float32"]
     manifest = Manifest(
         model=ModelInfo(
             name="tiny-bands",
             source=Source(path="model.keras", format="keras"),
             tf_version=tf.__version__,
-            labels=[str(i) for i in range(CLASSES)],
-            output_activation="softmax",
             tf_model=tf_model,
         ),
-        preprocessing=Preprocessing(color_mode="L", height=28, width=28, scale=1 / 255.0),
+        inputs=[InputSpec(
+            reference.inputs[0].logical, "float32", logical_shape(reference.inputs[0].shape),
+            "image", Preprocessing(color_mode="L", height=28, width=28, scale=1 / 255.0),
+        )],
+        outputs=[OutputSpec(
+            reference.outputs[0].logical, "float32", logical_shape(reference.outputs[0].shape),
+            "classes", "softmax", [str(i) for i in range(CLASSES)],
+        )],
         variants=variants,
     )
     manifest.save(out)
@@ -117,28 +125,7 @@ def _model(keras, batch_size: int | None):
 
 
 def _variant(name: str, path: Path) -> Variant:
-    from ai_edge_litert.interpreter import Interpreter
-
-    it = Interpreter(model_path=str(path))
-
-    def spec(d: dict) -> TensorSpec:
-        scale, zp = d["quantization"]
-        return TensorSpec(
-            name=d["name"],
-            shape=[int(s) for s in d["shape_signature"]],
-            dtype=np.dtype(d["dtype"]).name,
-            quantization=Quantization(float(scale), int(zp)),
-        )
-
-    data = path.read_bytes()
-    return Variant(
-        name=name,
-        file=path.name,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        inputs=[spec(d) for d in it.get_input_details()],
-        outputs=[spec(d) for d in it.get_output_details()],
-    )
+    return variant_record(name, path, read_interface(open_interpreter(path)))
 
 
 if __name__ == "__main__":

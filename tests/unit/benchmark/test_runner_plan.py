@@ -55,8 +55,9 @@ def test_mnist_sends_the_examples_api_gateway_event(manifest, mnist_model_dir):
 
 
 def test_other_models_get_a_seeded_png_of_their_input_size(manifest, tmp_path):
-    big = dataclasses.replace(manifest, preprocessing=dataclasses.replace(
-        manifest.preprocessing, color_mode="RGB", height=40, width=30))
+    image = manifest.inputs[0]
+    big = dataclasses.replace(manifest, inputs=[dataclasses.replace(image, preprocessing=(
+        dataclasses.replace(image.preprocessing, color_mode="RGB", height=40, width=30)))])
     event = make_event(tmp_path, big)
     image = Image.open(io.BytesIO(base64.b64decode(json.loads(event.payload)["image"])))
     assert image.size == (30, 40) and image.mode == "RGB"

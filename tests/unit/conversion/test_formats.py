@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lambdalite.conversion.errors import ModelError, UnknownModelFormat, UsageError
-from lambdalite.conversion.formats import HDF5_MAGIC, ModelFormat, detect_format
+from lambdalite.conversion.formats import HDF5_MAGIC, TFLITE_MAGIC, ModelFormat, detect_format
 
 
 @pytest.mark.parametrize("name", ["saved_model.pb", "saved_model.pbtxt"])
@@ -48,13 +48,23 @@ def test_folder_without_saved_model_pb_says_what_to_pass(tmp_path: Path) -> None
     assert info.value.exit_code == 2
 
 
-@pytest.mark.parametrize("name", ["model.onnx", "model.pt", "weights", "model.tflite"])
+@pytest.mark.parametrize("name", ["model.onnx", "model.pt", "weights"])
 def test_other_files_are_an_unknown_format(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"whatever")
     with pytest.raises(UnknownModelFormat, match=r"SavedModel folder, a Keras \.keras") as info:
         detect_format(path)
     assert info.value.exit_code == 2
+
+
+def test_tflite_file_is_told_by_its_flatbuffer_identifier(tmp_path: Path) -> None:
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"\x1c\0\0\0" + TFLITE_MAGIC + b"\0" * 16)
+    assert detect_format(path) is ModelFormat.TFLITE
+    path.write_bytes(b"whatever, not a flatbuffer")
+    with pytest.raises(ModelError, match="not a TFLite flatbuffer") as info:
+        detect_format(path)
+    assert info.value.exit_code == 3
 
 
 def test_missing_path(tmp_path: Path) -> None:

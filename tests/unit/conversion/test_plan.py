@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 
 from lambdalite.conversion.errors import CalibrationRequired, UsageError
-from lambdalite.conversion.formats import ModelFacts, ModelFormat
+from lambdalite.conversion.formats import ModelFacts, ModelFormat, TensorFacts
 from lambdalite.conversion.plan import ConvertOptions, make_plan, preprocessing_for
 
 MNIST = ModelFacts(
     format=ModelFormat.SAVED_MODEL_TF2,
-    input_shape=(-1, 28, 28, 1),
-    input_dtype="float32",
-    output_shape=(-1, 10),
+    inputs=(TensorFacts("image", (-1, 28, 28, 1), "float32"),),
+    outputs=(TensorFacts("output_0", (-1, 10), "float32"),),
     tf_version="2.21.0",
     tags=("serve",),
     signature_key="serving_default",
@@ -82,7 +81,7 @@ def test_name_defaults_from_the_path_and_skips_generic_folder_names() -> None:
 
 
 def test_non_float_input_gets_a_note() -> None:
-    plan = make_plan(OPTS, replace(MNIST, input_dtype="uint8"))
+    plan = make_plan(OPTS, replace(MNIST, inputs=(TensorFacts("image", (-1, 28, 28, 1), "uint8"),)))
     assert any("uint8" in n for n in plan.notes)
 
 
@@ -125,3 +124,96 @@ def test_unknown_channels_need_color_flag() -> None:
 def test_non_image_input_is_refused() -> None:
     with pytest.raises(UsageError, match="not an image batch"):
         preprocessing_for((-1, 784), OPTS)
+
+
+def test_an_integer_image_input_takes_the_pixels_themselves() -> None:
+    assert preprocessing_for((-1, 28, 28, 1), OPTS, "uint8").scale == 1.0
+
+
+# ---- any model: input and output kinds ---------------------------------------------------
+SIGNAL = replace(
+    MNIST,
+    inputs=(TensorFacts("signal", (-1, -1, 1), "float32"),),
+    outputs=(TensorFacts("output_0", (-1, 3), "float32"),),
+)
+MULTI = replace(
+    MNIST,
+    inputs=(TensorFacts("pixels", (-1, 12, 12, 3), "float32"), TensorFacts("meta", (-1, 4), "float32")),
+    outputs=(TensorFacts("decoded", (-1, 100), "float32"), TensorFacts("probs", (-1, 5), "float32")),
+)
+
+
+def test_a_non_image_input_is_a_tensor_and_its_output_is_decided_by_the_graph() -> None:
+    plan = make_plan(OPTS, SIGNAL)
+    assert [(i.name, i.kind, i.preprocessing) for i in plan.inputs] == [("signal", "tensor", None)]
+    assert [(o.name, o.kind) for o in plan.outputs] == [("output_0", None)]
+    assert plan.preprocessing is None
+    text = plan.describe()
+    assert "input       signal: tensor float32 [-1, -1, 1]" in text
+    assert "output      output_0: auto (from the graph's last op) [-1, 3]" in text
+    labelled = make_plan(replace(OPTS, labels=("a", "b", "c")), SIGNAL)
+    assert [(o.kind, o.labels) for o in labelled.outputs] == [("classes", ("a", "b", "c"))]
+
+
+def test_the_image_input_of_several_and_declared_output_kinds() -> None:
+    plan = make_plan(replace(OPTS, output_kinds={"decoded": "bits"}, labels=tuple("abcde"),
+                             input_kinds={"meta": "tensor"}), MULTI)
+    assert [(i.name, i.kind) for i in plan.inputs] == [("pixels", "image"), ("meta", "tensor")]
+    # The labels go to the one output not declared otherwise.
+    assert [(o.kind, o.labels) for o in plan.outputs] == [("bits", None), ("classes", tuple("abcde"))]
+    assert plan.preprocessing is not None and plan.preprocessing.color_mode == "RGB"
+    with pytest.raises(UsageError, match="the model has 2 outputs .decoded, probs.; say which one"):
+        make_plan(replace(OPTS, labels=tuple("abcde")), MULTI)
+    with pytest.raises(UsageError, match="5 labels but the model has 100 outputs"):
+        make_plan(replace(OPTS, labels=tuple("abcde"), output_kinds={"decoded": "classes"}), MULTI)
+    plan = make_plan(replace(OPTS, labels=tuple("abcde"),
+                             output_kinds={"decoded": "bits", "probs": "classes"}), MULTI)
+    assert [(o.name, o.kind, o.labels) for o in plan.outputs] == [
+        ("decoded", "bits", None), ("probs", "classes", tuple("abcde"))]
+    as_tensor = make_plan(replace(OPTS, input_kinds={"pixels": "tensor"}), MULTI)
+    assert as_tensor.inputs[0].kind == "tensor" and as_tensor.preprocessing is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"output_kinds": {"decode": "bits"}}, "no output 'decode' .its outputs: decoded, probs."),
+        ({"output_kinds": {"decoded": "bytes"}}, "decoded=bytes: the kind must be one of classes"),
+        ({"input_kinds": {"meta": "image"}}, r"meta=image: its shape \[-1, 4\] is not an image"),
+        ({"input_kinds": {"pixels": "audio"}}, "pixels=audio: the kind must be one of image, tensor"),
+        ({"output_activation": "relu"}, "output_activation must be one of softmax"),
+        ({"hook_requirements": ("bchlib",)}, "hook_requirements without hooks"),
+    ],
+)
+def test_kind_and_hook_mistakes_name_the_option(changes: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        make_plan(replace(OPTS, **changes), MULTI)
+
+
+def test_hooks_must_be_a_python_module_with_pip_requirements(tmp_path: Path) -> None:
+    hooks = tmp_path / "hooks.py"
+    hooks.write_text("")
+    plan = make_plan(replace(OPTS, hooks=hooks, hook_requirements=("bchlib>=2.1,<3",)), MULTI)
+    assert plan.hooks == hooks and "hooks       " in plan.describe()
+    for bad, message in ((tmp_path / "hooks.txt", "is not a Python file"),
+                         (tmp_path / "my-hooks.py", "must be a Python module name")):
+        bad.write_text("")
+        with pytest.raises(UsageError, match=message):
+            make_plan(replace(OPTS, hooks=bad), MULTI)
+    with pytest.raises(UsageError, match="'bchlib>=' is not a pip requirement"):
+        make_plan(replace(OPTS, hooks=hooks, hook_requirements=("bchlib>=",)), MULTI)
+
+
+TFLITE = replace(MNIST, format=ModelFormat.TFLITE, tf_version=None, variant="int8",
+                 activations=("softmax",), inputs=SIGNAL.inputs, outputs=SIGNAL.outputs)
+
+
+def test_a_tflite_is_planned_as_the_one_variant_it_is() -> None:
+    plan = make_plan(OPTS, TFLITE)
+    assert plan.variants == ("int8",) and plan.skipped == ()
+    assert [(o.kind, o.activation) for o in plan.outputs] == [("classes", "softmax")]
+    assert "read with LiteRT, no TensorFlow" in plan.describe()
+    with pytest.raises(UsageError, match="quantized variants need the original TensorFlow"):
+        make_plan(replace(OPTS, variants=("float32", "dynamic")), TFLITE)
+    with pytest.raises(UsageError, match=r"calibration, tags: mnist\.keras is a \.tflite file"):
+        make_plan(replace(OPTS, calibration=Path("c.npz"), tags=("serve",)), TFLITE)

@@ -15,8 +15,10 @@ from lambdalite.conversion.plan import Skipped
 from lambdalite.conversion.report import conversion_table, evaluation_table
 from lambdalite.manifest import (
     Evaluation,
+    InputSpec,
     Manifest,
     ModelInfo,
+    OutputSpec,
     Preprocessing,
     Quantization,
     Source,
@@ -46,7 +48,9 @@ def _variant(name: str, dtype: str) -> Variant:
 def test_conversion_table_shows_ok_failed_skipped_and_notes() -> None:
     manifest = Manifest(
         model=ModelInfo(name="m", source=Source("m.keras", "keras"), tf_version="2.21.0"),
-        preprocessing=Preprocessing(color_mode="L", height=28, width=28),
+        inputs=[InputSpec("in", "float32", [-1, 28, 28, 1], "image",
+                          Preprocessing(color_mode="L", height=28, width=28))],
+        outputs=[OutputSpec("out", "float32", [-1, 10], "classes")],
         variants={"float32": _variant("float32", "float32")},
     )
     result = ConvertResult(

@@ -49,14 +49,21 @@ def _broken(good: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "where"),
     [
-        ("schema_version", 2, "$.schema_version"),
+        ("schema_version", 1, "$.schema_version"),  # read and upgraded, never written
         ("variants.int8.sha256", "abc", "$.variants.int8.sha256"),
         ("variants.int8.inputs.0.quantization", KeyError, "$.variants.int8.inputs[0]"),
         ("variants.int8.inputs.0.dtype", "int4", "$.variants.int8.inputs[0].dtype"),
-        ("preprocessing.color_mode", "CMYK", "$.preprocessing.color_mode"),
-        ("preprocessing.height", 0, "$.preprocessing.height"),
+        ("variants.int8.inputs.0.logical", KeyError, "$.variants.int8.inputs[0]"),
+        ("inputs.0.preprocessing.color_mode", "CMYK", "$.inputs[0].preprocessing.color_mode"),
+        ("inputs.0.preprocessing.height", 0, "$.inputs[0].preprocessing.height"),
+        ("inputs.0.preprocessing", KeyError, "$.inputs[0]"),  # an image input needs it
+        ("inputs.0.kind", "audio", "$.inputs[0].kind"),
+        ("outputs.0.kind", "label", "$.outputs[0].kind"),
+        ("outputs.0.threshold", 0.5, "$.outputs[0]"),  # only a bits output has one
+        ("hooks", {"module": "../evil.py", "requirements": []}, "$.hooks"),
+        ("evaluation_set", "eval.csv", "$.evaluation_set"),
         ("model.source.format", "onnx", "$.model.source.format"),
-        ("model.tf_version", KeyError, "$.model"),
+        ("model.name", KeyError, "$.model"),
         ("default_variant", "bfloat16", "$.default_variant"),
         ("variants.float32.extra", 1, "$.variants.float32"),
     ],
@@ -67,8 +74,27 @@ def test_violations_name_the_field(good: dict[str, Any], path: str, value: Any, 
 
 
 def test_validate_raises_a_model_error_listing_the_problems(good: dict[str, Any]) -> None:
-    with pytest.raises(ModelError, match=r"schema version 1: \$\.preprocessing\.scale"):
-        validate_manifest(_broken(good, "preprocessing.scale", "1/255"))
+    with pytest.raises(ModelError, match=r"schema version 2: \$\.inputs\[0\]\.preprocessing\.scale"):
+        validate_manifest(_broken(good, "inputs.0.preprocessing.scale", "1/255"))
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("variants.int8.inputs.0.logical", "pixels", "variant int8 has no tensor for input image"),
+        ("outputs.0.labels", ["a", "b"], "output output_0 has 2 labels but 10 classes"),
+        ("default_variant", "float16", "default_variant float16 is not one of the variants"),
+        ("inputs.0.name", "pixels", "variant float32 has no tensor for input pixels"),
+    ],
+)
+def test_what_the_schema_cannot_say_is_checked_too(
+    good: dict[str, Any], path: str, value: Any, message: str
+) -> None:
+    data = _broken(good, path, value)
+    if path == "default_variant":
+        del data["variants"]["float16"]
+    with pytest.raises(ModelError, match=message):
+        validate_manifest(data)
 
 
 def test_unknown_variant_key_is_refused(good: dict[str, Any]) -> None:

@@ -19,11 +19,12 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "sam": ("errors", "lambda_facts", "envvars"),
     "function": ("errors", "manifest", "envvars", "lambda_facts"),
     "conversion": (*SHARED, "function"),
-    "bundle": (*SHARED, "sam", "function"),
-    "local": (*SHARED, "sam"),
+    "emulation": SHARED,
+    "bundle": (*SHARED, "sam", "function", "emulation"),
+    "local": (*SHARED, "sam", "emulation"),
     "examples": (*SHARED, "function", "conversion"),
     # The other components through their APIs only.
-    "benchmark": (*SHARED, "sam", "examples", "bundle.api", "bundle.builds", "bundle.options",
+    "benchmark": (*SHARED, "sam", "examples", "emulation", "bundle.api", "bundle.builds", "bundle.options",
                   "local.engine", "local.engine_types", "local.limits", "conversion.pipeline",
                   "conversion.plan"),
     # Files in, answers out: a model folder's build (bundle's API) run in the local Lambda.

@@ -158,3 +158,15 @@ def test_png_text_chunks_cannot_fill_memory():
     assert len(bomb) < 32 * 1024
     with pytest.raises(CorruptImage):                        # 7 MB of text: refused at 2 MB
         decode_images([EncodedImage(bomb, False)], DecodeLimits(10**9, target=(28, 28)))
+
+
+def test_a_model_without_an_image_input_gets_a_budget_and_no_reduction():
+    from pathlib import Path
+
+    from lambdalite.function.config import FunctionConfig
+    from lambdalite.function.decode import limits_for
+
+    config = FunctionConfig(model_dir=Path("model"), memory_mb=512)
+    limits = limits_for(config, None, in_use_bytes=100 * MB)
+    assert limits.target is None and limits.request_pixels is not None
+    assert limits.request_pixels > 0

@@ -6,12 +6,14 @@ import pytest
 from lambdalite.function.errors import (
     EmptyImage,
     InvalidBase64,
+    InvalidInput,
     InvalidJSON,
     InvalidRequest,
     PayloadTooLarge,
     TooManyImages,
 )
 from lambdalite.function.events import EncodedImage, EventKind, Limits, classify, parse, parse_top_k
+from lambdalite.function.tensors import NpyBytes
 
 LIMITS = Limits(max_images=4, max_payload_bytes=1000)
 PNG = b"\x89PNG\r\n\x1a\n fake"
@@ -171,3 +173,35 @@ def test_declared_json_that_parses_is_used():
     image = v2(B64)
     image["headers"] = {"content-type": "image/png"}  # other types: shape decides, as before
     assert parse(image, LIMITS).images == (EncodedImage(PNG, is_base64=False),)
+
+
+def test_inputs_are_kept_as_sent_for_the_tensor_step():
+    req = parse({"inputs": [[1, 2]], "top_k": 2}, LIMITS)
+    assert req.inputs == [[1, 2]] and req.images == () and req.batch and req.top_k == 2
+    assert req.body == {"inputs": [[1, 2]], "top_k": 2}
+    both = parse({"image": B64, "inputs": {"meta": [[0.5]]}}, LIMITS)
+    assert both.images[0].data == B64.encode() and both.inputs == {"meta": [[0.5]]}
+    assert not both.batch  # one image: a single answer, as before
+    with pytest.raises(InvalidInput, match='"inputs" is null'):
+        parse({"inputs": None}, LIMITS)
+
+
+def test_an_npy_body_is_the_single_inputs_tensor():
+    raw = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'}"
+    for event in (v2(base64.b64encode(raw).decode()), v1(base64.b64encode(raw).decode(),
+                                                          b64=False)):
+        event["headers"] = {"Content-Type": "application/x-npy"}
+        req = parse(event, LIMITS)
+        assert req.inputs == NpyBytes(raw) and req.batch and req.images == ()
+    bad = v1("not base64 é", b64=False)
+    bad["headers"] = {"content-type": "application/x-npy"}
+    with pytest.raises(InvalidInput, match="application/x-npy body is neither binary"):
+        parse(bad, LIMITS)
+
+
+def test_a_preprocess_hook_may_take_any_json_object():
+    with pytest.raises(InvalidRequest, match='send one of "image", "images" or "body", and/or '
+                                             '"inputs"'):
+        parse({"text": "hello"}, LIMITS)
+    req = parse({"text": "hello"}, LIMITS, open_json=True)
+    assert req.body == {"text": "hello"} and req.images == () and req.inputs is None

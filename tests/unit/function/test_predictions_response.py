@@ -68,3 +68,44 @@ def test_http_error_and_warmup():
     assert json.loads(err["body"]) == {"error": {"type": "NotAnImage", "message": "nope"}}
     assert response.warmup(EventKind.DIRECT) == {"warmup": True}
     assert json.loads(response.warmup(EventKind.FUNCTION_URL)["body"]) == {"warmup": True}
+
+
+def _out(name, kind, shape, **kw):
+    from lambdalite.manifest import OutputSpec
+
+    return OutputSpec(name, "float32", shape, kind, **kw)
+
+
+def test_one_classes_output_answers_as_the_sam_template():
+    spec = _out("probs", "classes", [-1, 3], activation="softmax")
+    probs = np.array([[0.1, 0.7, 0.2]], np.float32)
+    assert response.answer({"probs": probs}, [spec], None, batch=False) == {"predicted_label": 1}
+    assert response.answer({"probs": probs}, [spec], None, batch=True) == {
+        "predictions": [{"predicted_label": 1}]}
+
+
+def test_other_outputs_answer_by_name_and_kind():
+    specs = [
+        _out("decoded", "bits", [-1, 4], threshold=0.5),
+        _out("embedding", "tensor", [-1, 2]),
+        _out("tags", "scores", [-1, 3], activation="sigmoid", labels=["a", "b", "c"]),
+        _out("kind", "classes", [-1, 2], activation="none", labels=["cat", "dog"]),
+    ]
+    outputs = {
+        "decoded": np.array([[0.9, 0.5, 0.51, 0.0]], np.float32),
+        "embedding": np.array([[1.5, float("nan")]], np.float32),
+        "tags": np.array([[0.2, 0.9, 0.4]], np.float32),
+        "kind": np.array([[0.0, 2.0]], np.float32),
+    }
+    body = response.answer(outputs, specs, None, batch=True)["outputs"]
+    assert body["decoded"] == [[1, 0, 1, 0]]  # 1 strictly above the threshold
+    assert body["embedding"] == [[1.5, None]]  # JSON has no NaN
+    assert body["tags"][0] == pytest.approx([0.2, 0.9, 0.4])
+    assert body["kind"] == [{"index": 1, "label": "dog",
+                             "score": pytest.approx(float(np.exp(2) / (1 + np.exp(2))), abs=1e-6)}]
+    ranked = response.answer(outputs, specs, 2, batch=True)["outputs"]
+    assert [[r["label"] for r in row] for row in ranked["tags"]] == [["b", "c"]]
+    assert ranked["tags"][0][0]["score"] == pytest.approx(0.9)
+    assert [[r["index"] for r in row] for row in ranked["kind"]] == [[1, 0]]
+    assert ranked["decoded"] == body["decoded"]  # top_k only ranks classes/scores
+    json.dumps(body, allow_nan=False)

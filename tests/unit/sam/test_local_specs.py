@@ -69,8 +69,16 @@ def test_every_emulated_property(tmp_path: Path) -> None:
     assert (spec.memory_mb, spec.timeout_s, spec.reserved_concurrency) == (1024, 30.0, 4)
     assert spec.environment == {"A": "x", "N": "3", "FLAG": "true"}
     assert spec.architecture == "arm64"
-    # arm64 is honoured as a setting, but the code runs on this machine's CPU: said so.
-    assert spec.unsupported == ("Architectures arm64: runs on this machine's CPU, not arm64",)
+    # arm64 is honoured as a setting; python3.12 has no emulated arm64 Python (3.13 only), so
+    # the code runs on this machine's CPU: said so.
+    (note,) = spec.unsupported
+    assert note.startswith("Architectures arm64: python3.12 is not run as arm64 here")
+    assert "Python 3.13 only" in note and "runs on this machine's CPU" in note
+
+
+def test_python313_arm64_is_left_to_the_emulated_interpreter(tmp_path: Path) -> None:
+    spec = one(tmp_path, "    Runtime: python3.13\n    Architectures: [arm64]\n")
+    assert (spec.runtime, spec.architecture, spec.unsupported) == ("python3.13", "arm64", ())
 
 
 def test_globals_merge_like_sam(tmp_path: Path) -> None:
