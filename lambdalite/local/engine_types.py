@@ -50,6 +50,9 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     events: tuple[EventSource, ...] = ()
     function_url_auth: str | None = None   # FunctionUrlConfig.AuthType: NONE | AWS_IAM
+    # SnapStart ApplyOn PublishedVersions: INIT, before-snapshot hooks, then RESTORE and the
+    # after-restore hooks in every new environment (no snapshot is taken locally).
+    snap_start: bool = False
     # What the function is made of on disk, for hot reload: the CodeUri folder or .zip, a
     # model folder outside it (LAMBDALITE_MODEL_DIR).
     watch: tuple[Path, ...] = ()
@@ -84,12 +87,15 @@ class Report:
     billed_duration_ms: int
     memory_size_mb: int
     max_memory_used_mb: int | None          # None: this host cannot measure it (REPORT: n/a)
-    init_duration_ms: float | None = None   # cold starts only
+    init_duration_ms: float | None = None   # cold starts only (not SnapStart's)
+    restore_duration_ms: float | None = None        # SnapStart's cold starts
+    billed_restore_duration_ms: int | None = None
 
     def line(self) -> str:
         return log_lines.report(self.request_id, self.duration_ms, self.billed_duration_ms,
                                 self.memory_size_mb, self.max_memory_used_mb,
-                                self.init_duration_ms)
+                                self.init_duration_ms, self.restore_duration_ms,
+                                self.billed_restore_duration_ms)
 
 
 @dataclass(frozen=True)

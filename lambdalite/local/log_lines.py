@@ -12,8 +12,9 @@
 Fields are tab-separated where Lambda separates them with tabs (AWS's documentation pages show
 the tabs as spaces). The functions return one line without its newline (``failure``: two).
 Sources: "Lambda execution environment" (INIT_REPORT), "Identifying runtime version changes"
-(INIT_START), "Log and monitor Python Lambda functions" (START, END, REPORT), and CloudWatch
-logs of timeouts and runtime exits.
+(INIT_START), "Log and monitor Python Lambda functions" (START, END, REPORT), "Monitoring for
+Lambda SnapStart" (RESTORE_START, RESTORE_REPORT, Restore Duration, Billed Restore Duration),
+and CloudWatch logs of timeouts and runtime exits.
 """
 
 from __future__ import annotations
@@ -38,6 +39,23 @@ def init_report(init_duration_ms: float, phase: str, status: str,
     return f"{line}\tError Type: {error_type}" if error_type else line
 
 
+def restore_start(runtime_version: str, runtime_version_arn: str) -> str:
+    """SnapStart: the first line of an environment restored from a snapshot."""
+    return (f"RESTORE_START Runtime Version: {runtime_version}\t"
+            f"Runtime Version ARN: {runtime_version_arn}")
+
+
+def restore_report(restore_duration_ms: float, status: str | None = None,
+                   error_type: str | None = None) -> str:
+    """SnapStart: the end of RESTORE. Lambda prints the duration alone when RESTORE succeeds;
+    a failure gets Status and Error Type as INIT_REPORT words them (by analogy: AWS's pages
+    show no failed RESTORE_REPORT)."""
+    line = f"RESTORE_REPORT Restore Duration: {restore_duration_ms:.2f} ms"
+    if status:
+        line += f"\tStatus: {status}"
+    return f"{line}\tError Type: {error_type}" if error_type else line
+
+
 def start(request_id: str, version: str = LATEST) -> str:
     return f"START RequestId: {request_id} Version: {version}"
 
@@ -47,8 +65,11 @@ def end(request_id: str) -> str:
 
 
 def report(request_id: str, duration_ms: float, billed_duration_ms: int, memory_size_mb: int,
-           max_memory_used_mb: int | None, init_duration_ms: float | None = None) -> str:
-    """The figures of one invocation; Init Duration on cold starts only. Memory this host
+           max_memory_used_mb: int | None, init_duration_ms: float | None = None,
+           restore_duration_ms: float | None = None,
+           billed_restore_duration_ms: int | None = None) -> str:
+    """The figures of one invocation; Init Duration on cold starts only, Restore Duration and
+    Billed Restore Duration on SnapStart's (restored) cold starts instead. Memory this host
     cannot measure is ``n/a``, never a number (lambdalite's only departure from the format)."""
     parts = [
         f"REPORT RequestId: {request_id}",
@@ -59,6 +80,9 @@ def report(request_id: str, duration_ms: float, billed_duration_ms: int, memory_
     ]
     if init_duration_ms is not None:
         parts.append(f"Init Duration: {init_duration_ms:.2f} ms")
+    if restore_duration_ms is not None:
+        parts.append(f"Restore Duration: {restore_duration_ms:.2f} ms")
+        parts.append(f"Billed Restore Duration: {billed_restore_duration_ms or 0} ms")
     return "\t".join(parts)
 
 

@@ -7,12 +7,23 @@ runtime client (awslambdaric) talks to it exactly as it talks to Lambda:
     POST /2018-06-01/runtime/invocation/{id}/response     -> 202 | 400 | 403 | 413
     POST /2018-06-01/runtime/invocation/{id}/error        -> 202 | 400 | 403
     POST /2018-06-01/runtime/init/error                   -> 202 | 403
+    GET  /2018-06-01/runtime/restore/next                 -> 200 (SnapStart) | 403
+    POST /2018-06-01/runtime/restore/error                -> 202 | 403
     anything else                                         -> 404
 
 Status codes follow the Runtime API's OpenAPI description: 400 for a request id that is not the
 invocation in progress, 403 for a request the current state does not allow (a response when no
 invocation is in progress, an init error after init), 413 for a response body over the 6 MB
 synchronous limit. Error bodies are ``{"errorMessage", "errorType"}``.
+
+SnapStart (``snap_start``): after INIT and its before-snapshot hooks the runtime calls
+``restore/next``; Lambda takes the snapshot there, and the call returns once an environment is
+restored from it, after which the runtime runs its after-restore hooks (or posts
+``restore/error``) and asks for its first event. No snapshot can be taken here (no CRIU), so
+``restore/next`` returns at once: INIT ends at ``restore/next`` (``Snapshot``), RESTORE at the
+first ``next`` (``Ready``). Without SnapStart, ``restore/*`` is refused (403), as Lambda does for
+an on-demand function. Sources: "Lambda SnapStart runtime hooks for Python" and the Runtime API
+reference (RESTORE phase); awslambdaric's ``on_init_complete``.
 
 The environment (``environment.py``) offers invocations with ``offer`` and reads what happens
 from ``events`` (a queue of Ready / Outcome / InitError messages).
@@ -76,9 +87,25 @@ class OutcomeKind(Enum):
 
 @dataclass(frozen=True)
 class Ready:
-    """The runtime asked for its first event: INIT is over."""
+    """The runtime asked for its first event: INIT (SnapStart: RESTORE) is over."""
 
     at: float                        # time.monotonic()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """SnapStart: the runtime called ``restore/next``: INIT and the before-snapshot hooks are
+    over (Lambda would take the snapshot now); RESTORE starts."""
+
+    at: float                        # time.monotonic()
+
+
+@dataclass(frozen=True)
+class RestoreError:
+    """SnapStart: an after-restore hook failed (``restore/error``); the runtime exits."""
+
+    error_type: str
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -105,7 +132,7 @@ class Exited:
     returncode: int
 
 
-RuntimeEvent = Ready | Outcome | InitError | Exited
+RuntimeEvent = Ready | Snapshot | RestoreError | Outcome | InitError | Exited
 
 
 class RuntimeAPI:
@@ -113,7 +140,8 @@ class RuntimeAPI:
 
     def __init__(self, on_wait: Callable[[], None] | None = None,
                  on_offer: Callable[[], None] | None = None,
-                 owner: Callable[[], Iterable[int]] | None = None) -> None:
+                 owner: Callable[[], Iterable[int]] | None = None,
+                 snap_start: bool = False) -> None:
         # on_wait runs when the runtime blocks in ``next`` with nothing to do (freeze point);
         # on_offer runs when an invocation is offered (thaw point). Both under the state lock,
         # so a freeze can never overtake the thaw that follows it. owner: the pids allowed to
@@ -129,6 +157,8 @@ class RuntimeAPI:
         self._current: Invocation | None = None     # handed out, not yet answered
         self._started = 0.0
         self._seen_next = False
+        self.snap_start = snap_start
+        self._restored = False                       # SnapStart: restore/next was called
         self._init_failed = False
         self._closed = False
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -215,10 +245,29 @@ class RuntimeAPI:
 
     def init_error(self, error_type: str, body: bytes) -> tuple[int, dict[str, object]]:
         with self._cond:
-            if self._seen_next or self._init_failed:
-                return _forbidden("init errors are only accepted before the first next")[:2]
+            if self._seen_next or self._restored or self._init_failed:
+                return _forbidden("init errors are only accepted during INIT")[:2]
             self._init_failed = True
             self.events.put(InitError(error_type, body))
+        return 202, {"status": "OK"}
+
+    def restore_next(self) -> tuple[int, dict[str, object]]:
+        """SnapStart's end of INIT: the snapshot point; here the restore follows at once."""
+        with self._cond:
+            if not self.snap_start:
+                return _forbidden("restore/next is for SnapStart functions only")[:2]
+            if self._restored or self._seen_next or self._init_failed:
+                return _forbidden("restore/next is only accepted once, at the end of INIT")[:2]
+            self._restored = True
+            self.events.put(Snapshot(time.monotonic()))
+        return 200, {}
+
+    def restore_error(self, error_type: str, body: bytes) -> tuple[int, dict[str, object]]:
+        with self._cond:
+            if not self._restored or self._seen_next or self._init_failed:
+                return _forbidden("restore errors are only accepted during RESTORE")[:2]
+            self._init_failed = True     # the runtime must exit; no event will be served
+            self.events.put(RestoreError(error_type, body))
         return 202, {"status": "OK"}
 
 
@@ -321,6 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence per-request logging: the environment's own logs are what users read."""
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.split("?")[0] == f"{API_PREFIX}/restore/next":
+            self._reply(*self.server.api.restore_next())
+            return
         if self.path.split("?")[0] != f"{API_PREFIX}/invocation/next":
             self._reply(404, _err("NotFound", f"unknown path {self.path}"))
             return
@@ -343,10 +395,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         api = self.server.api
         path = self.path.split("?")[0]
-        if path == f"{API_PREFIX}/init/error":
+        if path in (f"{API_PREFIX}/init/error", f"{API_PREFIX}/restore/error"):
             body = self._read_body(MAX_RESPONSE_BYTES)
             error_type = self.headers.get(ERROR_TYPE_HEADER) or _error_type_of(body or b"")
-            self._reply(*api.init_error(error_type or "Runtime.Unknown", body or b""))
+            post = api.init_error if path.endswith("init/error") else api.restore_error
+            self._reply(*post(error_type or "Runtime.Unknown", body or b""))
             return
         match = _INVOCATION_PATH.match(path)
         if match is None:
