@@ -145,6 +145,38 @@ def test_init_error_after_next_is_forbidden(api: RuntimeAPI) -> None:
 
 
 def test_unknown_paths_are_not_found(api: RuntimeAPI) -> None:
-    assert request(api, "GET", "/2018-06-01/runtime/restore/next")[0] == 404
+    assert request(api, "GET", "/2018-06-01/runtime/snapshot/next")[0] == 404
     assert request(api, "POST", "/2018-06-01/runtime/invocation/x/other", b"{}")[0] == 404
     assert request(api, "GET", "/")[0] == 404
+
+
+RESTORE_NEXT = "/2018-06-01/runtime/restore/next"
+RESTORE_ERROR = "/2018-06-01/runtime/restore/error"
+INIT_ERROR = "/2018-06-01/runtime/init/error"
+
+
+def test_restore_is_refused_without_snapstart(api: RuntimeAPI) -> None:
+    assert request(api, "GET", RESTORE_NEXT)[0] == 403
+    assert request(api, "POST", RESTORE_ERROR, b"{}")[0] == 403
+    assert api.events.empty()
+
+
+def test_snapstart_restore_next_ends_init_once_and_restore_error_only_during_restore() -> None:
+    from lambdalite.local.runtime_api import RestoreError, Snapshot
+
+    api = RuntimeAPI(snap_start=True)
+    try:
+        assert request(api, "POST", RESTORE_ERROR, b"{}")[0] == 403      # before the snapshot
+        assert request(api, "GET", RESTORE_NEXT)[0] == 200
+        assert isinstance(api.events.get_nowait(), Snapshot)
+        assert request(api, "GET", RESTORE_NEXT)[0] == 403               # once
+        assert request(api, "POST", INIT_ERROR, b"{}")[0] == 403         # INIT is over
+        body = json.dumps({"errorType": "RuntimeError", "errorMessage": "hook"}).encode()
+        status, _, _ = request(api, "POST", RESTORE_ERROR, body,
+                               {"Lambda-Runtime-Function-Error-Type": "Runtime.AfterRestoreError"})
+        assert status == 202
+        event = api.events.get_nowait()
+        assert isinstance(event, RestoreError) and event.error_type == "Runtime.AfterRestoreError"
+        assert request(api, "GET", NEXT)[0] == 403                      # the runtime must exit
+    finally:
+        api.close()
