@@ -6,7 +6,7 @@ Thin: flags -> ``BenchOptions`` -> ``runner.bench`` (``lambdalite.bench``), outp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +91,10 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               "emulated (qemu-user; rows marked 'arm64 emulated', not priced or picked).")
 @click.option("--no-floors", is_flag=True, help="Leave out the floor rows (the no-op and the "
               "imports-only handler, run from the same package).")
+@click.option("--goals", is_flag=True, help="Print issue 15's goal figures instead of the table: "
+              "MNIST cold start over the imports-only floor, first vs warm Duration, the large "
+              "model at 1024 MB, the float32 zip's size, local engine calls/s with 1 vs 2 "
+              "environments (--runtime default python3.12; --quick: few samples, no large).")
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
               help="Share of requests that are cold starts, for the cost columns.")
 @click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -111,7 +115,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               help="With --write-template: only this function (logical id).")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
-          timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool,
+          timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool, goals: bool,
           cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
@@ -121,6 +125,9 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
     from lambdalite.benchmark.config import BenchOptions
     from lambdalite.benchmark.results import BenchResult
 
+    if goals:
+        _goals(out, runtime, cold, warm, warmup, quick)
+        return
     if (write_manifest or write_template) and not do_pick:
         raise UsageError("--write-manifest/--write-template need --pick")
     if function_id and not write_template:
@@ -146,6 +153,28 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
         folder = _model_folder(result, model, from_json) if write_manifest else None
         _pick(result, objective, max_accuracy_drop, max_size, folder, write_template,
               function_id)
+
+
+def _goals(out: Path, runtime: str, cold: int | None, warm: int | None, warmup: int | None,
+           quick: bool) -> None:
+    from click.core import ParameterSource
+
+    from lambdalite.benchmark.goals import GoalOptions, run_goals
+    from lambdalite.cli_progress import RichProgress
+
+    given = click.get_current_context().get_parameter_source("runtime")
+    options = GoalOptions(out=out, large=not quick,
+                          throughput_calls=200 if quick else 2000,
+                          throughput_rounds=1 if quick else 3,
+                          cold_starts=cold or (1 if quick else 7),
+                          warm=warm if warm is not None else 3 if quick else 20,
+                          warmup=warmup if warmup is not None else 1 if quick else 2)
+    if given is not ParameterSource.DEFAULT:
+        options = replace(options, runtime=runtime)
+    with RichProgress() as progress:
+        report = run_goals(options, progress=progress)
+    click.echo("\n".join(report.lines()))
+    click.echo(f"results: {report.save(out / 'goals.json')}")
 
 
 def _model_folder(result: BenchResult, model: str | None, from_json: Path | None

@@ -22,8 +22,6 @@ from lambdalite.errors import LambdaliteError
 from lambdalite.local.engine import LocalLambda
 from lambdalite.local.engine_types import FunctionSpec
 
-FUNCTION = "ThroughputFunction"
-
 
 @dataclass(frozen=True)
 class Round:
@@ -58,9 +56,9 @@ class Scaling:
 
 def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: int) -> Round:
     """``calls`` warm calls from ``environments`` threads into as many environments."""
-    engine = LocalLambda({FUNCTION: spec}, concurrency=environments)
+    engine = LocalLambda({spec.name: spec}, concurrency=environments)
     try:
-        _start_environments(engine, payload, environments)
+        _start_environments(engine, spec.name, payload, environments)
         left = [calls]
         lock = threading.Lock()
         errors = [0]
@@ -74,7 +72,7 @@ def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: 
                         return
                     left[0] -= 1
                 try:
-                    if engine.invoke(FUNCTION, payload).function_error:
+                    if engine.invoke(spec.name, payload).function_error:
                         with lock:
                             errors[0] += 1
                 except LambdaliteError:
@@ -102,14 +100,15 @@ def scaling(spec: FunctionSpec, payload: bytes, *, environments: Sequence[int] =
     return Scaling(spec.memory_mb, tuple(done))
 
 
-def _start_environments(engine: LocalLambda, payload: bytes, environments: int) -> None:
+def _start_environments(engine: LocalLambda, function: str, payload: bytes,
+                        environments: int) -> None:
     """One call per thread, all at once: ``environments`` cold starts, then all are warm."""
     barrier = threading.Barrier(environments)
     failures: list[str] = []
 
     def first() -> None:
         barrier.wait()
-        result = engine.invoke(FUNCTION, payload)
+        result = engine.invoke(function, payload)
         if result.function_error:
             failures.append(result.payload.decode("utf-8", "replace")[:300])
 
@@ -120,6 +119,6 @@ def _start_environments(engine: LocalLambda, payload: bytes, environments: int) 
         thread.join()
     if failures:
         raise LambdaliteError(f"the function failed its first call: {failures[0]}")
-    live = len(engine.environments(FUNCTION))
+    live = len(engine.environments(function))
     if live != environments:
         raise LambdaliteError(f"{environments} environments were asked for, {live} started")
