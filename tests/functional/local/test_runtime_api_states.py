@@ -180,3 +180,35 @@ def test_snapstart_restore_next_ends_init_once_and_restore_error_only_during_res
         assert request(api, "GET", NEXT)[0] == 403                      # the runtime must exit
     finally:
         api.close()
+
+
+def raw(api: RuntimeAPI, data: bytes) -> bytes:
+    import socket
+
+    host, port = api.address.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_request_parser_answers_like_the_stdlibs(api: RuntimeAPI) -> None:
+    """Its own header parsing (no email package) for what a runtime sends; the rest as the
+    stdlib does: a bad header line is 400, HTTP/1.0 and 100-continue are served."""
+    bad = raw(api, b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nno colon here\r\n\r\n")
+    assert bad.startswith(b"HTTP/1.1 400 ") or bad.startswith(b"HTTP/1.0 400 ")
+    # As the stdlib: answered in protocol_version (1.1), and the 1.0 connection is closed.
+    assert raw(api, b"GET /nowhere HTTP/1.0\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 404 ")
+    api.offer(invocation())
+    next_, _, _ = request(api, "GET", NEXT)
+    assert next_ == 200
+    body = b'{"ok": true}'
+    answer = raw(api, b"POST /2018-06-01/runtime/invocation/req-1/response HTTP/1.1\r\n"
+                      b"Host: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\n")
+    assert any(isinstance(e, Outcome) and e.body == body
+               for e in [api.events.get_nowait() for _ in range(api.events.qsize())])
