@@ -443,12 +443,22 @@ def _sweep(sizes: tuple[int, ...] | None, original: Mapping[str, Any]) -> tuple[
 
 def _local_row(variant: str | None, original: Mapping[str, Any], manifest: Manifest) -> str:
     """The row the function serves: its LAMBDALITE_BACKEND/VARIANT, else the manifest's."""
-    if variant is not None:
-        return variant
     variables = (original.get("Environment") or {}).get("Variables") or {}
-    if variables.get(envvars.BACKEND) == "tf":
-        return TF_ROW
-    return str(variables.get(envvars.VARIANT) or manifest.default_variant)
+    if variant is not None:
+        row, origin = variant, "{variant}"
+    elif variables.get(envvars.BACKEND) == "tf":
+        row, origin = TF_ROW, f"the function's {envvars.BACKEND}"
+    elif variables.get(envvars.VARIANT):
+        row, origin = str(variables[envvars.VARIANT]), f"the function's {envvars.VARIANT}"
+    else:
+        row, origin = manifest.default_variant, "the manifest's default_variant"
+    known = row in manifest.variants or (row == TF_ROW and manifest.model.tf_model)
+    if not known:
+        # Checked before the function is touched: a run must not end in an error after it.
+        raise OptionError(f"{origin} asks for row {row!r}, which the local model "
+                          f"{manifest.model.name} does not have ({', '.join(manifest.variants)}): "
+                          "pass {variant} with one of them, or {compare_local}")
+    return row
 
 
 def _local_config(options: RemoteOptions, model_dir: Path, row: str, sweep: tuple[int, ...],

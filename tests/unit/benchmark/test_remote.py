@@ -72,3 +72,7 @@ def test_the_local_row_is_the_one_the_function_serves(mnist_model_dir) -> None: 
     assert _local_row(None, {"Environment": {"Variables": {"LAMBDALITE_BACKEND": "tf"}}},
                       manifest) == "tf"
     assert _local_row(None, {}, manifest) == manifest.default_variant
+    with pytest.raises(OptionError, match="the function's LAMBDALITE_VARIANT asks for row "
+                                          "'nope'.*pass variant with one of them"):
+        _local_row(None, {"Environment": {"Variables": {"LAMBDALITE_VARIANT": "nope"}}},
+                   manifest)
