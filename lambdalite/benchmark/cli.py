@@ -66,7 +66,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.command("bench", cls=ApiCommand,
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
                        "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
-                       "variant": "--variants", "compare_local": "--no-local"})
+                       "variant": "--variants", "compare_local": "--no-local",
+                       "function": "--remote"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "

@@ -233,6 +233,7 @@ def bench_remote(options: RemoteOptions, *,
     and the local run's units."""
     say = progress_.resolve(progress)
     counts = _counts(options)
+    _check_unqualified(options.function)
     client = lambda_client(options.region, options.profile, options.endpoint_url)
     model_dir = resolve_model(options.model, progress_.nested(say))
     manifest = Manifest.load(model_dir)
@@ -429,6 +430,17 @@ def _counts(options: RemoteOptions) -> tuple[int, int, int]:
     if not 0.0 <= options.cold_fraction <= 1.0:
         raise OptionError(f"{{cold_fraction}} {options.cold_fraction} must be between 0 and 1")
     return cold, warmup, warm
+
+
+def _check_unqualified(function: str) -> None:
+    """A configuration change applies to $LATEST only: a version or an alias would never see
+    the forced cold starts or the MemorySize of the sweep."""
+    name = function.split(":function:", 1)[1] if ":function:" in function else function
+    _, _, qualifier = name.partition(":")
+    if qualifier and qualifier != "$LATEST":
+        raise OptionError(f"{{function}} {function!r} names version or alias {qualifier!r}: "
+                          "bench changes the configuration of $LATEST, which a version or "
+                          "alias does not use; pass the function's name (or its $LATEST)")
 
 
 def _sweep(sizes: tuple[int, ...] | None, original: Mapping[str, Any]) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ from lambdalite.benchmark.cost import CostInputs, cost_from_billed, cost_per_mil
 from lambdalite.benchmark.remote import (
     RemoteCell,
     RemoteSample,
+    _check_unqualified,
     _local_row,
     _sweep,
     compare,
@@ -76,3 +77,12 @@ def test_the_local_row_is_the_one_the_function_serves(mnist_model_dir) -> None: 
                                           "'nope'.*pass variant with one of them"):
         _local_row(None, {"Environment": {"Variables": {"LAMBDALITE_VARIANT": "nope"}}},
                    manifest)
+
+
+def test_a_version_or_alias_is_refused_before_anything_changes() -> None:
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:fn"
+    for ok in ("fn", "fn:$LATEST", arn, f"{arn}:$LATEST"):
+        _check_unqualified(ok)
+    for qualified in ("fn:prod", f"{arn}:3"):
+        with pytest.raises(OptionError, match="configuration of \\$LATEST"):
+            _check_unqualified(qualified)
