@@ -66,7 +66,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.command("bench", cls=ApiCommand,
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
                        "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
-                       "floors": "--no-floors"})
+                       "floors": "--no-floors", "variant": "--variants",
+                       "compare_local": "--no-local", "function": "--remote"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -113,25 +114,46 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                    "every AWS::Serverless::Function of this SAM template to the pick's.")
 @click.option("--function", "function_id",
               help="With --write-template: only this function (logical id).")
+@click.option("--remote", metavar="FUNCTION", help="Measure this deployed function instead "
+              "(name or ARN; boto3): forced cold starts, --memory as a sweep (its configuration "
+              "put back after), next to the same model through the local Lambda.")
+@click.option("--region", help="With --remote: the function's region [default: boto3's].")
+@click.option("--profile", help="With --remote: the AWS profile [default: boto3's].")
+@click.option("--endpoint-url", help="With --remote: the Lambda endpoint (e.g. "
+              "`lambdalite local start-lambda`'s http://127.0.0.1:3001).")
+@click.option("--no-local", is_flag=True, help="With --remote: do not measure locally.")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
           timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool, goals: bool,
           cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
-          function_id: str | None) -> None:
+          function_id: str | None, remote: str | None, region: str | None,
+          profile: str | None, endpoint_url: str | None, no_local: bool) -> None:
     """Measure package size, cold start, warm latency, memory and cost of every variant in the
     local Lambda environment; print the table, write JSON, Markdown and a PNG chart."""
     from lambdalite.benchmark.config import BenchOptions
     from lambdalite.benchmark.results import BenchResult
 
     if goals:
+        if remote is not None or from_json or do_pick:
+            raise UsageError("--goals measures its own local runs: not with --remote, "
+                             "--from-json or --pick")
         _goals(out, runtime, cold, warm, warmup, quick)
         return
     if (write_manifest or write_template) and not do_pick:
         raise UsageError("--write-manifest/--write-template need --pick")
     if function_id and not write_template:
         raise UsageError("--function names the function of --write-template: pass both")
+    if remote is not None:
+        if do_pick or from_json:
+            raise UsageError("--remote measures a deployed function: --pick and --from-json "
+                             "apply to a local run only")
+        _remote(remote, region, profile, endpoint_url, not no_local, model or "mnist",
+                variants, memory, (cold, warm, warmup), quick, runtime, cold_fraction, out)
+        return
+    if region or profile or endpoint_url or no_local:
+        raise UsageError("--region, --profile, --endpoint-url and --no-local go with --remote")
     if from_json:
         result = BenchResult.load(from_json)
     else:
@@ -218,3 +240,33 @@ def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size:
     if write_template:
         change = save_template(write_template, verdict, function_id)
         click.echo(change.text(write_template))
+
+
+def _remote(function: str, region: str | None, profile: str | None, endpoint_url: str | None,
+            compare_local: bool, model: str, variants: str | None, memory: str | None,
+            counts: tuple[int | None, int | None, int | None], quick: bool, runtime: str,
+            cold_fraction: float, out: Path) -> None:
+    """``bench --remote``: flags -> ``RemoteOptions`` -> ``bench_remote``; table and JSON."""
+    from lambdalite.benchmark.remote import RemoteOptions, bench_remote
+    from lambdalite.benchmark.remote_table import render_remote
+    from lambdalite.cli_progress import RichProgress
+
+    rows = parse_variants(variants)
+    if rows is not None and len(rows) != 1:
+        raise UsageError(f"--variants {variants!r}: --remote compares one local row with the "
+                         "function (the row it serves); name one")
+    cold, warm, warmup = counts
+    options = RemoteOptions(
+        function=function, region=region, profile=profile, endpoint_url=endpoint_url,
+        model=model, variant=rows[0] if rows else None, memory_sizes=parse_memory(memory),
+        cold_starts=cold, warm=warm, warmup=warmup, quick=quick, compare_local=compare_local,
+        runtime=runtime, cold_fraction=cold_fraction, out=out)
+    with RichProgress() as progress:
+        result = bench_remote(options, progress=progress)
+    stem = out / f"bench-remote-{result.function}"
+    table = render_remote(result)
+    md = stem.with_suffix(".md")
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(table)
+    click.echo(table)
+    click.echo(f"results: {result.save(stem.with_suffix('.json'))}\ntable:   {md}")

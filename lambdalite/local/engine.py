@@ -179,7 +179,8 @@ class LocalLambda:
         start (with ``spec``, of that new definition); how many were retired."""
         name = self._spec(function_name).name
         if spec is not None:
-            self.interpreters[name] = choose_interpreter(spec.runtime, self._python)
+            self.interpreters[name] = choose_interpreter(spec.runtime, self._python,
+                                                         architecture=spec.architecture)
             self.functions[name] = spec
         return self._pools[name].retire(spec)
 
@@ -209,7 +210,7 @@ class LocalLambda:
             return self.functions[function_name]
         except KeyError:
             raise ResourceNotFound(
-                f"Function not found: {self._arn(function_name)} (known: "
+                f"Function not found: {self.arn(function_name)} (known: "
                 f"{', '.join(sorted(self.functions)) or 'none'})") from None
 
     def _concurrency(self, spec: FunctionSpec, default: int) -> int:
@@ -229,10 +230,11 @@ class LocalLambda:
                     cognito_identity: str | None) -> Invocation:
         return Invocation(
             request_id=str(uuid.uuid4()), payload=payload, deadline_ms=0,
-            function_arn=self._arn(spec.name), trace_id=_trace_id(),
+            function_arn=self.arn(spec.name), trace_id=_trace_id(),
             client_context=client_context, cognito_identity=cognito_identity)
 
-    def _arn(self, name: str) -> str:
+    def arn(self, name: str) -> str:
+        """The function's ARN as the Invoke API and the context object show it."""
         return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
 
     def _run(self, spec: FunctionSpec, env: Environment, invocation: Invocation,
