@@ -87,6 +87,7 @@ BILLING_GRANULARITY_MS = 1
 MB = 1024 * 1024
 MEMORY_MIN_MB = 128
 MEMORY_MAX_MB = 10240
+EPHEMERAL_MIN_MB, EPHEMERAL_MAX_MB = 512, 10240   # EphemeralStorage.Size (/tmp)
 MB_PER_VCPU = 1769            # "at 1,769 MB, a function has the equivalent of one vCPU"
 MAX_VCPUS = 6
 INIT_TIMEOUT_S = 10.0         # on-demand INIT phase limit

@@ -254,10 +254,15 @@ class LocalLambda:
     def _result(self, spec: FunctionSpec, env: Environment, execution: Execution,
                 started: float) -> InvokeResult:
         figures = execution.figures
-        init_ms = figures.init_duration_ms if figures.cold else None
+        restore_ms = figures.restore_duration_ms if figures.cold else None
+        # SnapStart: INIT ran when the version was published (its REPORT has no Init Duration);
+        # a restored cold start bills its Restore Duration (Python: loading the runtime and the
+        # after-restore hooks, all of what is measured here) on top of Duration.
+        init_ms = figures.init_duration_ms if figures.cold and restore_ms is None else None
+        billed_restore = math.ceil(restore_ms) if restore_ms is not None else None
         # Since 2025-08-01 Lambda bills the INIT phase of on-demand functions too: a cold start's
         # Billed Duration covers Init Duration + Duration, rounded up to the next millisecond.
-        billed = figures.duration_ms + (init_ms or 0.0)
+        billed = figures.duration_ms + (init_ms or 0.0) + (billed_restore or 0)
         report = Report(
             request_id=execution.request_id,
             duration_ms=round(figures.duration_ms, 2),
@@ -265,6 +270,8 @@ class LocalLambda:
             memory_size_mb=spec.memory_mb,
             max_memory_used_mb=_mb(figures.max_memory_bytes, spec.memory_mb),
             init_duration_ms=round(init_ms, 2) if init_ms is not None else None,
+            restore_duration_ms=round(restore_ms, 2) if restore_ms is not None else None,
+            billed_restore_duration_ms=billed_restore,
         )
         return InvokeResult(
             request_id=execution.request_id,

@@ -50,6 +50,9 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     events: tuple[EventSource, ...] = ()
     function_url_auth: str | None = None   # FunctionUrlConfig.AuthType: NONE | AWS_IAM
+    # SnapStart ApplyOn PublishedVersions: INIT, before-snapshot hooks, then RESTORE and the
+    # after-restore hooks in every new environment (no snapshot is taken locally).
+    snap_start: bool = False
     # What the function is made of on disk, for hot reload: the CodeUri folder or .zip, a
     # model folder outside it (LAMBDALITE_MODEL_DIR).
     watch: tuple[Path, ...] = ()

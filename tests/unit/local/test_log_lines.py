@@ -88,7 +88,10 @@ def test_report_as_aws_writes_it_with_trailing_tab_and_xray_fields() -> None:
 def test_report_with_spaces_as_the_docs_show_it_and_restore_duration() -> None:
     line = ("REPORT RequestId: b Duration: 10.00 ms Billed Duration: 11 ms Memory Size: 512 MB "
             "Max Memory Used: 70 MB Restore Duration: 300.00 ms Billed Restore Duration: 100 ms")
-    assert Report.parse(line) == Report("b", 10.0, 11, 512, 70, None)
+    assert Report.parse(line) == Report("b", 10.0, 11, 512, 70, None, 300.0, 100)
+    # SnapStart's figures, as the local engine writes them, read back alike.
+    snap = Report("c", 2.5, 104, 256, 60, None, 101.25, 102)
+    assert Report.parse(snap.line()) == snap
 
 
 def test_report_of_one_request_among_several_and_none_when_cut_off() -> None:
