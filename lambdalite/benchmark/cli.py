@@ -65,7 +65,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 
 @click.command("bench", cls=ApiCommand,
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
-                       "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation"})
+                       "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
+                       "peer_rows": "--peer-rows"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -88,6 +89,10 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--no-arm64", is_flag=True, help="Do not build the arm64 packages (sizes).")
 @click.option("--no-emulation", is_flag=True, help="Do not run the python3.13 arm64 packages "
               "emulated (qemu-user; rows marked 'arm64 emulated', not priced or picked).")
+@click.option("--peer-rows/--no-peer-rows", default=None,
+              help="Also measure the write-up's runtime (tflite-runtime 2.7.0 on python3.9, "
+                   "deprecated on Lambda) for float32, dynamic and int8 [default: yes; "
+                   "--quick: no].")
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
               help="Share of requests that are cold starts, for the cost columns.")
 @click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -108,7 +113,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               help="With --write-template: only this function (logical id).")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
-          timeout_s: int, no_arm64: bool, no_emulation: bool, cold_fraction: float,
+          timeout_s: int, no_arm64: bool, no_emulation: bool, peer_rows: bool | None,
+          cold_fraction: float,
           from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
@@ -132,7 +138,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             model=model or "mnist", variants=parse_variants(variants),
             memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
             quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
-            emulate_arm64=not no_emulation,
+            emulate_arm64=not no_emulation, peer_rows=peer_rows,
             cold_fraction=cold_fraction, out=out)
         with RichProgress() as progress:
             result = run(options, progress=progress)

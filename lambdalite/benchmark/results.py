@@ -59,8 +59,8 @@ class CellResult:
     arch: str = "x86_64"
     # arm64 run under qemu-user here: its figures are not arm64 Lambda's (no cost, no pick).
     emulated: bool = False
-    # Emulated cells: how the answers compare with the x86_64 run's ("equal", or the first
-    # difference); None when there was nothing to compare.
+    # Emulated cells: how the answers compare with the x86_64 run's, peer cells: with LiteRT's
+    # row of the variant ("equal", or the first difference); None: nothing to compare.
     answers: str | None = None
 
     @property
@@ -123,6 +123,9 @@ class RowResult:
     accuracy: float | None
     accuracy_drop_points: float | None
     sizes: tuple[PackageSize, ...] = ()
+    # The write-up's runtime instead of lambdalite's LiteRT ("tflite-runtime==2.7.0 on
+    # python3.9"): shown for comparison, never picked. None: lambdalite's own row.
+    peer: str | None = None
 
     def size(self, arch: str) -> PackageSize | None:
         return next((s for s in self.sizes if s.arch == arch), None)

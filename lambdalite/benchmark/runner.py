@@ -15,6 +15,10 @@ Debian's arm64 python3.13), once cold and ``EMULATED_WARM`` times warm at the fi
 MemorySize: an "emulated" cell whose figures are qemu's, kept out of cost and pick, and whose
 answer is compared with the x86_64 run's (``answers.py``). Other arm64 runtimes have no arm64
 Python here: built and checked, not run, and the notes say so.
+
+The write-up's runtime (``peer.py``): ``tflite-runtime==2.7.0`` on python3.9, a row per
+float32/dynamic/int8 measured (``tfl27-<variant>``), same engine, same run, its package built
+through the same bundle checks; its answer is compared with LiteRT's row of the variant.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ from lambdalite import progress as progress_
 from lambdalite.benchmark.answers import difference
 from lambdalite.benchmark.config import (
     EMULATED_WARM,
+    PEER,
+    PEER_MARK,
+    PEER_PACKAGE,
+    PEER_RUNTIME,
+    PEER_VARIANTS,
     RUN_ARCH,
     SIZE_ARCHS,
     TF_ROW,
@@ -66,6 +75,15 @@ class Row:
     name: str
     backend: str
     variant: str | None
+    # A peer row (the write-up's runtime): its own runtime, interpreter package, model folder.
+    runtime: str | None = None
+    litert_package: str | None = None
+    model_dir: Path | None = None
+
+    @property
+    def peer(self) -> str | None:
+        """What the row runs instead of lambdalite's own LiteRT, None for lambdalite's rows."""
+        return f"{self.litert_package} on {self.runtime}" if self.litert_package else None
 
 
 @dataclass(frozen=True)
@@ -92,17 +110,22 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     model_dir = resolve_model(config.model, progress_.nested(say))
     manifest = Manifest.load(model_dir)
     rows, notes = plan_rows(config, manifest)
+    peers, peer_notes = peer_rows(config, model_dir, manifest, progress_.nested(say))
+    rows += peers
+    notes += peer_notes
     emulate, why_not = emulation_plan(config)
     notes += [why_not] if why_not else []
-    say.total(total_units(config, len(rows), emulate))
+    say.total(total_units(config, len(rows) - len(peers), emulate, len(peers)))
     event = make_event(model_dir, manifest)
     cells: list[CellResult] = []
     results: list[RowResult] = []
+    litert_answers: dict[str, bytes] = {}   # variant -> LiteRT's answer, for the peer rows
     for row in rows:
         say.update(f"building {row.name}")
-        built = build_row(config, model_dir, row)
+        built = build_row(config, row.model_dir or model_dir, row)
         say.update(f"built {row.name}", 1)
-        results.append(row_result(row, manifest, model_dir, built.sizes))
+        results.append(row_result(row, Manifest.load(row.model_dir) if row.model_dir
+                                  else manifest, row.model_dir or model_dir, built.sizes))
         reference: list[bytes] = []     # the x86_64 answer the emulated one must equal
         for memory in config.memory_sizes:
             if built.task_root is None:
@@ -111,7 +134,11 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
                 continue
             cells.append(measure(config, row, built, memory, event.payload, say,
                                  answers=reference))
-        if emulate:
+        if reference and row.variant and not row.peer:
+            litert_answers.setdefault(row.variant, reference[0])
+        if row.peer:
+            cells = compare_peer(cells, row, reference, litert_answers)
+        elif emulate:
             cells.append(measure_emulated(config, row, built, event.payload, reference, say))
     litert = _litert_version(results)
     if litert:
@@ -123,10 +150,12 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     )
 
 
-def total_units(config: BenchConfig, rows: int, emulate: bool = False) -> int:
-    """The progress bar's length: one unit per build and per invocation."""
+def total_units(config: BenchConfig, rows: int, emulate: bool = False, peers: int = 0) -> int:
+    """The progress bar's length: one unit per build and per invocation (peer rows: not
+    emulated)."""
     emulated = units_per_cell(emulated_config(config)) if emulate else 0
-    return rows * (1 + len(config.memory_sizes) * units_per_cell(config) + emulated)
+    return ((rows + peers) * (1 + len(config.memory_sizes) * units_per_cell(config))
+            + rows * emulated)
 
 
 def units_per_cell(config: BenchConfig) -> int:
@@ -176,6 +205,46 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
     return rows, notes
 
 
+def peer_rows(config: BenchConfig, model_dir: Path, manifest: Manifest,
+              progress: progress_.Progress | None = None) -> tuple[list[Row], list[str]]:
+    """The write-up's runtime for each of PEER_VARIANTS measured, or notes on why not."""
+    from lambdalite.benchmark.peer import dense_per_tensor_model, why_no_peer_rows
+
+    wanted = config.variants if config.variants is not None else tuple(manifest.variants)
+    variants = [v for v in PEER_VARIANTS if v in wanted and v in manifest.variants]
+    if not config.peer_rows or "litert" not in config.backends or not variants:
+        return [], []
+    why = why_no_peer_rows()
+    if why is not None:
+        return [], [why]
+    notes = [f"rows {PEER}-*: {PEER_MARK}, {PEER_PACKAGE} (no XNNPACK by default) on "
+             f"{PEER_RUNTIME}, the newest Python with its wheels; dynamic and int8 converted "
+             "with --dense-per-tensor, which it needs to load them (dynamic) and compute them "
+             "right (int8); accuracy is LiteRT's evaluation of the same file, the answer is "
+             "compared with LiteRT's row"]
+    converted = [v for v in variants if v != "float32"]
+    peer_dir: Path | None = None
+    if converted:
+        try:
+            peer_dir = dense_per_tensor_model(model_dir, manifest, tuple(converted), progress)
+        except LambdaliteError as exc:
+            notes.append(f"no {PEER} {', '.join(converted)} rows: {exc.message}")
+            variants = [v for v in variants if v == "float32"]
+    rows = [Row(f"{PEER}-{v}", "litert", v, PEER_RUNTIME, PEER_PACKAGE,
+                None if v == "float32" else peer_dir) for v in variants]
+    return rows, notes
+
+
+def compare_peer(cells: list[CellResult], row: Row, answer: list[bytes],
+                 litert: dict[str, bytes]) -> list[CellResult]:
+    """The peer row's cells with its answer compared with LiteRT's of the same variant."""
+    theirs = litert.get(row.variant or "")
+    if not answer or theirs is None:
+        return cells
+    check = difference(theirs, answer[0]) or "equal"
+    return [replace(c, answers=check) if c.row == row.name else c for c in cells]
+
+
 def row_result(row: Row, manifest: Manifest, model_dir: Path,
                sizes: tuple[PackageSize, ...]) -> RowResult:
     if row.variant is None:
@@ -184,7 +253,8 @@ def row_result(row: Row, manifest: Manifest, model_dir: Path,
     variant = manifest.variant(row.variant)
     ev = variant.evaluation
     return RowResult(row.name, row.backend, row.variant, variant.size_bytes,
-                     ev.accuracy if ev else None, ev.accuracy_drop_points if ev else None, sizes)
+                     ev.accuracy if ev else None, ev.accuracy_drop_points if ev else None, sizes,
+                     peer=row.peer)
 
 
 def _tree_bytes(path: Path) -> int | None:
@@ -208,7 +278,8 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     from lambdalite.bundle.api import HANDLER, PackageOptions  # deferred: the build tooling
 
     out = Path(config.out) / "packages" / row.name
-    archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
+    # A peer row is the write-up's x86_64 runtime: not built for arm64.
+    archs = SIZE_ARCHS if config.arm64_sizes and not row.peer else (RUN_ARCH,)
     sizes: list[PackageSize] = []
     task_root: Path | None = None
     arm64_root: Path | None = None
@@ -216,7 +287,8 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     for arch in archs:
         options = PackageOptions(
             model_dir=model_dir, out_dir=out, variant=row.variant,
-            backend="tf" if row.backend == "tf" else "litert", runtime=config.runtime,
+            backend="tf" if row.backend == "tf" else "litert",
+            runtime=row.runtime or config.runtime, litert_package=row.litert_package,
             arch=arch, package_type="image" if row.backend == "tf" else "zip",
             timeout_s=config.timeout_s, image_fallback=True, runtime_fallback=arch != RUN_ARCH)
         result, size = build_package(options)
@@ -263,7 +335,7 @@ def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int,
     return FunctionSpec(
         # Absolute: the function runs in its task root, where a relative --out means nothing.
         name=FUNCTION, handler=built.handler, code_dir=code.resolve(),
-        runtime=config.runtime,
+        runtime=row.runtime or config.runtime,
         memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=arch,
         environment=env)
 
