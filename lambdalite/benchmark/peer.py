@@ -4,16 +4,21 @@ Its float32 row runs the manifest's own float32 file, which 2.7.0 loads as it is
 dynamic file does not load there (FULLY_CONNECTED version 12) and its int8 file gives wrong
 answers, so those rows run files converted with ``dense_per_tensor`` (conversion/variants.py),
 as TF 2.7's converter wrote them: ``dense_per_tensor_model`` converts the manifest's original
-TF model once into a cached folder (the large model's cache root). The rows are skipped, with
+TF model once into a cached folder (the large model's cache root), with a float32 to evaluate
+them against, as ``lambdalite convert`` + ``evaluate`` do for lambdalite's own variants (on
+LiteRT; bench compares the peer rows' answers with LiteRT's). The rows are skipped, with
 the reason, where this machine has no Python 3.9 with awslambdaric, where the model folder has
 no original TF model, or where TensorFlow is not installed.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from lambdalite import progress as progress_
@@ -61,16 +66,19 @@ def dense_per_tensor_model(model_dir: Path, manifest: Manifest, variants: tuple[
     if tf_version is None:
         raise DependencyError("converting with --dense-per-tensor needs TensorFlow: "
                               "pip install 'lambdalite[tf]'")
-    spec = json.dumps({"float32": manifest.variant("float32").sha256 if "float32" in
-                       manifest.variants else None, "source": manifest.model.source.sha256,
-                       "tf": tf_version, "variants": sorted(variants)}, sort_keys=True)
+    spec = json.dumps({"source": manifest.model.source.sha256, "tf": tf_version,
+                       "variants": sorted(variants), "evaluated": True}, sort_keys=True)
     key = hashlib.sha256(spec.encode()).hexdigest()[:12]
     folder = cache_root() / f"{manifest.model.name}-dense-per-tensor-{key}"
     if (folder / MANIFEST_NAME).exists():
         return folder
     work = folder.with_name(folder.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
-    _convert(model_dir, manifest, variants, calibration, work, progress)
+    _convert(model_dir, manifest, ("float32", *variants), calibration, work, progress)
+    if calibration is not None:
+        from lambdalite.conversion.pipeline import EvaluateOptions, evaluate
+
+        evaluate(EvaluateOptions(model_dir=work, data=calibration), progress=progress)
     shutil.rmtree(folder, ignore_errors=True)
     work.rename(folder)
     return folder
@@ -97,3 +105,51 @@ def _convert(model_dir: Path, manifest: Manifest, variants: tuple[str, ...],
         input_kinds={i.name: i.kind for i in manifest.inputs},
         output_kinds={o.name: o.kind for o in manifest.outputs},
     ), progress=progress)
+
+
+# Images per request when measuring accuracy on the peer's runtime: the function's default
+# LAMBDALITE_MAX_IMAGES.
+EVAL_BATCH = 16
+
+
+@dataclass(frozen=True)
+class LabelledEvents:
+    """A labelled data set as the function's batch requests ({"images": [...]}), in order."""
+
+    events: tuple[bytes, ...]
+    labels: tuple[int, ...]
+    dataset: str
+
+    def accuracy(self, answers: list[bytes]) -> float:
+        """Top-1 of the function's answers ({"predictions": [{"predicted_label": n}, ...]})."""
+        predicted = [int(p["predicted_label"]) for a in answers
+                     for p in json.loads(a)["predictions"]]
+        if len(predicted) != len(self.labels):
+            raise ModelError(f"{len(predicted)} predictions for {len(self.labels)} examples")
+        return sum(p == y for p, y in zip(predicted, self.labels, strict=True)) / len(self.labels)
+
+
+def labelled_events(model_dir: Path, manifest: Manifest) -> LabelledEvents | None:
+    """The calibration file's labelled images as batch requests: how accuracy is measured on
+    the peer's own runtime (the dangerous case is a file that loads and answers wrongly).
+    None when there is no labelled image set or the model is no image classifier."""
+    path = calibration_for(model_dir)
+    pre = manifest.preprocessing
+    if path is None or pre is None or manifest.classifier_output is None:
+        return None
+    import numpy as np
+    from PIL import Image
+
+    with np.load(path) as data:
+        if "y" not in data or "x" not in data:
+            return None
+        x, y = data["x"], data["y"]
+    images = []
+    for pixels in x.astype(np.uint8):
+        buf = io.BytesIO()
+        plane = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels
+        Image.fromarray(plane).save(buf, "PNG")
+        images.append(base64.b64encode(buf.getvalue()).decode())
+    events = tuple(json.dumps({"images": images[i: i + EVAL_BATCH]}).encode()
+                   for i in range(0, len(images), EVAL_BATCH))
+    return LabelledEvents(events, tuple(int(v) for v in y), path.name)

@@ -50,6 +50,8 @@ def fmt_accuracy(row: RowResult) -> str:
         return "n/a"
     drop = row.accuracy_drop_points
     extra = f" ({-drop:+.2f} pt)" if drop else ""
+    if row.runtime_accuracy is not None:
+        extra += f"; {row.runtime_accuracy * 100:.2f}% on its runtime"
     return f"{row.accuracy * 100:.2f}%{extra}"
 
 

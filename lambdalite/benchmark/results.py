@@ -126,6 +126,9 @@ class RowResult:
     # The write-up's runtime instead of lambdalite's LiteRT ("tflite-runtime==2.7.0 on
     # python3.9"): shown for comparison, never picked. None: lambdalite's own row.
     peer: str | None = None
+    # Top-1 measured through the function on the row's own runtime (peer rows, on a labelled
+    # image set), next to ``accuracy`` (LiteRT's evaluation of the same file).
+    runtime_accuracy: float | None = None
 
     def size(self, arch: str) -> PackageSize | None:
         return next((s for s in self.sizes if s.arch == arch), None)

@@ -47,6 +47,12 @@ from lambdalite.benchmark.config import (
     config_for,
 )
 from lambdalite.benchmark.models import make_event, resolve_model
+from lambdalite.benchmark.peer import (
+    LabelledEvents,
+    dense_per_tensor_model,
+    labelled_events,
+    why_no_peer_rows,
+)
 from lambdalite.benchmark.results import (
     BenchResult,
     CellResult,
@@ -120,6 +126,7 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     cells: list[CellResult] = []
     results: list[RowResult] = []
     litert_answers: dict[str, bytes] = {}   # variant -> LiteRT's answer, for the peer rows
+    labelled = labelled_events(model_dir, manifest) if peers else None
     for row in rows:
         say.update(f"building {row.name}")
         built = build_row(config, row.model_dir or model_dir, row)
@@ -138,6 +145,10 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
             litert_answers.setdefault(row.variant, reference[0])
         if row.peer:
             cells = compare_peer(cells, row, reference, litert_answers)
+            if labelled is not None and built.task_root is not None:
+                say.update(f"{row.name}: accuracy on {row.peer}")
+                results[-1] = replace(results[-1], runtime_accuracy=runtime_accuracy(
+                    config, row, built, labelled))
         elif emulate:
             cells.append(measure_emulated(config, row, built, event.payload, reference, say))
     litert = _litert_version(results)
@@ -208,8 +219,6 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
 def peer_rows(config: BenchConfig, model_dir: Path, manifest: Manifest,
               progress: progress_.Progress | None = None) -> tuple[list[Row], list[str]]:
     """The write-up's runtime for each of PEER_VARIANTS measured, or notes on why not."""
-    from lambdalite.benchmark.peer import dense_per_tensor_model, why_no_peer_rows
-
     wanted = config.variants if config.variants is not None else tuple(manifest.variants)
     variants = [v for v in PEER_VARIANTS if v in wanted and v in manifest.variants]
     if not config.peer_rows or "litert" not in config.backends or not variants:
@@ -220,8 +229,8 @@ def peer_rows(config: BenchConfig, model_dir: Path, manifest: Manifest,
     notes = [f"rows {PEER}-*: {PEER_MARK}, {PEER_PACKAGE} (no XNNPACK by default) on "
              f"{PEER_RUNTIME}, the newest Python with its wheels; dynamic and int8 converted "
              "with --dense-per-tensor, which it needs to load them (dynamic) and compute them "
-             "right (int8); accuracy is LiteRT's evaluation of the same file, the answer is "
-             "compared with LiteRT's row"]
+             "right (int8); accuracy: LiteRT's evaluation of the same file, and where the "
+             "model has a labelled image set, measured through the row's own function"]
     converted = [v for v in variants if v != "float32"]
     peer_dir: Path | None = None
     if converted:
@@ -243,6 +252,28 @@ def compare_peer(cells: list[CellResult], row: Row, answer: list[bytes],
         return cells
     check = difference(theirs, answer[0]) or "equal"
     return [replace(c, answers=check) if c.row == row.name else c for c in cells]
+
+
+def runtime_accuracy(config: BenchConfig, row: Row, built: Built,
+                     labelled: LabelledEvents) -> float | None:
+    """Top-1 of ``labelled`` through the row's function (its own runtime) at the largest
+    MemorySize; None when an invocation fails (the table's notes show the row's errors)."""
+    from lambdalite.local.engine import LocalLambda
+
+    spec = function_spec(config, row, built, max(config.memory_sizes))
+    engine = LocalLambda({FUNCTION: spec}, concurrency=1)
+    try:
+        answers = []
+        for event in labelled.events:
+            result = engine.invoke(FUNCTION, event)
+            if result.function_error:
+                return None
+            answers.append(result.payload)
+    except LambdaliteError:
+        return None
+    finally:
+        engine.close()
+    return labelled.accuracy(answers)
 
 
 def row_result(row: Row, manifest: Manifest, model_dir: Path,
