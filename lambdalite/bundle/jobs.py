@@ -177,8 +177,8 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
             package_type=_given(o.package_type, defaults.PACKAGE_TYPE),
             memory_mb=_given(o.memory_mb, defaults.MEMORY_MB),
             timeout_s=_given(o.timeout_s, defaults.TIMEOUT_S), function_name=name,
-            extra_requirements=o.extra_requirements, image_fallback=o.image_fallback,
-            runtime_fallback=o.runtime_fallback)
+            extra_requirements=o.extra_requirements, litert_package=o.litert_package,
+            image_fallback=o.image_fallback, runtime_fallback=o.runtime_fallback)
         suffix = "" if i == 0 else arch.capitalize().replace("_", "")
         function = lambdalite_function(
             name + suffix, arch=arch, package_type=package.package_type,
@@ -250,8 +250,8 @@ class _Job:
             memory_mb=_given(o.memory_mb, fn.memory_mb),
             timeout_s=_given(o.timeout_s, fn.timeout_s),
             function_name=o.function_name or fn.logical_id,
-            extra_requirements=o.extra_requirements, image_fallback=o.image_fallback,
-            runtime_fallback=o.runtime_fallback)
+            extra_requirements=o.extra_requirements, litert_package=o.litert_package,
+            image_fallback=o.image_fallback, runtime_fallback=o.runtime_fallback)
         api_path, warmup = self._events()
         alias, provisioned = self._alias()
         url_auth = fn.function_url_auth

@@ -65,6 +65,7 @@ class BuildOptions:
     warmup_schedule: str | None = None              # none; "rate(5 minutes)"
     provisioned_concurrency: int | None = None      # none; alias `live` with this many
     extra_requirements: tuple[str, ...] = ()        # pip syntax, shipped too
+    litert_package: str | None = None               # ai-edge-litert; tflite-runtime==2.7.0
     # Pin the image's FROM: one digest for the one arch built, or one per arch.
     base_image_digest: str | None = None
     base_image_digests: Mapping[str, str] = field(default_factory=dict)
