@@ -35,17 +35,21 @@ def build(model_dir: Path, out: Path, variant: str = "float32"):
 
 
 def invoke(task_root: Path, event: dict) -> dict:
+    result = invoke_raw(task_root, event)
+    assert result.function_error is None, result.payload[-2000:]
+    return json.loads(result.payload)
+
+
+def invoke_raw(task_root: Path, event: dict):
     spec = FunctionSpec(name="Peer", handler="lambdalite.function.handler.lambda_handler",
                         code_dir=task_root.resolve(), runtime=RUNTIME, memory_mb=1024,
                         timeout_s=30.0, environment={envvars.BACKEND: "litert"})
     engine = LocalLambda({"Peer": spec}, concurrency=1)
     try:
         assert engine.warnings == []          # its own Python 3.9, not the host's
-        result = engine.invoke("Peer", json.dumps(event).encode())
+        return engine.invoke("Peer", json.dumps(event).encode())
     finally:
         engine.close()
-    assert result.function_error is None, result.payload[-2000:]
-    return json.loads(result.payload)
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +98,15 @@ def test_a_tensor_model_under_python39_answers_like_litert(models: Models, serve
     np.testing.assert_allclose(got["embedding"], want["embedding"], atol=1e-5)
     assert [[r["index"] for r in row] for row in got["probs"]] == [
         [r["index"] for r in row] for row in want["probs"]]
+
+
+def test_todays_dynamic_file_fails_init_on_27_and_says_what_to_do(tmp_path: Path) -> None:
+    """TF 2.21's dynamic file has a per-channel dense layer (FULLY_CONNECTED v12): 2.7.0 cannot
+    load it, and the function's error names the conversion option that makes one it can."""
+    package = build(mnist_example() / "model", tmp_path, variant="dynamic")
+    digit = sorted((mnist_example() / "digits").glob("*.png"))[0]
+    result = invoke_raw(package.task_root, {"image": base64.b64encode(digit.read_bytes()).decode()})
+    assert result.function_error is not None
+    text = result.payload.decode()
+    assert "tflite_runtime could not load" in text and "FULLY_CONNECTED" in text
+    assert "convert with --dense-per-tensor" in text
