@@ -25,6 +25,9 @@ class Runtime:
     libstdcxx_gcc: str
     glibcxx: tuple[int, ...]
     cxxabi: tuple[int, ...]
+    # When AWS deprecated the runtime ("Lambda runtimes": no more security patches; creating
+    # and then updating functions on it is blocked some months later). None: supported.
+    deprecated: str | None = None
 
     @property
     def glibc_str(self) -> str:
@@ -52,7 +55,7 @@ class Arch:
 _AL2 = ("Amazon Linux 2", (2, 26), "7.3", (3, 4, 24), (1, 3, 11))
 _AL2023 = ("Amazon Linux 2023", (2, 34), "11.2", (3, 4, 29), (1, 3, 13))
 RUNTIMES: dict[str, Runtime] = {
-    "python3.9": Runtime("python3.9", "3.9", *_AL2),
+    "python3.9": Runtime("python3.9", "3.9", *_AL2, deprecated="2025-12-15"),
     "python3.10": Runtime("python3.10", "3.10", *_AL2),
     "python3.11": Runtime("python3.11", "3.11", *_AL2),
     "python3.12": Runtime("python3.12", "3.12", *_AL2023),
@@ -60,7 +63,19 @@ RUNTIMES: dict[str, Runtime] = {
     "python3.14": Runtime("python3.14", "3.14", *_AL2023),   # GA on Lambda 2025-11
 }
 DEFAULT_RUNTIME = "python3.12"
-BUILDABLE_RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
+# python3.9: the newest Python tflite-runtime 2.7.0 (the write-up's runtime) has wheels for;
+# deprecated, built with a warning that says so.
+BUILDABLE_RUNTIMES = ("python3.9", "python3.11", "python3.12", "python3.13", "python3.14")
+
+
+def deprecation_warning(runtime: str) -> str | None:
+    """What a build for a deprecated runtime tells the user, None for a supported one."""
+    since = RUNTIMES[runtime].deprecated
+    if since is None:
+        return None
+    return (f"{runtime} is deprecated on AWS Lambda (since {since}): it gets no security "
+            "patches, and AWS blocks creating and then updating functions on it; build for "
+            f"{DEFAULT_RUNTIME} unless you need {runtime} (e.g. tflite-runtime <= 2.7)")
 
 ARCHS: dict[str, Arch] = {
     "x86_64": Arch("x86_64", "x86_64", "EM_X86_64", "x86-64", "-x86_64", 0.0000166667),

@@ -67,7 +67,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
                        "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
                        "floors": "--no-floors", "variant": "--variants",
-                       "compare_local": "--no-local", "function": "--remote"})
+                       "compare_local": "--no-local", "function": "--remote",
+                       "peer_rows": "--peer-rows"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -96,6 +97,10 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               "MNIST cold start over the imports-only floor, first vs warm Duration, the large "
               "model at 1024 MB, the float32 zip's size, local engine calls/s with 1 vs 2 "
               "environments (--runtime default python3.12; --quick: few samples, no large).")
+@click.option("--peer-rows/--no-peer-rows", default=None,
+              help="Also measure the write-up's runtime (tflite-runtime 2.7.0 on python3.9, "
+                   "deprecated on Lambda) for float32, dynamic and int8 [default: yes; "
+                   "--quick: no].")
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
               help="Share of requests that are cold starts, for the cost columns.")
 @click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -125,6 +130,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
           timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool, goals: bool,
+          peer_rows: bool | None,
           cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
@@ -164,7 +170,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             model=model or "mnist", variants=parse_variants(variants),
             memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
             quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
-            emulate_arm64=not no_emulation, floors=not no_floors,
+            emulate_arm64=not no_emulation, floors=not no_floors, peer_rows=peer_rows,
             cold_fraction=cold_fraction, out=out)
         with RichProgress() as progress:
             result = run(options, progress=progress)

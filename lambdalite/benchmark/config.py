@@ -28,6 +28,13 @@ DEFAULT_TIMEOUT_S = 30              # API Gateway's ~29-30 s limit: the write-up
 # calls at the first MemorySize. Its figures are not arm64 timings; it shows that the package
 # runs and answers as x86_64 does, at ~300x the cost in time.
 EMULATED_WARM = 3
+# The write-up's runtime, measured next to LiteRT (issue 14): tflite-runtime 2.7.0, the version
+# it had to pin, on python3.9, the newest Python with its wheels (deprecated on Lambda).
+PEER = "tfl27"                      # its rows: tfl27-float32, tfl27-dynamic, tfl27-int8
+PEER_RUNTIME = "python3.9"
+PEER_PACKAGE = "tflite-runtime==2.7.0"
+PEER_VARIANTS = ("float32", "dynamic", "int8")
+PEER_MARK = "the write-up's runtime (its Lambda runtime is deprecated)"
 QUICK_TF_SKIP = ("quick mode skips the tf row: building a full TensorFlow package takes "
                  "minutes (measure it in a full run)")
 
@@ -67,6 +74,9 @@ class BenchOptions:
     emulate_arm64: bool = True
     # The floor rows (no-op and imports-only handlers, run from each backend's package).
     floors: bool = True
+    # The write-up's runtime (PEER_PACKAGE on PEER_RUNTIME) for each of PEER_VARIANTS measured.
+    # None: in a full run, not in quick mode.
+    peer_rows: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class BenchConfig:
     floors: bool = True                           # the no-op and imports-only floor rows
     notes: tuple[str, ...] = field(default=())    # what the settings left out, and why
     emulate_arm64: bool = True
+    peer_rows: bool = True
 
     def settings(self) -> dict[str, object]:
         return {
@@ -96,6 +107,7 @@ class BenchConfig:
             "runtime": self.runtime, "run_arch": RUN_ARCH, "timeout_s": self.timeout_s,
             "quick": self.quick, "arm64_sizes": self.arm64_sizes,
             "emulate_arm64": self.emulate_arm64, "floors": self.floors,
+            "peer_rows": self.peer_rows,
             "cold_fraction": self.cold_fraction, "notes": list(self.notes),
         }
 
@@ -124,6 +136,7 @@ def config_for(options: BenchOptions) -> BenchConfig:
         runtime=o.runtime, timeout_s=o.timeout_s, quick=o.quick, arm64_sizes=o.arm64_sizes,
         cold_fraction=o.cold_fraction, out=o.out, floors=o.floors, notes=tuple(notes),
         emulate_arm64=o.emulate_arm64 and o.arm64_sizes,
+        peer_rows=not o.quick if o.peer_rows is None else o.peer_rows,
     )
     _check_counts(config)
     return config

@@ -152,6 +152,8 @@ def rank(ok: list[Candidate], objective: str) -> list[Candidate]:
 def _rejection(row: RowResult, cell: CellResult, c: Constraints) -> str | None:
     if cell.emulated:
         return f"its timings are emulated ({cell.arch} under qemu here), not Lambda's"
+    if row.peer:
+        return f"it is the write-up's runtime ({row.peer}), measured for comparison"
     if cell.error or not cell.warm or cell.cold_start() is None:
         return f"it did not run cleanly ({cell.error or 'no samples'})"
     drop = row.accuracy_drop_points

@@ -8,7 +8,7 @@ docs/BENCHMARKS.md holds copies of it from real runs.
 from __future__ import annotations
 
 from lambdalite.benchmark.answers import ATOL, RTOL
-from lambdalite.benchmark.config import EMULATED_WARM, TF_ROW
+from lambdalite.benchmark.config import EMULATED_WARM, PEER, PEER_MARK, TF_ROW
 from lambdalite.benchmark.results import BenchResult, CellResult, RowResult
 from lambdalite.emulation import CPU, EMULATED_PYTHON, QEMU_OVERHEAD_MB
 from lambdalite.lambda_facts import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
@@ -53,10 +53,14 @@ def fmt_accuracy(row: RowResult) -> str:
         return "n/a"
     drop = row.accuracy_drop_points
     extra = f" ({-drop:+.2f} pt)" if drop else ""
+    if row.runtime_accuracy is not None:
+        extra += f"; {row.runtime_accuracy * 100:.2f}% on its runtime"
     return f"{row.accuracy * 100:.2f}%{extra}"
 
 
 def row_label(row: RowResult) -> str:
+    if row.peer:
+        return f"{row.variant} ({row.peer}: {PEER_MARK})"
     if row.floor == "noop":
         return f"floor: no-op handler ({row.backend} package)"
     if row.floor == "imports":
@@ -66,8 +70,9 @@ def row_label(row: RowResult) -> str:
 
 def over_floor(result: BenchResult, row: RowResult, memory_mb: int) -> str:
     """A variant's cold start over its backend's imports-only floor (same run, same memory);
-    the imports-only floor's over the no-op one."""
-    if row.floor == "noop":
+    the imports-only floor's over the no-op one. A peer row runs another Python and
+    runtime than the floors were measured with: none."""
+    if row.floor == "noop" or row.peer:
         return "-"
     kind = "noop" if row.floor == "imports" else "imports"
     delta = result.over_floor_ms(row, memory_mb, kind)
@@ -173,6 +178,39 @@ def floor_notes(result: BenchResult) -> list[str]:
             "cold starts interleaved row by row"]
 
 
+# Issue 14's goal for the large model at 3008 MB, reported as measured, never asserted.
+PEER_GOAL = 50.0
+
+
+def peer_ratios(result: BenchResult) -> list[str]:
+    """The write-up's runtime against LiteRT, per MemorySize: its dynamic vs its own float32,
+    and LiteRT's best warm p50 vs its dynamic (the goal: at least 50x on the large model)."""
+    lines = []
+    for memory in result.memory_sizes:
+        ours = [(row.row, cell.summary("warm")) for row in result.rows
+                if row.backend == "litert" and not row.peer
+                and (cell := result.cell(row.row, memory)) is not None]
+        best = min(((name, s) for name, s in ours if s), key=lambda x: x[1].p50, default=None)
+        peer_f32, peer_dyn = (result.cell(f"{PEER}-{v}", memory) for v in ("float32", "dynamic"))
+        dyn = peer_dyn.summary("warm") if peer_dyn else None
+        f32 = peer_f32.summary("warm") if peer_f32 else None
+        if dyn and f32 and f32.p50 > 0:
+            lines.append(f"{PEER} dynamic vs {PEER} float32 at {memory} MB: warm p50 "
+                         f"{fmt_ms(dyn.p50)} vs {fmt_ms(f32.p50)} ({dyn.p50 / f32.p50:.1f}x)")
+        if dyn and best and best[1].p50 > 0:
+            lines.append(f"LiteRT's best ({best[0]}, warm p50 {fmt_ms(best[1].p50)}) vs {PEER} "
+                         f"dynamic ({fmt_ms(dyn.p50)}) at {memory} MB: "
+                         f"{dyn.p50 / best[1].p50:.1f}x faster (issue 14's goal on the large "
+                         f"model at 3008 MB: >= {PEER_GOAL:g}x)")
+    for cell in result.cells:
+        row = result.row(cell.row)
+        if row is not None and row.peer and cell.answers is not None:
+            verdict = ("equal to" if cell.answers == "equal"
+                       else f"DIFFER from ({cell.answers})")
+            lines.append(f"{cell.label}: answer {verdict} LiteRT's {row.variant} row's")
+    return list(dict.fromkeys(lines))
+
+
 def _seconds(text: str) -> float:
     return float(text.removesuffix(" s"))
 
@@ -231,6 +269,7 @@ def notes(result: BenchResult) -> list[str]:
     ]
     lines += floor_notes(result)
     lines += dynamic_vs_float32(result)
+    lines += peer_ratios(result)
     lines += emulated_notes(result)
     lines += list(result.notes)
     for cell in result.cells:

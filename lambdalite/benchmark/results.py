@@ -59,8 +59,8 @@ class CellResult:
     arch: str = "x86_64"
     # arm64 run under qemu-user here: its figures are not arm64 Lambda's (no cost, no pick).
     emulated: bool = False
-    # Emulated cells: how the answers compare with the x86_64 run's ("equal", or the first
-    # difference); None when there was nothing to compare.
+    # Emulated cells: how the answers compare with the x86_64 run's, peer cells: with LiteRT's
+    # row of the variant ("equal", or the first difference); None: nothing to compare.
     answers: str | None = None
 
     @property
@@ -127,6 +127,12 @@ class RowResult:
     # of the row ``package_of`` with another Handler; None for a variant or the tf row.
     floor: str | None = None
     package_of: str | None = None
+    # The write-up's runtime instead of lambdalite's LiteRT ("tflite-runtime==2.7.0 on
+    # python3.9"): shown for comparison, never picked. None: lambdalite's own row.
+    peer: str | None = None
+    # Top-1 measured through the function on the row's own runtime (peer rows, on a labelled
+    # image set), next to ``accuracy`` (LiteRT's evaluation of the same file).
+    runtime_accuracy: float | None = None
 
     @property
     def is_floor(self) -> bool:

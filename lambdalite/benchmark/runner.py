@@ -18,6 +18,10 @@ Debian's arm64 python3.13), once cold and ``EMULATED_WARM`` times warm at the fi
 MemorySize: an "emulated" cell whose figures are qemu's, kept out of cost and pick, and whose
 answer is compared with the x86_64 run's (``answers.py``). Other arm64 runtimes have no arm64
 Python here: built and checked, not run, and the notes say so.
+
+The write-up's runtime (``peer.py``): ``tflite-runtime==2.7.0`` on python3.9, a row per
+float32/dynamic/int8 measured (``tfl27-<variant>``), same engine, same run, its package built
+through the same bundle checks; its answer is compared with LiteRT's row of the variant.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ from lambdalite import progress as progress_
 from lambdalite.benchmark.answers import difference
 from lambdalite.benchmark.config import (
     EMULATED_WARM,
+    PEER,
+    PEER_MARK,
+    PEER_PACKAGE,
+    PEER_RUNTIME,
+    PEER_VARIANTS,
     RUN_ARCH,
     SIZE_ARCHS,
     TF_ROW,
@@ -41,6 +50,12 @@ from lambdalite.benchmark.config import (
     config_for,
 )
 from lambdalite.benchmark.models import make_event, resolve_model
+from lambdalite.benchmark.peer import (
+    LabelledEvents,
+    dense_per_tensor_model,
+    labelled_events,
+    why_no_peer_rows,
+)
 from lambdalite.benchmark.results import (
     BenchResult,
     CellResult,
@@ -71,6 +86,15 @@ class Row:
     variant: str | None
     floor: str | None = None          # "noop" | "imports": a floor row (FLOORS)
     package_of: str | None = None     # a floor row runs the package built for this row
+    # A peer row (the write-up's runtime): its own runtime, interpreter package, model folder.
+    runtime: str | None = None
+    litert_package: str | None = None
+    model_dir: Path | None = None
+
+    @property
+    def peer(self) -> str | None:
+        """What the row runs instead of lambdalite's own LiteRT, None for lambdalite's rows."""
+        return f"{self.litert_package} on {self.runtime}" if self.litert_package else None
 
 
 @dataclass(frozen=True)
@@ -102,19 +126,24 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     manifest = Manifest.load(model_dir)
     rows, notes = plan_rows(config, manifest)
     floors = plan_floors(config, rows)
+    peers, peer_notes = peer_rows(config, model_dir, manifest, progress_.nested(say))
+    rows += peers
+    notes += peer_notes
     emulate, why_not = emulation_plan(config)
     notes += [why_not] if why_not else []
-    say.total(total_units(config, len(rows), len(floors), emulate))
+    say.total(total_units(config, len(rows) - len(peers), len(floors), emulate, len(peers)))
     event = make_event(model_dir, manifest)
     results: list[RowResult] = []
     runs: list[tuple[Row, Built]] = []
     built_rows: dict[str, Built] = {}
+    labelled = labelled_events(model_dir, manifest) if peers else None
     for row in rows:
         say.update(f"building {row.name}")
-        built = build_row(config, model_dir, row)
+        built = build_row(config, row.model_dir or model_dir, row)
         say.update(f"built {row.name}", 1)
         built_rows[row.name] = built
-        results.append(row_result(row, manifest, model_dir, built.sizes))
+        results.append(row_result(row, Manifest.load(row.model_dir) if row.model_dir
+                                  else manifest, row.model_dir or model_dir, built.sizes))
         runs.append((row, built))
     for floor in floors:
         from lambdalite.bundle.api import FLOOR_HANDLERS  # deferred: the build tooling
@@ -126,13 +155,26 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
             floor.name, floor.backend, None, None, None, None, of.sizes, floor=floor.floor,
             package_of=floor.package_of))
         runs.insert(len(runs) - len(rows), (floor, built))
-    # The x86_64 answer of each row, which its emulated run must equal.
+    # The x86_64 answer of each row, which its emulated run must equal (and a peer row's,
+    # which must equal LiteRT's of the same variant).
     references: dict[str, list[bytes]] = {row.name: [] for row, _ in runs}
     cells = [cell for memory in config.memory_sizes
              for cell in measure_memory(config, runs, memory, event.payload, say, references)]
+    litert_answers: dict[str, bytes] = {}   # variant -> LiteRT's answer, for the peer rows
+    for row in rows:
+        if references[row.name] and row.variant and not row.peer:
+            litert_answers.setdefault(row.variant, references[row.name][0])
+    for row in peers:
+        cells = compare_peer(cells, row, references[row.name], litert_answers)
+        built = built_rows[row.name]
+        if labelled is not None and built.task_root is not None:
+            say.update(f"{row.name}: accuracy on {row.peer}")
+            at = next(i for i, r in enumerate(results) if r.row == row.name)
+            results[at] = replace(results[at], runtime_accuracy=runtime_accuracy(
+                config, row, built, labelled))
     if emulate:
         cells += [measure_emulated(config, row, built_rows[row.name], event.payload,
-                                   references[row.name], say) for row in rows]
+                                   references[row.name], say) for row in rows if not row.peer]
     litert = _litert_version(results)
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
@@ -143,12 +185,13 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     )
 
 
-def total_units(config: BenchConfig, rows: int, floors: int = 0, emulate: bool = False) -> int:
+def total_units(config: BenchConfig, rows: int, floors: int = 0, emulate: bool = False,
+                peers: int = 0) -> int:
     """The progress bar's length: one unit per build and per invocation (floors: no build;
-    emulated: the rows' arm64 packages, not the floors')."""
+    emulated: the rows' arm64 packages, not the floors' or the peer rows')."""
     emulated = units_per_cell(emulated_config(config)) if emulate else 0
-    return (rows * (1 + emulated)
-            + (rows + floors) * len(config.memory_sizes) * units_per_cell(config))
+    return (rows * (1 + emulated) + peers
+            + (rows + peers + floors) * len(config.memory_sizes) * units_per_cell(config))
 
 
 def units_per_cell(config: BenchConfig) -> int:
@@ -208,9 +251,69 @@ def plan_floors(config: BenchConfig, rows: list[Row]) -> list[Row]:
     for backend in dict.fromkeys(r.backend for r in rows):
         first = next(r for r in rows if r.backend == backend)
         suffix = "" if backend == "litert" else f"-{backend}"
-        floors += [Row(f"floor-{kind}{suffix}", backend, None, kind, first.name)
+        floors += [Row(f"floor-{kind}{suffix}", backend, None, floor=kind, package_of=first.name)
                    for kind in FLOORS]
     return floors
+
+
+def peer_rows(config: BenchConfig, model_dir: Path, manifest: Manifest,
+              progress: progress_.Progress | None = None) -> tuple[list[Row], list[str]]:
+    """The write-up's runtime for each of PEER_VARIANTS measured, or notes on why not."""
+    wanted = config.variants if config.variants is not None else tuple(manifest.variants)
+    variants = [v for v in PEER_VARIANTS if v in wanted and v in manifest.variants]
+    if not config.peer_rows or "litert" not in config.backends or not variants:
+        return [], []
+    why = why_no_peer_rows()
+    if why is not None:
+        return [], [why]
+    notes = [f"rows {PEER}-*: {PEER_MARK}, {PEER_PACKAGE} (no XNNPACK by default) on "
+             f"{PEER_RUNTIME}, the newest Python with its wheels; dynamic and int8 converted "
+             "with --dense-per-tensor, which it needs to load them (dynamic) and compute them "
+             "right (int8); accuracy: LiteRT's evaluation of the same file, and where the "
+             "model has a labelled image set, measured through the row's own function"]
+    converted = [v for v in variants if v != "float32"]
+    peer_dir: Path | None = None
+    if converted:
+        try:
+            peer_dir = dense_per_tensor_model(model_dir, manifest, tuple(converted), progress)
+        except LambdaliteError as exc:
+            notes.append(f"no {PEER} {', '.join(converted)} rows: {exc.message}")
+            variants = [v for v in variants if v == "float32"]
+    rows = [Row(f"{PEER}-{v}", "litert", v, runtime=PEER_RUNTIME, litert_package=PEER_PACKAGE,
+                model_dir=None if v == "float32" else peer_dir) for v in variants]
+    return rows, notes
+
+
+def compare_peer(cells: list[CellResult], row: Row, answer: list[bytes],
+                 litert: dict[str, bytes]) -> list[CellResult]:
+    """The peer row's cells with its answer compared with LiteRT's of the same variant."""
+    theirs = litert.get(row.variant or "")
+    if not answer or theirs is None:
+        return cells
+    check = difference(theirs, answer[0]) or "equal"
+    return [replace(c, answers=check) if c.row == row.name else c for c in cells]
+
+
+def runtime_accuracy(config: BenchConfig, row: Row, built: Built,
+                     labelled: LabelledEvents) -> float | None:
+    """Top-1 of ``labelled`` through the row's function (its own runtime) at the largest
+    MemorySize; None when an invocation fails (the table's notes show the row's errors)."""
+    from lambdalite.local.engine import LocalLambda
+
+    spec = function_spec(config, row, built, max(config.memory_sizes))
+    engine = LocalLambda({FUNCTION: spec}, concurrency=1)
+    try:
+        answers = []
+        for event in labelled.events:
+            result = engine.invoke(FUNCTION, event)
+            if result.function_error:
+                return None
+            answers.append(result.payload)
+    except LambdaliteError:
+        return None
+    finally:
+        engine.close()
+    return labelled.accuracy(answers)
 
 
 def row_result(row: Row, manifest: Manifest, model_dir: Path,
@@ -221,7 +324,8 @@ def row_result(row: Row, manifest: Manifest, model_dir: Path,
     variant = manifest.variant(row.variant)
     ev = variant.evaluation
     return RowResult(row.name, row.backend, row.variant, variant.size_bytes,
-                     ev.accuracy if ev else None, ev.accuracy_drop_points if ev else None, sizes)
+                     ev.accuracy if ev else None, ev.accuracy_drop_points if ev else None, sizes,
+                     peer=row.peer)
 
 
 def _tree_bytes(path: Path) -> int | None:
@@ -245,7 +349,8 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     from lambdalite.bundle.api import HANDLER, PackageOptions  # deferred: the build tooling
 
     out = Path(config.out) / "packages" / row.name
-    archs = SIZE_ARCHS if config.arm64_sizes else (RUN_ARCH,)
+    # A peer row is the write-up's x86_64 runtime: not built for arm64.
+    archs = SIZE_ARCHS if config.arm64_sizes and not row.peer else (RUN_ARCH,)
     sizes: list[PackageSize] = []
     task_root: Path | None = None
     arm64_root: Path | None = None
@@ -253,7 +358,8 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     for arch in archs:
         options = PackageOptions(
             model_dir=model_dir, out_dir=out, variant=row.variant,
-            backend="tf" if row.backend == "tf" else "litert", runtime=config.runtime,
+            backend="tf" if row.backend == "tf" else "litert",
+            runtime=row.runtime or config.runtime, litert_package=row.litert_package,
             arch=arch, package_type="image" if row.backend == "tf" else "zip",
             timeout_s=config.timeout_s, image_fallback=True, runtime_fallback=arch != RUN_ARCH)
         result, size = build_package(options)
@@ -300,7 +406,7 @@ def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int,
     return FunctionSpec(
         # Absolute: the function runs in its task root, where a relative --out means nothing.
         name=FUNCTION, handler=built.handler, code_dir=code.resolve(),
-        runtime=config.runtime,
+        runtime=row.runtime or config.runtime,
         memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=arch,
         environment=env)
 

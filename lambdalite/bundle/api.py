@@ -42,7 +42,13 @@ from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, Packa
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
 from lambdalite.function.floors import IMPORTS_HANDLER, NOOP_HANDLER
-from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, RUNTIMES, base_image
+from lambdalite.lambda_facts import (
+    BUILDABLE_RUNTIMES,
+    DEFAULT_RUNTIME,
+    RUNTIMES,
+    base_image,
+    deprecation_warning,
+)
 from lambdalite.manifest import Manifest
 
 # The function's entry point, as Lambda's Handler / an image's CMD names it.
@@ -70,6 +76,9 @@ class PackageOptions:
     function_name: str = "InferenceFunction"
     # Added to the backend's requirements (pip syntax), e.g. ("tflite-runtime==2.14.0",).
     extra_requirements: tuple[str, ...] = ()
+    # The LiteRT interpreter's distribution instead of ai-edge-litert, e.g.
+    # "tflite-runtime==2.7.0" (the write-up's; python3.9, with numpy<2: resolve.py).
+    litert_package: str | None = None
     base_image_digest: str | None = None
     # Fallbacks, for what the user left to lambdalite (the CLI: a flag not given).
     image_fallback: bool = False     # a zip over Lambda's limits -> an image
@@ -123,7 +132,8 @@ class BuildPlan:
             f"target      {self.target}",
             f"package     {self.options.package_type} -> {self.out_arch_dir}",
             f"model       {self.options.model_dir} variant={self.options.variant or '(default)'} "
-            f"backend={self.options.backend}",
+            f"backend={self.options.backend}"
+            + (f" ({self.options.litert_package})" if self.options.litert_package else ""),
             f"pip         {' '.join(self.pip_command)}",
             f"slim rules  {', '.join(r.name for r in self.rules)}",
             f"compile     {self.compile_with or 'skipped (no matching interpreter)'}",
@@ -152,7 +162,8 @@ def plan(options: PackageOptions) -> BuildPlan:
         options.arch if options.package_type == "zip" else f"image-{options.arch}"
     )
     task_root = out / image.TASK_DIRNAME
-    reqs = resolve.requirements_for(options.backend, options.extra_requirements)
+    reqs = resolve.requirements_for(options.backend, options.extra_requirements,
+                                    options.litert_package)
     return BuildPlan(
         options=options,
         target=target,
@@ -282,7 +293,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
     steps = progress_.resolve(progress)
     done, picks = versions.fit(
         p.requirements, lambda reqs: _assemble(p, reqs, steps),
-        pinned=versions.pinned(o.extra_requirements),
+        pinned=versions.pinned((*o.extra_requirements, *filter(None, [o.litert_package]))),
         versions=lambda name: versions.list_versions(name, target),
         screen=lambda name, v: versions.screen_wheel(
             name, v, target, o.package_type,
@@ -315,6 +326,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
     with progress_.step(steps, "check size"):
         verdict = size.check(o.package_type, unzipped, zipped)
     notes.extend(verdict.notes)
+    deprecated = deprecation_warning(o.runtime)
     result = BuildResult(
         options=o,
         task_root=root,
@@ -325,7 +337,7 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
         files=files,
         glibc_needed=worst.glibc_str if worst else None,
         glibc_available=target.runtime.glibc_str,
-        warnings=verdict.warnings,
+        warnings=(*((deprecated,) if deprecated else ()), *verdict.warnings),
         glibc_needed_by=worst.path if worst else None,
         installed=tuple(sorted(i.pin for i in installed.values())),
         packages=package_sizes(root, owners),
@@ -362,6 +374,7 @@ def write_summary(result: BuildResult, path: Path) -> None:
         "arch": result.options.arch,
         "package_type": result.options.package_type,
         "backend": result.options.backend,
+        "litert_package": result.options.litert_package,
         "files": result.files,
         "unzipped_bytes": result.unzipped_bytes,
         "zipped_bytes": result.zipped_bytes,

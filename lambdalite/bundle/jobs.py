@@ -180,7 +180,7 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
             package_type=_given(o.package_type, defaults.PACKAGE_TYPE),
             memory_mb=_given(o.memory_mb, defaults.MEMORY_MB),
             timeout_s=_given(o.timeout_s, defaults.TIMEOUT_S), function_name=name,
-            extra_requirements=o.extra_requirements,
+            extra_requirements=o.extra_requirements, litert_package=o.litert_package,
             # SnapStart takes no image: a zip over the limits fails instead of falling back.
             image_fallback=o.image_fallback and not o.snapstart,
             runtime_fallback=o.runtime_fallback)
@@ -258,7 +258,7 @@ class _Job:
             memory_mb=_given(o.memory_mb, fn.memory_mb),
             timeout_s=_given(o.timeout_s, fn.timeout_s),
             function_name=o.function_name or fn.logical_id,
-            extra_requirements=o.extra_requirements,
+            extra_requirements=o.extra_requirements, litert_package=o.litert_package,
             image_fallback=o.image_fallback and not snap, runtime_fallback=o.runtime_fallback)
         api_path, warmup = self._events()
         alias, provisioned = self._alias(snap)

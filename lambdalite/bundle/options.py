@@ -67,6 +67,7 @@ class BuildOptions:
     # SnapStart on published versions, alias `live` (a zip on python3.12+: no image fallback).
     snapstart: bool = False
     extra_requirements: tuple[str, ...] = ()        # pip syntax, shipped too
+    litert_package: str | None = None               # ai-edge-litert; tflite-runtime==2.7.0
     # Pin the image's FROM: one digest for the one arch built, or one per arch.
     base_image_digest: str | None = None
     base_image_digests: Mapping[str, str] = field(default_factory=dict)

@@ -18,6 +18,7 @@ from typing import Literal
 
 from lambdalite.bundle.errors import InstallFailed
 from lambdalite.bundle.targets import Target
+from lambdalite.errors import OptionError
 
 Backend = Literal["litert", "tf"]
 
@@ -29,8 +30,35 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def requirements_for(backend: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    return (*REQUIREMENTS[backend], *extra)
+# The LiteRT backend's interpreter may come from another distribution: ``tflite-runtime``
+# (``tflite_runtime.interpreter``, the same API; function/backends/litert.py imports either).
+LITERT_PACKAGE = "ai-edge-litert"
+TFLITE_RUNTIME = "tflite-runtime"
+# Every tflite-runtime release (the last, 2.14.0, is from 2023) is compiled against NumPy 1.x:
+# under numpy 2 its Interpreter() fails ("_ARRAY_API not found"), and pip picks numpy 2.
+TFLITE_RUNTIME_NUMPY = "numpy<2"
+
+
+def requirements_for(backend: str, extra: tuple[str, ...] = (),
+                     litert_package: str | None = None) -> tuple[str, ...]:
+    """pip requirements of a package; ``litert_package`` (e.g. ``tflite-runtime==2.7.0``)
+    replaces ai-edge-litert as the LiteRT backend's interpreter."""
+    base = REQUIREMENTS[backend]
+    if litert_package and backend == "litert":
+        name = canonical(requirement_name(litert_package))
+        if name not in (LITERT_PACKAGE, TFLITE_RUNTIME):
+            raise OptionError(f"{{litert_package}} {litert_package!r}: the LiteRT interpreter "
+                              f"comes from {LITERT_PACKAGE} or {TFLITE_RUNTIME} "
+                              "(with a version, e.g. tflite-runtime==2.7.0)")
+        numpy = TFLITE_RUNTIME_NUMPY if name == TFLITE_RUNTIME else "numpy"
+        base = tuple(numpy if r == "numpy" else litert_package if r == LITERT_PACKAGE else r
+                     for r in base)
+    return (*base, *extra)
+
+
+def requirement_name(requirement: str) -> str:
+    """The project name a pip requirement starts with (``numpy<2`` -> ``numpy``)."""
+    return re.split(r"[<>=!~;\[ ]", requirement.strip(), maxsplit=1)[0]
 
 
 def canonical(name: str) -> str:
@@ -85,7 +113,7 @@ def verify(installed: dict[str, Installed], wanted: tuple[str, ...], target: Tar
            compiled: frozenset[str] = frozenset()) -> None:
     """Every requirement is there and every wheel is tagged for the target (``compiled``:
     canonical names of wheels compiled for it, tagged ``linux_<machine>``)."""
-    names = {canonical(re.split(r"[<>=!~;\[ ]", w, maxsplit=1)[0]) for w in wanted}
+    names = {canonical(requirement_name(w)) for w in wanted}
     missing = sorted(names - installed.keys())
     if missing:
         raise InstallFailed(

@@ -147,6 +147,12 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
     help="Let unsupported ops fall back to TF Select (needs the Flex runtime).",
 )
 @click.option(
+    "--dense-per-tensor",
+    is_flag=True,
+    help="Quantize dense layers per tensor in dynamic and int8, so that tflite-runtime 2.7 "
+    "(the write-up's runtime) loads them and computes them right.",
+)
+@click.option(
     "--input-kind", "input_kind", multiple=True, metavar="NAME=KIND",
     help=f"Declare an input's kind ({'|'.join(INPUT_KINDS)}); repeat for several.",
 )
@@ -187,6 +193,7 @@ def convert(
     output_activation: str | None,
     keep_tf_model: bool,
     allow_tf_select: bool,
+    dense_per_tensor: bool,
     input_kind: tuple[str, ...],
     output_kind: tuple[str, ...],
     hooks: Path | None,
@@ -220,6 +227,7 @@ def convert(
         output_activation=output_activation,
         keep_tf_model=keep_tf_model,
         allow_tf_select=allow_tf_select,
+        dense_per_tensor=dense_per_tensor,
         input_kinds=_kinds(input_kind, "--input-kind", INPUT_KINDS),
         output_kinds=_kinds(output_kind, "--output-kind", OUTPUT_KINDS),
         hooks=hooks,

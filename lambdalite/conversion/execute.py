@@ -129,6 +129,7 @@ def _convert_one(
                 representative=representative,
                 int8_io=plan.int8_io,
                 allow_tf_select=plan.allow_tf_select,
+                dense_per_tensor=plan.dense_per_tensor,
             )
             blob = converter.convert()
         except Exception as exc:  # the converter raises ConverterError, ValueError, RuntimeError...

@@ -66,6 +66,9 @@ class ConvertOptions:
     output_activation: str | None = None  # None: read from the converted graph
     keep_tf_model: bool = False
     allow_tf_select: bool = False
+    # dynamic and int8 with dense layers quantized per tensor: what tflite-runtime 2.7 loads
+    # and computes right (conversion/variants.py)
+    dense_per_tensor: bool = False
     # input name -> "image" | "tensor"; output name -> "classes" | "scores" | "bits" | "tensor"
     input_kinds: Mapping[str, str] | None = None
     output_kinds: Mapping[str, str] | None = None
@@ -116,6 +119,7 @@ class ConversionPlan:
     signature_key: str | None = None
     keep_tf_model: bool = False
     allow_tf_select: bool = False
+    dense_per_tensor: bool = False
     hooks: Path | None = None
     hook_requirements: tuple[str, ...] = ()
     evaluation_set: Path | None = None
@@ -144,6 +148,9 @@ class ConversionPlan:
             f"variants    {', '.join(self.variants) or 'none'}",
         ]
         lines += [f"  skipped   {s.variant}: {s.reason}" for s in self.skipped]
+        if self.dense_per_tensor:
+            lines.append("quantize    dense layers per tensor (dynamic, int8: for "
+                         "tflite-runtime 2.7)")
         if self.format in (ModelFormat.SAVED_MODEL_TF1, ModelFormat.SAVED_MODEL_TF2):
             lines.append(f"signature   {self.signature_key} (tags {', '.join(self.tags)})")
         if "int8" in self.variants and self.format is not ModelFormat.TFLITE:
@@ -234,6 +241,7 @@ def _check_tflite_options(opts: ConvertOptions) -> None:
         name for name, set_ in (
             ("calibration", opts.calibration is not None), ("keep_tf_model", opts.keep_tf_model),
             ("allow_tf_select", opts.allow_tf_select), ("tags", bool(opts.tags)),
+            ("dense_per_tensor", opts.dense_per_tensor),
             ("signature", opts.signature is not None),
         ) if set_
     ]
@@ -277,6 +285,7 @@ def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
         signature_key=facts.signature_key,
         keep_tf_model=opts.keep_tf_model,
         allow_tf_select=opts.allow_tf_select,
+        dense_per_tensor=opts.dense_per_tensor,
         hooks=opts.hooks,
         hook_requirements=tuple(opts.hook_requirements),
         evaluation_set=opts.evaluation_set,

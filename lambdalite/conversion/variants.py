@@ -5,6 +5,12 @@ dynamic  weights int8, activations float at run time (dynamic-range quantization
 float16  weights float16, computed in float32 on CPU (half the size)
 int8     full integer: weights and activations int8, int8/uint8 input and output;
          needs a representative dataset (calibration data)
+
+``dense_per_tensor`` (dynamic, int8): dense layers' weights get one scale, not one per
+output channel, as TF 2.7's converter wrote them. The runtime of that day (tflite-runtime
+2.7.0) cannot load a per-channel dynamic dense layer (FULLY_CONNECTED version 12) and
+computes a per-channel int8 one with a single scale, silently wrong (10% MNIST accuracy,
+measured). Convolutions stay per channel, so speed is that runtime's own (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ def configure(
     representative: RepresentativeData | None = None,
     int8_io: str = "int8",
     allow_tf_select: bool = False,
+    dense_per_tensor: bool = False,
 ) -> None:
     """Set a fresh ``TFLiteConverter`` (v1 or v2 API) up for one variant."""
     ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -65,6 +72,9 @@ def configure(
         io_type = tf.int8 if int8_io == "int8" else tf.uint8
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
+    if dense_per_tensor and (spec.full_integer or (spec.optimize and not spec.float16)):
+        # TF's only switch for it, private (tensorflow/lite/python/lite.py).
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     if allow_tf_select:
         # Ops without a TFLite kernel run through the Flex delegate (needs the full
         # TensorFlow Lite runtime with Flex ops, not the slim LiteRT wheel).

@@ -8,12 +8,14 @@ loads the model). Tests and tools build an app from an explicit configuration:
     app = create_app(FunctionConfig(model_dir=Path("lambdalite/examples/mnist/model")))
     app({"image": b64}, None)
 
-This package imports only the standard library, numpy, Pillow, ai_edge_litert (and
-TensorFlow when LAMBDALITE_BACKEND=tf); nothing is imported here on purpose.
+This package imports only the standard library, numpy, Pillow, ai_edge_litert (or
+tflite_runtime, where a package holds that instead) and TensorFlow when
+LAMBDALITE_BACKEND=tf; nothing is imported here on purpose. It runs on Python 3.9 and newer
+(``compat.py``), the CLI on 3.11 and newer.
 """
 
 # The import rule, as data: the build uses it to know what to ship, the tests enforce it.
-RUNTIME_PACKAGES = ("numpy", "PIL", "ai_edge_litert")
+RUNTIME_PACKAGES = ("numpy", "PIL", "ai_edge_litert", "tflite_runtime")
 TF_PACKAGES = ("tensorflow", "keras")  # imported only by backends/tf.py, only when backend=tf
 SHARED_MODULES = (
     "lambdalite",

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from lambdalite import envvars
 from lambdalite.errors import UsageError
+from lambdalite.function.compat import StrEnum
 from lambdalite.lambda_facts import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
 
 DEFAULT_MAX_IMAGES = 16

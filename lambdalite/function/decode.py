@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from lambdalite import envvars
+from lambdalite.function.compat import a2b_base64_strict
 from lambdalite.function.config import FunctionConfig
 from lambdalite.function.errors import (
     CorruptImage,
@@ -130,14 +131,14 @@ def decode_images(images: Sequence[EncodedImage], limits: DecodeLimits) -> list[
     are read (and the request's budget checked) before the first pixel is decoded."""
     where = [f"image {i}" if len(images) > 1 else "the image" for i in range(len(images))]
     raws = [b64decode(item.data, w) if item.is_base64 else item.data
-            for item, w in zip(images, where, strict=True)]
+            for item, w in zip(images, where)]
     costs = []
-    for raw, w in zip(raws, where, strict=True):
+    for raw, w in zip(raws, where):
         with _opened(raw, limits.max_pixels, w) as img:
             costs.append((_decoded_pixels(img, limits.target), f"{w}: {_describe(img)}"))
     _check_budget(costs, limits)
     out = []
-    for raw, w in zip(raws, where, strict=True):
+    for raw, w in zip(raws, where):
         with _opened(raw, limits.max_pixels, w) as img:
             out.append(_load_reduced(img, limits.target, w))
     return out
@@ -154,7 +155,7 @@ def b64decode(text: bytes, where: str = "the image") -> bytes:
     body = body.rstrip(b"=")
     body += b"=" * (-len(body) % 4)
     try:
-        return binascii.a2b_base64(body, strict_mode=True)
+        return a2b_base64_strict(body)
     except (binascii.Error, ValueError):
         raise InvalidBase64(
             f"{where} is not valid base64; encode the file's bytes, e.g. `base64 -w0 digit.png`"

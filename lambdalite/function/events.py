@@ -27,9 +27,9 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from lambdalite.function.compat import StrEnum
 from lambdalite.function.errors import (
     EmptyImage,
     InvalidBase64,
@@ -144,7 +144,7 @@ def _parse_http(event: dict[str, Any], kind: EventKind, limits: Limits, open_jso
 
 def _transport_decode(body: str) -> bytes:
     try:
-        return binascii.a2b_base64(body.encode("ascii"), strict_mode=False)
+        return binascii.a2b_base64(body.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise InvalidBase64(
             "isBase64Encoded is true but the body is not base64; check the client or integration"
@@ -170,7 +170,7 @@ def _npy_body(body: str, transported: bool) -> bytes:
     if transported:
         return _transport_decode(body)
     try:  # sent as text: the .npy's base64 (a .npy's binary header is not UTF-8 text)
-        return binascii.a2b_base64(body.encode("ascii"), strict_mode=False)
+        return binascii.a2b_base64(body.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise InvalidInput(
             f"the {NPY_MEDIA_TYPE} body is neither binary (isBase64Encoded) nor base64 text; "

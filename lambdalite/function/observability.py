@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
@@ -49,7 +49,7 @@ class JsonLogger:
         if LEVELS[level] < self.level:
             return
         doc = {
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "level": level,
             "message": message,
             **self.static,

@@ -75,7 +75,7 @@ def check_input_shape(pre: Preprocessing, shape: Sequence[int]) -> None:
         [pre.height, pre.width, want_c] if pre.layout == "NHWC" else [want_c, pre.height, pre.width]
     )
     got = list(shape)[1:]
-    if len(got) != 3 or any(g not in (e, -1) for g, e in zip(got, expected, strict=True)):
+    if len(got) != 3 or any(g not in (e, -1) for g, e in zip(got, expected)):
         raise ModelError(
             f"the model's input is {list(shape)} but the manifest's preprocessing makes "
             f"[N, {', '.join(map(str, expected))}] ({pre.layout}, {pre.color_mode}); "

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from lambdalite.errors import LambdaliteError
+from lambdalite.function.compat import a2b_base64_strict
 from lambdalite.function.errors import BatchTooLarge, InvalidInput, PayloadTooLarge
 from lambdalite.manifest import InputSpec
 
@@ -138,7 +139,7 @@ def npy_base64(text: Any, where: str) -> bytes:
     body = text.encode("ascii", errors="replace")
     for attempt in (body, body.translate(None, _WHITESPACE)):  # line breaks: only when needed
         try:
-            return binascii.a2b_base64(attempt, strict_mode=True)
+            return a2b_base64_strict(attempt)
         except (binascii.Error, ValueError):
             continue
     raise InvalidInput(
@@ -250,7 +251,7 @@ def check(
             else ""
         )
         raise error(f"{where} has rank {array.ndim} (shape {got}); {wants}{hint}")
-    for axis, (want, have) in enumerate(zip(spec.shape, got, strict=True)):
+    for axis, (want, have) in enumerate(zip(spec.shape, got)):
         if want not in (-1, have):
             raise error(f"{where} has shape {got}; {wants}: dimension {axis} must be {want}")
         if have == 0:

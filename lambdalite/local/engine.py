@@ -54,6 +54,12 @@ ACCOUNT_ID = "123456789012"       # the placeholder account SAM's local tools us
 ResultCallback = Callable[[InvokeResult], None]
 
 
+def runtime_warning(runtime: str, architecture: str = "x86_64") -> str | None:
+    """Why a function on ``runtime`` would not run under its own Python here (the host's
+    runs it instead, and says so), None when it would."""
+    return choose_interpreter(runtime, architecture=architecture).warning
+
+
 @dataclass(frozen=True)
 class _Queued:
     function_name: str

@@ -32,6 +32,19 @@ def test_build_dry_run_prints_the_plan_for_each_arch(tmp_path: Path):
     assert not (tmp_path / "build").exists()
 
 
+def test_build_dry_run_for_the_writeups_runtime(tmp_path: Path):
+    proc = lambdalite("build", "--model-dir", str(MODEL), "--runtime", "python3.9",
+                      "--litert-package", "tflite-runtime==2.7.0", "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "backend=litert (tflite-runtime==2.7.0)" in proc.stdout
+    assert "--python-version 3.9" in proc.stdout
+    assert proc.stdout.rstrip().count("numpy<2 pillow tflite-runtime==2.7.0") == 1
+    proc = lambdalite("build", "--model-dir", str(MODEL), "--litert-package", "onnxruntime",
+                      "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--litert-package 'onnxruntime': the LiteRT interpreter comes from" in proc.stderr
+
+
 def test_template_writes_a_sam_template(tmp_path: Path):
     proc = lambdalite("template", "--package", "image", "--arch", "arm64", "--memory", "2048",
                       "--warmup", "rate(5 minutes)", cwd=tmp_path)

@@ -1,5 +1,9 @@
 """LiteRT backend: ``ai_edge_litert.interpreter.Interpreter`` with XNNPACK.
 
+A package that holds ``tflite_runtime`` instead (the write-up's tflite-runtime 2.7.0, bench's
+peer rows on python3.9) runs through its ``Interpreter``: the same API for everything used
+here. Its XNNPACK is compiled in but not applied, which ``describe()`` reports as it is.
+
 The model is opened with ``model_path`` so the flatbuffer is memory-mapped, not
 copied into the Python heap. XNNPACK is LiteRT's default CPU delegate; it is applied
 when tensors are first allocated, and we report whether it took the graph (the
@@ -21,10 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 from lambdalite.errors import ModelError
 from lambdalite.manifest import TensorSpec, Variant
+
+try:
+    from ai_edge_litert.interpreter import Interpreter
+    RUNTIME = "ai_edge_litert"
+except ImportError:  # a package built with tflite-runtime only (python3.9's peer rows)
+    from tflite_runtime.interpreter import Interpreter
+    RUNTIME = "tflite_runtime"
 
 _INT_TYPES = (np.int8, np.uint8, np.int16)
 DEFAULT_SIGNATURE = "serving_default"
@@ -61,7 +71,7 @@ class LiteRTBackend:
             self._it = Interpreter(model_path=str(model_path), num_threads=num_threads)
             self._it.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"LiteRT could not load {model_path}: {exc}") from exc
+            raise ModelError(f"{RUNTIME} could not load {model_path}: {exc}{_hint(exc)}") from exc
         self.model_path = model_path
         self.num_threads = num_threads
         self.signature, file_in, file_out = file_ports(self._it)
@@ -95,6 +105,7 @@ class LiteRTBackend:
         first = self.inputs[0]
         return {
             "backend": self.name,
+            "runtime": RUNTIME,
             "model": self.model_path.name,
             "num_threads": self.num_threads,
             "xnnpack": self.delegated_nodes > 0 if self.delegated_nodes >= 0 else None,
@@ -145,6 +156,14 @@ class LiteRTBackend:
         except AttributeError:
             return -1
         return sum(1 for op in ops if op.get("op_name") == "DELEGATE")
+
+
+def _hint(exc: Exception) -> str:
+    """What to do when an older runtime meets an op version newer than it knows."""
+    if "An older version of this builtin might be supported" not in str(exc):
+        return ""
+    return ("; this runtime is older than the converter: convert with --dense-per-tensor "
+            "(dynamic and int8 variants that tflite-runtime 2.7 loads), or use ai-edge-litert")
 
 
 def file_ports(it: Any) -> tuple[str | None, list[Port], list[Port]]:

@@ -213,6 +213,6 @@ def _keras_model(path: Path, inputs: Sequence[str], outputs: Sequence[str]
         if len(names) != len(values):
             raise ModelError(f"{path} gives {len(values)} outputs; the manifest names "
                              f"{len(names)}")
-        return {name: np.asarray(v) for name, v in zip(names, values, strict=True)}
+        return {name: np.asarray(v) for name, v in zip(names, values)}
 
     return call, "keras"

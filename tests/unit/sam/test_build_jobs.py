@@ -140,7 +140,7 @@ def test_defaults_are_sam_defaults(tmp_path: Path):
 
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("Runtime: python3.11", "Runtime: nodejs20.x",
-     "Digits: Runtime nodejs20.x is not buildable: lambdalite builds python3.11, python3.12, "
+     "Digits: Runtime nodejs20.x is not buildable: lambdalite builds python3.9, python3.11, python3.12, "
      "python3.13"),
     ("Runtime: python3.11", "Runtime: python3.10", "Runtime python3.10 is not buildable"),
     ("Runtime: python3.11", "Description: no runtime", "Runtime is required"),
