@@ -47,7 +47,7 @@ QUICK = Counts(cold_starts=1, warm=3, warmup=1)
 class BenchOptions:
     """What to measure (``lambdalite.bench(options)``); None takes the mode's default."""
 
-    model: str | Path = "mnist"                   # mnist | large | a model folder
+    model: str | Path = "mnist"                   # mnist | stegastamp | large | a model folder
     # Rows: LiteRT variants and/or "tf" (the original model on TensorFlow). None: every
     # variant of the manifest and the tf row (quick: no tf row).
     variants: tuple[str, ...] | None = None
@@ -63,11 +63,14 @@ class BenchOptions:
     out: Path = Path("bench-results")
     # python3.13 arm64 packages also run emulated (needs arm64_sizes, qemu and the userland).
     emulate_arm64: bool = True
+    # The event every invocation sends (a Lambda event as JSON); None: the model's own
+    # (benchmark/models.py: the examples' events, a noise PNG, or seeded tensors).
+    event: Path | None = None
 
 
 @dataclass(frozen=True)
 class BenchConfig:
-    model: str = "mnist"                          # mnist | large | path to a model folder
+    model: str = "mnist"                          # mnist | stegastamp | large | a model folder
     variants: tuple[str, ...] | None = None       # None: every variant of the manifest
     backends: tuple[str, ...] = BACKENDS
     memory_sizes: tuple[int, ...] = DEFAULT_MEMORY
@@ -82,6 +85,7 @@ class BenchConfig:
     out: Path = Path("bench-results")
     notes: tuple[str, ...] = field(default=())    # what the settings left out, and why
     emulate_arm64: bool = True
+    event: str | None = None                      # a Lambda event file (JSON)
 
     def settings(self) -> dict[str, object]:
         return {
@@ -90,7 +94,7 @@ class BenchConfig:
             "cold_starts": self.cold_starts, "warm": self.warm, "warmup": self.warmup,
             "runtime": self.runtime, "run_arch": RUN_ARCH, "timeout_s": self.timeout_s,
             "quick": self.quick, "arm64_sizes": self.arm64_sizes,
-            "emulate_arm64": self.emulate_arm64,
+            "emulate_arm64": self.emulate_arm64, "event": self.event,
             "cold_fraction": self.cold_fraction, "notes": list(self.notes),
         }
 
@@ -119,6 +123,7 @@ def config_for(options: BenchOptions) -> BenchConfig:
         runtime=o.runtime, timeout_s=o.timeout_s, quick=o.quick, arm64_sizes=o.arm64_sizes,
         cold_fraction=o.cold_fraction, out=o.out, notes=tuple(notes),
         emulate_arm64=o.emulate_arm64 and o.arm64_sizes,
+        event=str(o.event) if o.event is not None else None,
     )
     _check_counts(config)
     return config

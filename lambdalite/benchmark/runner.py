@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from lambdalite import emulation, envvars
 from lambdalite import progress as progress_
+from lambdalite.benchmark.accuracy import EvaluationRequests, accuracy, evaluation_requests
 from lambdalite.benchmark.answers import difference
 from lambdalite.benchmark.config import (
     EMULATED_WARM,
@@ -94,8 +95,10 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     rows, notes = plan_rows(config, manifest)
     emulate, why_not = emulation_plan(config)
     notes += [why_not] if why_not else []
-    say.total(total_units(config, len(rows), emulate))
-    event = make_event(model_dir, manifest)
+    evaluation = evaluation_requests(model_dir, manifest)
+    notes += [evaluation.describe()] if evaluation else []
+    say.total(total_units(config, len(rows), emulate, evaluation))
+    event = make_event(model_dir, manifest, Path(config.event) if config.event else None)
     cells: list[CellResult] = []
     results: list[RowResult] = []
     for row in rows:
@@ -113,6 +116,11 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
                                  answers=reference))
         if emulate:
             cells.append(measure_emulated(config, row, built, event.payload, reference, say))
+        if evaluation is not None:
+            results[-1] = replace(results[-1], accuracy=evaluate_row(
+                config, row, built, manifest, evaluation, say), accuracy_drop_points=None)
+    if evaluation is not None:
+        results = with_drops(results)
     litert = _litert_version(results)
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
@@ -123,10 +131,12 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     )
 
 
-def total_units(config: BenchConfig, rows: int, emulate: bool = False) -> int:
+def total_units(config: BenchConfig, rows: int, emulate: bool = False,
+                evaluation: EvaluationRequests | None = None) -> int:
     """The progress bar's length: one unit per build and per invocation."""
     emulated = units_per_cell(emulated_config(config)) if emulate else 0
-    return rows * (1 + len(config.memory_sizes) * units_per_cell(config) + emulated)
+    evaluated = len(evaluation.payloads) if evaluation else 0
+    return rows * (1 + len(config.memory_sizes) * units_per_cell(config) + emulated + evaluated)
 
 
 def units_per_cell(config: BenchConfig) -> int:
@@ -339,6 +349,36 @@ def _warm_cell(config: BenchConfig, engine: LocalLambda, payload: bytes, row: Ro
             rep = result.report
             warm.append(WarmSample(rep.duration_ms, result.round_trip_ms, rep.max_memory_used_mb))
     return CellResult(row.name, memory_mb, tuple(cold), tuple(warm))
+
+
+def evaluate_row(config: BenchConfig, row: Row, built: Built, manifest: Manifest,
+                 evaluation: EvaluationRequests, progress: progress_.Progress) -> float | None:
+    """The row's accuracy on the evaluation set: every example through its x86_64 function
+    (one warm environment at the first MemorySize); None when the package was not built."""
+    from lambdalite.local.engine import LocalLambda
+
+    if built.task_root is None:
+        progress.update(f"skipped evaluating {row.name}", len(evaluation.payloads))
+        return None
+    spec = function_spec(config, row, built, config.memory_sizes[0])
+    answers: list[bytes | None] = []
+    with LocalLambda({FUNCTION: spec}, concurrency=1) as engine:
+        for i, payload in enumerate(evaluation.payloads):
+            progress.update(f"{row.name}: evaluating {i + 1}/{len(evaluation.payloads)}", 0)
+            try:
+                result = engine.invoke(FUNCTION, payload)
+            except LambdaliteError:
+                result = None
+            answers.append(result.payload if result and not result.function_error else None)
+            progress.update(f"{row.name}: evaluated {i + 1}", 1)
+    return accuracy(manifest, evaluation, answers)
+
+
+def with_drops(rows: list[RowResult]) -> list[RowResult]:
+    """Accuracy points each row lost against the float32 row (None without one)."""
+    reference = next((r.accuracy for r in rows if r.row == "float32"), None)
+    return [replace(r, accuracy_drop_points=None if reference is None or r.accuracy is None
+                    else round((reference - r.accuracy) * 100, 4)) for r in rows]
 
 
 def _cold_sample(result: InvokeResult) -> ColdSample:
