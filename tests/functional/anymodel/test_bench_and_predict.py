@@ -51,7 +51,7 @@ def test_bench_sends_seeded_tensors_and_scores_the_evaluation_set(models: Models
                            evaluation_set=tmp_path / "eval.npz", **OPTIONS["multi_out"]))
     result = lambdalite.bench(lambdalite.BenchOptions(
         model=folder, variants=("float32",), quick=True, warm=1, warmup=0, arm64_sizes=False,
-        memory_sizes=(256,), out=tmp_path / "bench"))
+        memory_sizes=(256,), floors=False, out=tmp_path / "bench"))
     (cell,) = result.cells
     assert cell.error is None and len(cell.warm) == 1
     assert result.event.startswith("direct invoke, seeded tensors (x float32 [1, 6];")

@@ -18,7 +18,7 @@ pytest.importorskip("bchlib")
 def test_bench_measures_the_stegastamp_example(tmp_path: Path) -> None:
     result = lambdalite.bench(lambdalite.BenchOptions(
         model="stegastamp", variants=("float32", "int8"), quick=True, warm=1, warmup=0,
-        arm64_sizes=False, memory_sizes=(256,), out=tmp_path))
+        arm64_sizes=False, memory_sizes=(256,), floors=False, out=tmp_path))
     assert result.model == "stegastamp"
     assert result.event.startswith("the stegastamp example's events/event.json")
     assert [c.error for c in result.cells] == [None, None]
