@@ -68,8 +68,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                        "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
                        "floors": "--no-floors", "variant": "--variants",
                        "compare_local": "--no-local", "function": "--remote",
-                       "peer_rows": "--peer-rows"})
-@click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
+                       "peer_rows": "--peer-rows", "event": "--event"})
+@click.option("--model", help="mnist or stegastamp (the bundled examples), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
                                 "model folder --write-manifest writes to.")
@@ -81,6 +81,10 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--warm", type=int, help="Recorded warm calls [default: 20; quick: 3].")
 @click.option("--warmup", type=int, help="Warm-up calls not recorded [default: 2; quick: 1].")
 @click.option("--quick", is_flag=True, help="Few samples, one memory size, no tf row (tests, demo).")
+@click.option("--event", "event_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The Lambda event (JSON) every invocation sends [default: the example's "
+                   "event, a noise PNG for an image classifier, else seeded tensors of the "
+                   "manifest's input shapes].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("bench-results"), show_default=True,
               help="Folder for packages, JSON, Markdown and PNG.")
@@ -128,7 +132,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
               "`lambdalite local start-lambda`'s http://127.0.0.1:3001).")
 @click.option("--no-local", is_flag=True, help="With --remote: do not measure locally.")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
-          warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
+          warm: int | None, warmup: int | None, quick: bool, event_file: Path | None,
+          out: Path, runtime: str,
           timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool, goals: bool,
           peer_rows: bool | None,
           cold_fraction: float, from_json: Path | None,
@@ -171,7 +176,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
             quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
             emulate_arm64=not no_emulation, floors=not no_floors, peer_rows=peer_rows,
-            cold_fraction=cold_fraction, out=out)
+            cold_fraction=cold_fraction, out=out, event=event_file)
         with RichProgress() as progress:
             result = run(options, progress=progress)
     paths = write_outputs(result, out)

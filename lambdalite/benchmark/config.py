@@ -56,7 +56,7 @@ QUICK = Counts(cold_starts=1, warm=3, warmup=1)
 class BenchOptions:
     """What to measure (``lambdalite.bench(options)``); None takes the mode's default."""
 
-    model: str | Path = "mnist"                   # mnist | large | a model folder
+    model: str | Path = "mnist"                   # mnist | stegastamp | large | a model folder
     # Rows: LiteRT variants and/or "tf" (the original model on TensorFlow). None: every
     # variant of the manifest and the tf row (quick: no tf row).
     variants: tuple[str, ...] | None = None
@@ -77,11 +77,14 @@ class BenchOptions:
     # The write-up's runtime (PEER_PACKAGE on PEER_RUNTIME) for each of PEER_VARIANTS measured.
     # None: in a full run, not in quick mode.
     peer_rows: bool | None = None
+    # The event every invocation sends (a Lambda event as JSON); None: the model's own
+    # (benchmark/models.py: the examples' events, a noise PNG, or seeded tensors).
+    event: Path | None = None
 
 
 @dataclass(frozen=True)
 class BenchConfig:
-    model: str = "mnist"                          # mnist | large | path to a model folder
+    model: str = "mnist"                          # mnist | stegastamp | large | a model folder
     variants: tuple[str, ...] | None = None       # None: every variant of the manifest
     backends: tuple[str, ...] = BACKENDS
     memory_sizes: tuple[int, ...] = DEFAULT_MEMORY
@@ -98,6 +101,7 @@ class BenchConfig:
     notes: tuple[str, ...] = field(default=())    # what the settings left out, and why
     emulate_arm64: bool = True
     peer_rows: bool = True
+    event: str | None = None                      # a Lambda event file (JSON)
 
     def settings(self) -> dict[str, object]:
         return {
@@ -107,7 +111,7 @@ class BenchConfig:
             "runtime": self.runtime, "run_arch": RUN_ARCH, "timeout_s": self.timeout_s,
             "quick": self.quick, "arm64_sizes": self.arm64_sizes,
             "emulate_arm64": self.emulate_arm64, "floors": self.floors,
-            "peer_rows": self.peer_rows,
+            "peer_rows": self.peer_rows, "event": self.event,
             "cold_fraction": self.cold_fraction, "notes": list(self.notes),
         }
 
@@ -137,6 +141,7 @@ def config_for(options: BenchOptions) -> BenchConfig:
         cold_fraction=o.cold_fraction, out=o.out, floors=o.floors, notes=tuple(notes),
         emulate_arm64=o.emulate_arm64 and o.arm64_sizes,
         peer_rows=not o.quick if o.peer_rows is None else o.peer_rows,
+        event=str(o.event) if o.event is not None else None,
     )
     _check_counts(config)
     return config

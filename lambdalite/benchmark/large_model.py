@@ -27,6 +27,9 @@ from lambdalite.manifest import MANIFEST_NAME, Manifest
 
 SEED = 20240520
 CALIBRATION_IMAGES = 16
+# The 100 sigmoid outputs are StegaStamp's decoded bits, not classes (the Keras model's one
+# output, as its signature names it). In the cache key: a model cached as scores is rebuilt.
+OUTPUT_KINDS = {"output_0": "bits"}
 CACHE_ENV = "LAMBDALITE_CACHE_DIR"
 
 
@@ -77,7 +80,8 @@ def cache_root(environ: dict[str, str] | None = None) -> Path:
 
 
 def model_key(tf_version: str, arch: Architecture = ARCHITECTURE, seed: int = SEED) -> str:
-    spec = json.dumps({"arch": asdict(arch), "seed": seed, "tf": tf_version}, sort_keys=True)
+    spec = json.dumps({"arch": asdict(arch), "seed": seed, "tf": tf_version,
+                       "output_kinds": OUTPUT_KINDS}, sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
@@ -171,11 +175,12 @@ def _write_calibration(path: Path) -> None:
 
 
 def _convert(keras_path: Path, out: Path, calibration: Path,
-             variants: tuple[str, ...] | None, progress: progress_.Progress) -> None:
+             variants: tuple[str, ...] | None, progress: progress_.Progress,
+             name: str = "large-stegastamp-like") -> None:
     from lambdalite.conversion.pipeline import convert
     from lambdalite.conversion.plan import ConvertOptions
 
     convert(ConvertOptions(
         model=keras_path, out=out, variants=variants, calibration=calibration,
-        name="large-stegastamp-like", output_activation="sigmoid", keep_tf_model=True,
+        name=name, output_activation="sigmoid", output_kinds=OUTPUT_KINDS, keep_tf_model=True,
     ), progress=progress)

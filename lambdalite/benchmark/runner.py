@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from lambdalite import emulation, envvars
 from lambdalite import progress as progress_
+from lambdalite.benchmark.accuracy import EvaluationRequests, accuracy, evaluation_requests
 from lambdalite.benchmark.answers import difference
 from lambdalite.benchmark.config import (
     EMULATED_WARM,
@@ -131,8 +132,11 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     notes += peer_notes
     emulate, why_not = emulation_plan(config)
     notes += [why_not] if why_not else []
-    say.total(total_units(config, len(rows) - len(peers), len(floors), emulate, len(peers)))
-    event = make_event(model_dir, manifest)
+    evaluation = evaluation_requests(model_dir, manifest)
+    notes += [evaluation.describe()] if evaluation else []
+    say.total(total_units(config, len(rows) - len(peers), len(floors), emulate, evaluation,
+                          len(peers)))
+    event = make_event(model_dir, manifest, Path(config.event) if config.event else None)
     results: list[RowResult] = []
     runs: list[tuple[Row, Built]] = []
     built_rows: dict[str, Built] = {}
@@ -175,6 +179,13 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     if emulate:
         cells += [measure_emulated(config, row, built_rows[row.name], event.payload,
                                    references[row.name], say) for row in rows if not row.peer]
+    if evaluation is not None:
+        measured = {row.name: evaluate_row(config, row, built_rows[row.name], manifest,
+                                           evaluation, say) for row in rows
+                    if not row.peer}
+        results = with_drops([replace(r, accuracy=measured[r.row], accuracy_drop_points=None)
+                              if r.floor is None and r.row in measured else r
+                              for r in results])
     litert = _litert_version(results)
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
@@ -186,11 +197,13 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
 
 
 def total_units(config: BenchConfig, rows: int, floors: int = 0, emulate: bool = False,
-                peers: int = 0) -> int:
+                evaluation: EvaluationRequests | None = None, peers: int = 0) -> int:
     """The progress bar's length: one unit per build and per invocation (floors: no build;
-    emulated: the rows' arm64 packages, not the floors' or the peer rows')."""
+    emulated: the rows' arm64 packages, not the floors' or the peer rows'; the evaluation set:
+    per row, not for the peer rows)."""
     emulated = units_per_cell(emulated_config(config)) if emulate else 0
-    return (rows * (1 + emulated) + peers
+    evaluated = len(evaluation.payloads) if evaluation else 0
+    return (rows * (1 + emulated + evaluated) + peers
             + (rows + peers + floors) * len(config.memory_sizes) * units_per_cell(config))
 
 
@@ -546,6 +559,36 @@ class _Cell:
         self.say(self.label, units_left)
         self.result = CellResult(self.row.name, self.memory_mb, tuple(self.cold),
                                  tuple(self.warm), error, error_type)
+
+
+def evaluate_row(config: BenchConfig, row: Row, built: Built, manifest: Manifest,
+                 evaluation: EvaluationRequests, progress: progress_.Progress) -> float | None:
+    """The row's accuracy on the evaluation set: every example through its x86_64 function
+    (one warm environment at the first MemorySize); None when the package was not built."""
+    from lambdalite.local.engine import LocalLambda
+
+    if built.task_root is None:
+        progress.update(f"skipped evaluating {row.name}", len(evaluation.payloads))
+        return None
+    spec = function_spec(config, row, built, config.memory_sizes[0])
+    answers: list[bytes | None] = []
+    with LocalLambda({FUNCTION: spec}, concurrency=1) as engine:
+        for i, payload in enumerate(evaluation.payloads):
+            progress.update(f"{row.name}: evaluating {i + 1}/{len(evaluation.payloads)}", 0)
+            try:
+                result = engine.invoke(FUNCTION, payload)
+            except LambdaliteError:
+                result = None
+            answers.append(result.payload if result and not result.function_error else None)
+            progress.update(f"{row.name}: evaluated {i + 1}", 1)
+    return accuracy(manifest, evaluation, answers)
+
+
+def with_drops(rows: list[RowResult]) -> list[RowResult]:
+    """Accuracy points each row lost against the float32 row (None without one)."""
+    reference = next((r.accuracy for r in rows if r.row == "float32"), None)
+    return [replace(r, accuracy_drop_points=None if reference is None or r.accuracy is None
+                    else round((reference - r.accuracy) * 100, 4)) for r in rows]
 
 
 def _cold_sample(result: InvokeResult) -> ColdSample:

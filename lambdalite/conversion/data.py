@@ -18,6 +18,7 @@ measures what the function will serve. No TensorFlow here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,15 +197,18 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 INPUTS_PREFIX, OUTPUTS_PREFIX = "inputs/", "outputs/"
+# Optional: per row, the JSON the function's answer must hold (every key of an object equal),
+# for a model whose postprocess hook answers instead of the outputs (the stegastamp example).
+ANSWERS = "answers"
 
 
 def check_evaluation_set(path: Path, inputs: Sequence[InputSpec],
                          outputs: Sequence[OutputSpec]) -> int:
     """The examples in an evaluation set: ``inputs/<name>`` for every input, ``outputs/<name>``
-    for at least one output, N rows each (nothing else). Returns N."""
+    for at least one output, optionally ``answers``, N rows each (nothing else). Returns N."""
     arrays = _npz_arrays(path)
     want_in = {INPUTS_PREFIX + i.name for i in inputs}
-    known = want_in | {OUTPUTS_PREFIX + o.name for o in outputs}
+    known = want_in | {OUTPUTS_PREFIX + o.name for o in outputs} | {ANSWERS}
     example = ", ".join(sorted(known))
     missing = sorted(want_in - set(arrays))
     unknown = sorted(set(arrays) - known)
@@ -215,8 +219,21 @@ def check_evaluation_set(path: Path, inputs: Sequence[InputSpec],
                                                          for k in arrays) else ""]
         raise BadDataset(f"{path}: {'; '.join(p for p in problems if p)}; an evaluation set "
                          f"holds {example} (numpy.savez(path, **{{'inputs/<name>': x, ...}}))")
+    if ANSWERS in arrays:
+        _check_answers(path, arrays[ANSWERS])
     rows = {k: len(v) if v.ndim else 0 for k, v in arrays.items()}
     if len(set(rows.values())) != 1 or 0 in rows.values():
         shown = ", ".join(f"{k}: {n}" for k, n in rows.items())
         raise BadDataset(f"{path}: every array needs the same number of rows ({shown})")
     return next(iter(rows.values()))
+
+
+def _check_answers(path: Path, answers: np.ndarray) -> None:
+    if answers.dtype.kind != "U" or answers.ndim != 1:
+        raise BadDataset(f"{path}: {ANSWERS} must be a 1-D array of JSON strings (one per row), "
+                         f"not {answers.dtype} {list(answers.shape)}")
+    for i, text in enumerate(answers.tolist()):
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise BadDataset(f"{path}: {ANSWERS}[{i}] is not JSON ({exc})") from None

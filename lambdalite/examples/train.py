@@ -228,7 +228,7 @@ def _image_bytes(pixels: np.ndarray, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def api_gateway_event(png: bytes) -> dict[str, Any]:
+def api_gateway_event(png: bytes, resource: str = "/classify_digit") -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event, shaped like the AWS SAM ML template's events/event.json."""
     headers = {
         "Accept": "application/json",
@@ -239,8 +239,8 @@ def api_gateway_event(png: bytes) -> dict[str, Any]:
     }
     return {
         "body": base64.b64encode(png).decode("ascii"),
-        "resource": "/classify_digit",
-        "path": "/classify_digit",
+        "resource": resource,
+        "path": resource,
         "httpMethod": "POST",
         "isBase64Encoded": True,
         "queryStringParameters": None,
@@ -257,8 +257,8 @@ def api_gateway_event(png: bytes) -> dict[str, Any]:
             "requestTime": "09/Apr/2015:12:34:56 +0000",
             "requestTimeEpoch": 1428582896000,
             "identity": {"sourceIp": "127.0.0.1", "userAgent": "Custom User Agent String"},
-            "path": "/Prod/classify_digit",
-            "resourcePath": "/classify_digit",
+            "path": f"/Prod{resource}",
+            "resourcePath": resource,
             "httpMethod": "POST",
             "apiId": "1234567890",
             "protocol": "HTTP/1.1",

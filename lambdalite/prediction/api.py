@@ -5,7 +5,7 @@ local Lambda.
     for call in result.calls:
         print(call.reply.body, call.result.report.line())
 
-``target`` is a model folder (or ``mnist``, the bundled example): its function is built for
+``target`` is a model folder (or ``mnist``/``stegastamp``, the bundled examples): its function is built for
 this machine's runtime and architecture, or a cached build is reused (``cache.py``); or a SAM
 template (a file, or a folder holding template.yaml): its function is run as the template says.
 Each file is one invocation, in order, in one local Lambda (the first is a cold start, the next
@@ -28,7 +28,7 @@ from pathlib import Path
 from lambdalite import progress as progress_
 from lambdalite.bundle.options import Backend
 from lambdalite.errors import UsageError
-from lambdalite.examples import mnist_example
+from lambdalite.examples import mnist_example, stegastamp_example
 from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, host_arch
 from lambdalite.local.engine import LocalLambda
 from lambdalite.local.engine_types import InvokeResult
@@ -37,6 +37,7 @@ from lambdalite.local.triggers import JSON_TYPE, NPY_TYPE, Body, Reply, Trigger,
 from lambdalite.prediction.cache import cached_build
 
 MNIST = "mnist"
+EXAMPLES = {MNIST: mnist_example, "stegastamp": stegastamp_example}   # bundled, by name
 REQUEST_KEYS = ("inputs", "image", "images")
 
 
@@ -135,8 +136,8 @@ def template_for(target: Path, *, variant: str | None = None, backend: Backend =
                  ) -> tuple[Path, bool]:
     """The template to run for ``target`` (a model folder, ``mnist``, or a template), and
     whether a model folder was built now (False: its cached build, or a template)."""
-    if str(target) == MNIST and not target.exists():
-        target = mnist_example() / "model"
+    if str(target) in EXAMPLES and not target.exists():
+        target = EXAMPLES[str(target)]() / "model"
     if target.is_dir() and (target / "manifest.json").is_file():
         arch = host_arch()
         if arch is None:

@@ -35,9 +35,9 @@ def predict(target: Path, files: tuple[Path, ...], function: str | None, trigger
     """Send each FILE (an image, a .npy, or a .json of inputs) to the function of
     MODEL_DIR_OR_TEMPLATE in the local Lambda and print its answer.
 
-    A model folder (or `mnist`, the bundled example) is built for this machine's runtime once
-    and the build reused until the folder changes; a template's function runs as the template
-    says. The first call is a cold start, the next ones warm.
+    A model folder (or `mnist`/`stegastamp`, the bundled examples) is built for this machine's
+    runtime once and the build reused until the folder changes; a template's function runs as
+    the template says. The first call is a cold start, the next ones warm.
     """
     from lambdalite.cli_progress import RichProgress
     from lambdalite.local.errors import FunctionFailed

@@ -85,3 +85,13 @@ def test_the_installed_wheel_ships_the_playground_page(venv_bin: Path, tmp_path:
             "'static'; print(sorted(p.name for p in s.iterdir()))")
     proc = _run(venv_bin / "python", "-c", code, cwd=tmp_path, timeout=60)
     assert proc.stdout.strip() == "['index.html', 'playground.css', 'playground.js']"
+
+
+def test_the_installed_wheel_ships_the_stegastamp_example(venv_bin: Path, tmp_path: Path):
+    code = ("import json; from lambdalite.examples import stegastamp_example as e; r = e(); "
+            "print(json.dumps([str(p.relative_to(r)) for p in r.rglob('*') if p.is_file()]))")
+    shipped = set(json.loads(_run(venv_bin / "python", "-c", code, cwd=tmp_path,
+                                  timeout=60).stdout))
+    assert {"model/manifest.json", "model/hooks.py", "model/eval.npz", "model/int8.tflite",
+            "model/saved_model/saved_model.pb", "events/event.json", "cli.py",
+            "generate.py"} <= shipped

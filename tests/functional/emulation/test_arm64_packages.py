@@ -21,7 +21,8 @@ import pytest
 from lambdalite.bundle.api import BuildResult, PackageOptions, build_package
 from lambdalite.bundle.slim import find_interpreter
 from lambdalite.emulation import Emulator, Userland
-from lambdalite.examples import mnist_example
+from lambdalite.examples import mnist_example, stegastamp_example
+from lambdalite.examples.stegastamp import EVENT, EVENT_SECRET
 from lambdalite.local.engine import LocalLambda
 from lambdalite.local.engine_types import FunctionSpec
 
@@ -34,6 +35,12 @@ def mnist_label(payload: dict) -> object:
     labels = [int(p.name.split("_")[0]) for p in (mnist_example() / "digits").glob("*.png")
               if p.read_bytes() == image]
     return json.loads(payload["body"])["predicted_label"] == labels[0]
+
+
+def stegastamp_secret(payload: dict) -> object:
+    """The secret the event's code holds, as the x86_64 package answers it
+    (tests/functional/examples/test_stegastamp_package.py)."""
+    return json.loads(payload["body"]) == {"secret": EVENT_SECRET, "bitflips": 0}
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ EXAMPLES = {
                      # ai-edge-litert 2.1.0: what the build steps down to for python3.13 arm64
                      # (tested in tests/functional/bundle); pinned to skip the 8 screenings.
                      ("bchlib==2.1.3", "ai-edge-litert==2.1.0"), mnist_label),
+    # bchlib comes from the hooks' requirement (bchlib>=2.1,<3), compiled: no arm64 wheel.
+    "stegastamp": Example(stegastamp_example() / "model", stegastamp_example() / EVENT,
+                          ("ai-edge-litert==2.1.0",), stegastamp_secret),
 }
 
 

@@ -46,3 +46,30 @@ def test_keras_model_has_the_counted_parameters_and_fixed_weights():
     first = model.get_layer("dense").get_weights()[0][:3, :3].copy()
     again = build_keras_model().get_layer("dense").get_weights()[0][:3, :3]
     assert (first == again).all()
+
+
+def test_the_large_model_declares_its_outputs_as_bits(monkeypatch):
+    from lambdalite.benchmark import large_model
+
+    assert large_model.OUTPUT_KINDS == {"output_0": "bits"}
+    bits = model_key("2.21.0")
+    monkeypatch.setattr(large_model, "OUTPUT_KINDS", {})
+    assert model_key("2.21.0") != bits      # a model cached before (as scores) is rebuilt
+
+
+@pytest.mark.tf
+def test_a_small_large_model_converts_with_bits(tmp_path):
+    """The same build and conversion at a tiny scale: its output is recorded as bits."""
+    pytest.importorskip("tensorflow")
+    import numpy as np
+
+    from lambdalite.benchmark.large_model import Architecture, ConvLayer, _convert
+    from lambdalite.manifest import Manifest
+    from lambdalite.progress import SILENT
+
+    arch = Architecture((40, 40, 3), (ConvLayer(4, 3, 2),), 8, 100)
+    build_keras_model(arch).save(tmp_path / "m.keras")
+    np.savez(tmp_path / "c.npz", x=np.zeros((2, 40, 40, 3), np.uint8))
+    _convert(tmp_path / "m.keras", tmp_path / "out", tmp_path / "c.npz", ("float32",), SILENT)
+    (output,) = Manifest.load(tmp_path / "out").outputs
+    assert (output.name, output.kind, output.shape) == ("output_0", "bits", [-1, 100])

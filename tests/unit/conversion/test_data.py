@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lambdalite.conversion.data import calibration_sample, load_dataset, model_input
+from lambdalite.conversion.data import (
+    calibration_sample,
+    check_evaluation_set,
+    load_dataset,
+    model_input,
+)
 from lambdalite.conversion.errors import BadDataset, UnsupportedData
-from lambdalite.manifest import Preprocessing
+from lambdalite.manifest import InputSpec, OutputSpec, Preprocessing
 
 GRAY28 = Preprocessing(color_mode="L", height=28, width=28, scale=1 / 255)
 
@@ -141,3 +146,21 @@ def test_calibration_sample_is_spread_and_deterministic(tmp_path: Path) -> None:
     sample = calibration_sample(data, 5)
     assert sample.labels is not None and sample.labels.tolist() == [0, 25, 50, 74, 99]
     assert calibration_sample(data, 500) is data
+
+
+def test_an_evaluation_set_may_carry_answers_as_json_strings(tmp_path: Path) -> None:
+    inputs, outputs = [InputSpec("x", "float32", [-1, 2])], [OutputSpec("y", "float32", [-1, 1])]
+    x, y = np.zeros((2, 2), np.float32), np.zeros((2, 1), np.float32)
+    good = tmp_path / "good.npz"
+    np.savez(good, **{"inputs/x": x, "outputs/y": y,
+                      "answers": np.array(['{"secret": "a"}', '{"secret": null}'])})
+    assert check_evaluation_set(good, inputs, outputs) == 2
+    for name, answers, message in [
+        ("ints", np.array([1, 2]), "answers must be a 1-D array of JSON strings"),
+        ("text", np.array(['{"a": 1}', "not json"]), r"answers\[1\] is not JSON"),
+        ("short", np.array(['{"a": 1}']), "every array needs the same number of rows"),
+    ]:
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **{"inputs/x": x, "outputs/y": y, "answers": answers})
+        with pytest.raises(BadDataset, match=message):
+            check_evaluation_set(path, inputs, outputs)

@@ -88,7 +88,7 @@ def test_the_convert_command_maps_the_api_fields_to_its_flags():
 def test_bench_options_errors_are_option_errors(tmp_path: Path):
     with pytest.raises(OptionError, match="^cold_starts must be at least 1"):
         lambdalite.bench(lambdalite.BenchOptions(cold_starts=0, out=tmp_path))
-    with pytest.raises(OptionError, match="^model 'nowhere' is neither mnist, large nor"):
+    with pytest.raises(OptionError, match="^model 'nowhere' is neither mnist, stegastamp, large nor"):
         lambdalite.bench(lambdalite.BenchOptions(model="nowhere", out=tmp_path))
     assert not any(tmp_path.iterdir())
 

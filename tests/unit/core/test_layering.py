@@ -31,7 +31,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "prediction": (*SHARED, "examples", "bundle.builds", "bundle.options", "bundle.package",
                 "local.engine", "local.engine_types", "local.specs", "local.triggers"),
 }
-CLI_MODULES = ("cli", "cli_progress", "__main__")     # and every <package>/cli.py
+CLI_MODULES = ("cli", "cli_progress", "__main__")     # and every <package>/cli.py, __main__.py
 
 
 def modules() -> dict[str, Path]:
@@ -68,7 +68,7 @@ def unit(module: str) -> str:
 
 
 def is_cli(module: str) -> bool:
-    return module in CLI_MODULES or module.endswith(".cli")
+    return module in CLI_MODULES or module.endswith((".cli", ".__main__"))
 
 
 def allowed(source: str, target: str) -> bool:
