@@ -50,7 +50,7 @@ class FunctionConfig:
     log_level: str = "INFO"
     metrics_namespace: str = DEFAULT_NAMESPACE
     function_name: str = "local"
-    warmup: bool = True          # one zeros inference at INIT (SnapStart: before the snapshot)
+    warmup: bool | None = None   # a zeros inference at INIT; None: auto (function.warmup.wanted)
     snap_start: bool = False     # INIT of a SnapStart version (AWS_LAMBDA_INITIALIZATION_TYPE)
 
     @classmethod
@@ -85,7 +85,7 @@ class FunctionConfig:
             log_level=level,
             metrics_namespace=environ.get(envvars.METRICS_NAMESPACE) or DEFAULT_NAMESPACE,
             function_name=environ.get(envvars.LAMBDA_FUNCTION_NAME) or "local",
-            warmup=_switch(environ, envvars.WARMUP, default=True),
+            warmup=_switch(environ, envvars.WARMUP),
             snap_start=environ.get(envvars.LAMBDA_INITIALIZATION_TYPE) == SNAP_START,
         )
 
@@ -117,12 +117,13 @@ def _model_dir(environ: Mapping[str, str]) -> Path:
     return Path(task_root) / "model"
 
 
-def _switch(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+def _switch(environ: Mapping[str, str], name: str) -> bool | None:
+    """on / off, or None for auto (unset, empty or "auto")."""
     raw = environ.get(name, "").strip().lower()
-    if not raw:
-        return default
+    if raw in ("", "auto"):
+        return None
     if raw not in _SWITCH:
-        raise UsageError(f"{name}={raw!r}: use on or off")
+        raise UsageError(f"{name}={raw!r}: use on, off or auto")
     return _SWITCH[raw]
 
 

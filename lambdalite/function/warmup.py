@@ -5,7 +5,7 @@ through the backend only (never a hooks model's preprocess), so that what a runt
 its first invoke (LiteRT sizes its arena and sets XNNPACK's operators up for the shape;
 TensorFlow traces its graph) happens during INIT, not in the first request's Duration. A
 failed warm-up is logged and INIT goes on: the first request then pays what the warm-up
-would have. ``LAMBDALITE_WARMUP=off`` turns it off.
+would have. ``LAMBDALITE_WARMUP`` on / off / auto (the default: ``wanted``).
 
 SnapStart: Lambda's Python runtimes (3.12+) run the callables registered with
 ``snapshot_restore_py`` (AWS's module, which awslambdaric requires and whose hooks its
@@ -32,6 +32,34 @@ if TYPE_CHECKING:
     from lambdalite.manifest import InputSpec
 
 Clock = Callable[[], float]
+MB = 1024 * 1024
+# A warm-up adds one inference to INIT and saves the first invoke's set-up: MNIST's first
+# Duration drops from ~3x to ~2x its warm p50 for ~0.2 ms of INIT, while the large benchmark
+# model (208 MB) runs no slower the first time than the next, so warming it only adds a whole
+# inference to every cold start (docs/BENCHMARKS.md, "Levers"). Auto warms files up to this.
+AUTO_MAX_MODEL_BYTES = 32 * MB
+
+
+def wanted(explicit: bool | None, snap_start: bool, model_bytes: int | None) -> tuple[bool, str]:
+    """(warm up?, why) from LAMBDALITE_WARMUP, else auto: under SnapStart always (the snapshot
+    keeps it: no cold start pays), else for a model file up to AUTO_MAX_MODEL_BYTES."""
+    if explicit is not None:
+        return explicit, "LAMBDALITE_WARMUP"
+    if snap_start:
+        return True, "auto: SnapStart"
+    if model_bytes is None or model_bytes <= AUTO_MAX_MODEL_BYTES:
+        return True, "auto"
+    return False, (f"auto: the model is {model_bytes / MB:.0f} MB, over "
+                   f"{AUTO_MAX_MODEL_BYTES // MB} MB; LAMBDALITE_WARMUP=on to warm it")
+
+
+def model_bytes(backend: Backend) -> int | None:
+    """The backend's model file size (None: a folder, e.g. TensorFlow's SavedModel)."""
+    path = getattr(backend, "model_path", None)
+    try:
+        return path.stat().st_size if path is not None and path.is_file() else None
+    except OSError:
+        return None
 
 
 def zeros_inputs(specs: Sequence[InputSpec], shapes: Mapping[str, Sequence[int]]

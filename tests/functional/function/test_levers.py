@@ -50,7 +50,7 @@ def test_warmup_runs_one_zeros_inference_at_init_and_logs_its_cost(served):
     assert backend.seen == {spec.name: (shape, spec.dtype, 0.0)}
     init = _records(out)[0]
     assert init["message"] == "init" and isinstance(init["warmup_ms"], float)
-    assert init["warmup_ms"] >= 0.0
+    assert init["warmup_ms"] >= 0.0 and init["warmup"] == "on (auto)"
     answer = app({"image": served.samples[0].b64}, None)
     assert answer == {"predicted_label": served.samples[0].label}   # unchanged by the warm-up
     assert backend.calls == 2
@@ -61,19 +61,46 @@ def test_warmup_off_runs_no_inference(served):
     out = io.StringIO()
     create_app(cfg, backend=backend, stream=out)
     assert backend.calls == 0
-    assert _records(out)[0]["warmup_ms"] is None
+    init = _records(out)[0]
+    assert init["warmup_ms"] is None and init["warmup"] == "off (LAMBDALITE_WARMUP)"
+
+
+class BigModel(CountingBackend):
+    """A real backend reporting a big model file (sparse: no disk used)."""
+
+    def __init__(self, inner, path):  # type: ignore[no-untyped-def]
+        super().__init__(inner)
+        self.model_path = path
+
+
+@pytest.mark.parametrize(("size_mb", "explicit", "calls"), [(33, None, 0), (32, None, 1),
+                                                            (33, True, 1), (1, False, 0)])
+def test_auto_warms_small_models_only(served, tmp_path, size_mb, explicit, calls):
+    big = tmp_path / "big.tflite"
+    with big.open("wb") as f:
+        f.truncate(size_mb * 1024 * 1024)
+    cfg = FunctionConfig(model_dir=served.model_dir, warmup=explicit)
+    backend = BigModel(load_backend(cfg, Manifest.load(served.model_dir)), big)
+    out = io.StringIO()
+    create_app(cfg, backend=backend, stream=out)
+    assert backend.calls == calls
+    init = _records(out)[0]
+    if explicit is None and calls == 0:
+        assert init["warmup"] == ("off (auto: the model is 33 MB, over 32 MB; "
+                                  "LAMBDALITE_WARMUP=on to warm it)")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("off", False), ("0", False), ("No", False),
-                                               ("on", True), ("1", True), ("", True)])
+                                               ("on", True), ("1", True), ("", None),
+                                               ("auto", None)])
 def test_warmup_switch_from_the_environment(raw, expected):
     env = {"LAMBDALITE_MODEL_DIR": "/m", "LAMBDALITE_WARMUP": raw}
     assert FunctionConfig.from_environ(env, lambda: 1).warmup is expected
-    assert FunctionConfig.from_environ({"LAMBDALITE_MODEL_DIR": "/m"}, lambda: 1).warmup is True
+    assert FunctionConfig.from_environ({"LAMBDALITE_MODEL_DIR": "/m"}, lambda: 1).warmup is None
 
 
 def test_a_bad_warmup_switch_is_named():
-    with pytest.raises(UsageError, match="LAMBDALITE_WARMUP='later': use on or off"):
+    with pytest.raises(UsageError, match="LAMBDALITE_WARMUP='later': use on, off or auto"):
         FunctionConfig.from_environ({"LAMBDALITE_WARMUP": "later"}, lambda: 1)
 
 
@@ -118,7 +145,7 @@ def test_snapstart_warms_before_the_snapshot_and_reseeds_after_restore(served, r
     out = io.StringIO()
     app = create_app(cfg, backend=backend, stream=out)
     assert backend.calls == 0                       # not at INIT: at before-snapshot
-    assert _records(out)[0]["warmup_ms"] == "before snapshot"
+    assert _records(out)[0]["warmup"] == "before snapshot (auto: SnapStart)"
     runtime_hooks.run_before_snapshot()
     assert backend.calls == 1
     snap = _records(out)[1]
@@ -156,7 +183,7 @@ def test_snapstart_without_the_runtime_module_warms_at_init(served, monkeypatch)
     assert backend.calls == 1
     warning, init = _records(out)[:2]
     assert "no snapshot_restore_py" in warning["message"]
-    assert isinstance(init["warmup_ms"], float)
+    assert isinstance(init["warmup_ms"], float) and init["warmup"] == "on (auto: SnapStart)"
 
 
 def test_snap_start_is_read_from_the_initialization_type():
