@@ -19,7 +19,6 @@ INIT, and a restored environment's first request is still reported as its cold s
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -112,6 +111,8 @@ def register_snapstart(before_snapshot: Callable[[], None], logger: JsonLogger,
 
 def reseed(logger: JsonLogger) -> None:
     """After a restore: fresh seeds from the OS for the generators a snapshot would share."""
+    import random  # deferred: only a restored SnapStart environment needs it
+
     random.seed()
     np.random.seed()  # the legacy global generator; default_rng() seeds itself when created
     logger.info("restored from snapshot", reseeded=["random", "numpy.random"])
