@@ -257,6 +257,10 @@ def create_app(
     manifest = Manifest.load(config.model_dir)
     if backend is None:
         backend = load_backend(config, manifest)
+    cache_note = str(getattr(backend, "weight_cache", None) or "")
+    if cache_note.startswith("ignored"):
+        logger.warning("XNNPACK weight cache not used; the Interpreter packs the weights",
+                       reason=cache_note.removeprefix("ignored: "))
     shapes: dict[str, list[int]] = getattr(backend, "input_shapes", None) or {}
     for spec in manifest.inputs:
         if spec.kind == "image" and spec.preprocessing is not None:
