@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/bench_levers.py                         # MNIST float32, 1024 MB
     .venv/bin/python tools/bench_levers.py --model large --package-type image --runs 5
+    .venv/bin/python tools/bench_levers.py --model large --package-type image --runtime python3.12
     .venv/bin/python tools/bench_levers.py --inprocess             # timers, no Lambda engine
 
 Builds the model's package once (``lambdalite.bundle``, the host's Python), then makes a copy
@@ -67,7 +68,7 @@ def baseline_code(ref: str, dest: Path) -> Path:
     return dest
 
 
-def with_code(task_root: Path, code: Path, dest: Path) -> Path:
+def with_code(task_root: Path, code: Path, dest: Path, python: str) -> Path:
     """A copy of ``task_root`` whose function code is the same files from ``code``. Hard links
     for the rest: both arms then read the same model and libraries through one page cache."""
     shutil.copytree(task_root, dest, symlinks=True, copy_function=os.link)
@@ -77,32 +78,39 @@ def with_code(task_root: Path, code: Path, dest: Path) -> Path:
         if (task_root / rel).exists() or rel.parts[:2] == ("lambdalite", "function"):
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest / rel)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-f", "--invalidation-mode",
+    subprocess.run([python, "-m", "compileall", "-q", "-f", "--invalidation-mode",
                     "unchecked-hash", str(dest / "lambdalite")], check=True)
     return dest
 
 
-def build(model: str, variant: str, out: Path, package_type: str) -> tuple[Path, bytes, Path]:
+def build(model: str, variant: str, out: Path, package_type: str, runtime: str
+          ) -> tuple[Path, bytes, Path]:
     """(task root, event payload, model folder) of the model's package for the host's Python."""
     from lambdalite.benchmark.models import make_event, resolve_model
     from lambdalite.bundle.api import PackageOptions, build_package
     from lambdalite.manifest import Manifest
 
     model_dir = resolve_model(model)
-    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
     result = build_package(PackageOptions(model_dir=model_dir, out_dir=out, variant=variant,
                                           runtime=runtime,
                                           package_type=package_type))  # type: ignore[arg-type]
     return result.task_root, make_event(model_dir, Manifest.load(model_dir)).payload, model_dir
 
 
+def without_cache(task_root: Path, dest: Path) -> Path:
+    """``task_root`` without the XNNPACK weight cache's sidecar (so the Interpreter runs)."""
+    shutil.copytree(task_root, dest, symlinks=True, copy_function=os.link)
+    for sidecar in (dest / "model").glob("*.xnnpack_cache.json"):
+        sidecar.unlink()
+    return dest
+
+
 def run_lambda(arms: dict[str, tuple[Path, dict[str, str]]], payload: bytes, memory: int,
-               runs: int, warm: int) -> dict[str, list[dict[str, Any]]]:
+               runs: int, warm: int, runtime: str) -> dict[str, list[dict[str, Any]]]:
     from lambdalite.local.engine import LocalLambda
     from lambdalite.local.engine_types import FunctionSpec
 
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in arms}
-    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for i in range(runs):
         for name, (root, env) in arms.items():
             spec = FunctionSpec(name=FUNCTION, handler="lambdalite.function.handler.lambda_handler",
@@ -127,14 +135,14 @@ def run_lambda(arms: dict[str, tuple[Path, dict[str, str]]], payload: bytes, mem
 
 
 def run_inprocess(arms: dict[str, tuple[Path, dict[str, str]]], payload: bytes, model_dir: Path,
-                  runs: int, warm: int) -> dict[str, list[dict[str, Any]]]:
+                  runs: int, warm: int, python: str) -> dict[str, list[dict[str, Any]]]:
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in arms}
     for _ in range(runs):
         for name, (root, env) in arms.items():
             child = {k: v for k, v in os.environ.items() if not k.startswith("LAMBDALITE_")}
             child |= env | {"PYTHONPATH": str(root), envvars.MODEL_DIR: str(model_dir),
                             envvars.NUM_THREADS: "1"}
-            proc = subprocess.run([sys.executable, "-c", PROBE, str(warm)],
+            proc = subprocess.run([python, "-s", "-c", PROBE, str(warm)],
                                   input=payload.decode(), env=child, capture_output=True,
                                   text=True, cwd=root, check=True)
             line = next(x for x in proc.stdout.splitlines() if x.startswith("PROBE "))
@@ -161,34 +169,48 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--warm", type=int, default=5)
-    parser.add_argument("--baseline", default="anymodel",
-                        help="git ref of the code before the levers [anymodel]")
+    parser.add_argument("--baseline", help="git ref of the code before the levers [the merge "
+                        "base of HEAD and main]")
     parser.add_argument("--package-type", choices=("zip", "image"), default="zip",
                         help="image for a model over the zip limits (large float32)")
+    parser.add_argument("--runtime", default=f"python{sys.version_info.major}."
+                        f"{sys.version_info.minor}", help="python3.12+: ai-edge-litert 2.x, "
+                        "the weight cache for models of 64 MB or more [the host's]")
     parser.add_argument("--inprocess", action="store_true")
     parser.add_argument("--json", type=Path, help="write the raw samples here")
     args = parser.parse_args()
+    if args.baseline is None:
+        args.baseline = subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"],
+                                       check=True, capture_output=True, text=True
+                                       ).stdout.strip()[:10]
     with tempfile.TemporaryDirectory(prefix="levers-") as tmp:
         work = Path(tmp)
         task_root, payload, model_dir = build(args.model, args.variant, work / "build",
-                                                 args.package_type)
+                                              args.package_type, args.runtime)
+        from lambdalite.bundle.slim import find_interpreter
+
+        python = find_interpreter(args.runtime.removeprefix("python")) or sys.executable
         base = with_code(task_root, baseline_code(args.baseline, work / "base-src"),
-                         work / "baseline")
+                         work / "baseline", python)
         off = {envvars.WARMUP: "off"}
         arms = {f"baseline ({args.baseline})": (base, {}), "levers": (task_root, {}),
                 "levers, warm-up off": (task_root, off)}
+        if list((task_root / "model").glob("*.xnnpack_cache.json")):
+            arms["levers, no weight cache"] = (without_cache(task_root, work / "nocache"), {})
         if args.inprocess:
-            samples = run_inprocess(arms, payload, task_root / "model", args.runs, args.warm)
+            samples = run_inprocess(arms, payload, task_root / "model", args.runs, args.warm,
+                                    python)
             print(table(samples, ["import_ms", "init_ms", "first_ms", "warm_ms"]))
             for name, runs in samples.items():
                 print(f"- {name}: the first call imported {runs[0]['imported'] or 'nothing'}")
         else:
-            samples = run_lambda(arms, payload, args.memory, args.runs, args.warm)
+            samples = run_lambda(arms, payload, args.memory, args.runs, args.warm,
+                                 args.runtime)
             for runs in samples.values():
                 for r in runs:
                     r["cold"] = r["init"] + r["first"]
             print(table(samples, ["init", "first", "cold", "warm", "memory"]))
-        print(f"- {args.model} {args.variant}, {args.memory} MB, {args.runs} fresh environments "
+        print(f"- {args.model} {args.variant}, {args.runtime}, {args.memory} MB, {args.runs} fresh environments "
               f"per arm, interleaved, {args.warm} warm calls each; {os.cpu_count()} CPUs, load "
               f"average {os.getloadavg()[0]:.1f} at the end")
         if args.json:
