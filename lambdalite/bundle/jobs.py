@@ -178,6 +178,7 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
             memory_mb=_given(o.memory_mb, defaults.MEMORY_MB),
             timeout_s=_given(o.timeout_s, defaults.TIMEOUT_S), function_name=name,
             extra_requirements=o.extra_requirements, image_fallback=o.image_fallback,
+            weight_cache=o.weight_cache,
             runtime_fallback=o.runtime_fallback)
         suffix = "" if i == 0 else arch.capitalize().replace("_", "")
         function = lambdalite_function(
@@ -251,6 +252,7 @@ class _Job:
             timeout_s=_given(o.timeout_s, fn.timeout_s),
             function_name=o.function_name or fn.logical_id,
             extra_requirements=o.extra_requirements, image_fallback=o.image_fallback,
+            weight_cache=o.weight_cache,
             runtime_fallback=o.runtime_fallback)
         api_path, warmup = self._events()
         alias, provisioned = self._alias()
