@@ -15,7 +15,6 @@ memory, but none for the CPU, and it would try to rewrite the read-only file.)
 from __future__ import annotations
 
 import json
-import platform
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -75,6 +74,8 @@ def cpu_flags(cpuinfo: str, machine: str) -> tuple[str, ...]:
 
 def this_cpu(cpuinfo_path: Path = Path("/proc/cpuinfo")) -> tuple[str, tuple[str, ...]]:
     """(machine, ISA flags) of the CPU this process runs on."""
+    import platform  # deferred: only a package with a cache asks (it costs ms at import)
+
     machine = platform.machine()
     try:
         text = cpuinfo_path.read_text()
