@@ -14,15 +14,17 @@ MAX_REQUEST_PIXELS = "LAMBDALITE_MAX_REQUEST_PIXELS"  # decoded pixels per reque
 MAX_BATCH = "LAMBDALITE_MAX_BATCH"          # cap on rows (the batch dimension) of a request's tensors (default 1024)
 LOG_LEVEL = "LAMBDALITE_LOG_LEVEL"          # DEBUG | INFO | WARNING | ERROR (default INFO)
 METRICS_NAMESPACE = "LAMBDALITE_METRICS_NAMESPACE"  # CloudWatch EMF namespace (default "lambdalite")
+WARMUP = "LAMBDALITE_WARMUP"                # on | off | auto: a zeros inference at INIT (default auto: models up to 32 MB, and SnapStart)
 
 # Set by Lambda itself; read by the function.
 LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 LAMBDA_TASK_ROOT = "LAMBDA_TASK_ROOT"
 LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
+LAMBDA_INITIALIZATION_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"  # on-demand | provisioned-concurrency | snap-start
 
 ALL_FUNCTION_VARS = (
     MODEL_DIR, VARIANT, BACKEND, NUM_THREADS, MAX_IMAGES, MAX_PIXELS, MAX_REQUEST_PIXELS,
-    MAX_BATCH, LOG_LEVEL, METRICS_NAMESPACE,
+    MAX_BATCH, LOG_LEVEL, METRICS_NAMESPACE, WARMUP,
 )
 
 # Read by lambdalite's own tools, never by the function.

@@ -37,6 +37,7 @@ from lambdalite.bundle import (
     size,
     slim,
     versions,
+    weightcache,
 )
 from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
 from lambdalite.bundle.targets import Target
@@ -81,6 +82,8 @@ class PackageOptions:
     litert_package: str | None = None
     base_image_digest: str | None = None
     # Fallbacks, for what the user left to lambdalite (the CLI: a flag not given).
+    # XNNPACK weight cache (bundle/weightcache.py): None = auto, for a variant of 64 MB or more.
+    weight_cache: bool | None = None
     image_fallback: bool = False     # a zip over Lambda's limits -> an image
     runtime_fallback: bool = False   # wheels need a newer glibc -> the next runtime with it
 
@@ -126,6 +129,7 @@ class BuildPlan:
     pip_command: tuple[str, ...]
     rules: tuple[slim.Rule, ...] = field(default=())
     compile_with: str | None = None
+    cache: weightcache.CachePlan = weightcache.CachePlan(False, "not planned")
 
     def describe(self) -> str:
         lines = [
@@ -137,6 +141,7 @@ class BuildPlan:
             f"pip         {' '.join(self.pip_command)}",
             f"slim rules  {', '.join(r.name for r in self.rules)}",
             f"compile     {self.compile_with or 'skipped (no matching interpreter)'}",
+            f"xnnpack     weight cache {self.cache.why}",
         ]
         if self.options.package_type == "image":
             o = self.options
@@ -152,7 +157,7 @@ def plan(options: PackageOptions) -> BuildPlan:
     if options.backend not in resolve.REQUIREMENTS:
         raise OptionError(f"{{backend}} {options.backend!r}: use 'litert' or 'tf'")
     manifest = Manifest.load(options.model_dir)
-    manifest.variant(options.variant)  # fail early on a bad variant
+    variant = manifest.variant(options.variant)  # fail early on a bad variant
     options = with_hook_requirements(options, manifest)
     digest = options.base_image_digest
     if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
@@ -164,6 +169,9 @@ def plan(options: PackageOptions) -> BuildPlan:
     task_root = out / image.TASK_DIRNAME
     reqs = resolve.requirements_for(options.backend, options.extra_requirements,
                                     options.litert_package)
+    compile_with = slim.find_interpreter(target.python_version)
+    cache = weightcache.plan(options.backend, options.arch, compile_with, variant.size_bytes,
+                             options.weight_cache, litert_package=options.litert_package)
     return BuildPlan(
         options=options,
         target=target,
@@ -171,8 +179,9 @@ def plan(options: PackageOptions) -> BuildPlan:
         out_arch_dir=out,
         task_root=task_root,
         pip_command=tuple(install.pip_command(task_root, reqs, target)),
-        rules=slim.rules_for(options.backend),
-        compile_with=slim.find_interpreter(target.python_version),
+        rules=weightcache.rules_for(slim.rules_for(options.backend), cache),
+        compile_with=compile_with,
+        cache=cache,
     )
 
 
@@ -237,6 +246,7 @@ class _Assembled:
     files: int
     unzipped: int
     compiled: tuple[crosscompile.Compiled, ...] = ()
+    cache_note: str | None = None
 
 
 def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Progress
@@ -271,8 +281,11 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Prog
         with progress_.step(steps, "copy function code and model"):
             package.copy_function_code(root)
             package.copy_model(o.model_dir, root, o.variant, o.backend)
-        with progress_.step(steps, f"compile .pyc for python{target.python_version}"):
+        with progress_.step(steps, f"compile .pyc for python{target.python_version}"
+                                   + (" and the XNNPACK weight cache" if p.cache.build else "")):
             note = slim.compile_for_target(root, target.python_version, p.compile_with)
+            cache_note = (weightcache.execute(root, p.compile_with)
+                          if p.cache.build and p.compile_with else None)
         files, unzipped = package.tree_stats(root)
         # Fail before zipping what cannot ship; versions.fit never steps for size alone.
         size.check(o.package_type, unzipped, None, backend=o.backend,
@@ -281,7 +294,8 @@ def _assemble(p: BuildPlan, requirements: tuple[str, ...], steps: progress_.Prog
         item = installed.get(resolve.canonical(err.package)) if err.package else None
         err.version = item.version if item else None
         raise
-    return _Assembled(installed, owners, report, infos, note, files, unzipped, compiled)
+    return _Assembled(installed, owners, report, infos, note, files, unzipped, compiled,
+                      cache_note)
 
 
 def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
@@ -305,6 +319,10 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
     installed, owners, infos = done.installed, done.owners, done.infos
     if done.compile_note:
         notes.append(done.compile_note)
+    if done.cache_note:
+        notes.append(done.cache_note)
+    elif p.cache.why.startswith("not built"):
+        notes.append(f"XNNPACK weight cache {p.cache.why}")
     if done.slimmed.spared:
         notes.append("kept for --extra-requirement (slim rules drop them otherwise): "
                      + ", ".join(done.slimmed.spared))

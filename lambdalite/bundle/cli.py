@@ -112,11 +112,15 @@ _FLAGS = {"archs": "--arch", "base_image_digest": "--base-image-digest",
 @click.option("--litert-package", default=None, metavar="REQ",
               help="Where the LiteRT interpreter comes from instead of ai-edge-litert, e.g. "
               "tflite-runtime==2.7.0 (with --runtime python3.9: its newest Python; numpy<2).")
+@click.option("--weight-cache/--no-weight-cache", "weight_cache", default=None,
+              help="Ship XNNPACK's packed weights for this machine's CPU (python3.12+) "
+              "[default: for a variant of 64 MB or more].")
 @click.option("--dry-run", is_flag=True, help="Print the plan (pip command, rules) and stop.")
 @function_options
 def build(model_dir: Path | None, template_path: Path | None, function: str | None,
           out_dir: Path, digests: tuple[str, ...], extra: tuple[str, ...],
-          litert_package: str | None, dry_run: bool, **kw: Any) -> None:
+          litert_package: str | None, weight_cache: bool | None,
+          dry_run: bool, **kw: Any) -> None:
     """Build the function for Lambda (zip or image context) and write OUT/template.yaml."""
     from lambdalite.bundle import builds  # deferred: keeps `--help` light
     from lambdalite.cli_progress import RichProgress
@@ -129,7 +133,7 @@ def build(model_dir: Path | None, template_path: Path | None, function: str | No
     options = build_options(
         kw, model_dir=model_dir, template=template_path, function=function, out_dir=out_dir,
         extra_requirements=extra, base_image_digest=one, base_image_digests=per_arch,
-        litert_package=litert_package, dry_run=dry_run)
+        litert_package=litert_package, weight_cache=weight_cache, dry_run=dry_run)
     # The fallbacks only for what the user left to lambdalite: never for a flag given, nor
     # for what a template says.
     left = template_path is None

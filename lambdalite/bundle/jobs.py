@@ -181,6 +181,7 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
             memory_mb=_given(o.memory_mb, defaults.MEMORY_MB),
             timeout_s=_given(o.timeout_s, defaults.TIMEOUT_S), function_name=name,
             extra_requirements=o.extra_requirements, litert_package=o.litert_package,
+            weight_cache=o.weight_cache,
             # SnapStart takes no image: a zip over the limits fails instead of falling back.
             image_fallback=o.image_fallback and not o.snapstart,
             runtime_fallback=o.runtime_fallback)
@@ -259,6 +260,7 @@ class _Job:
             timeout_s=_given(o.timeout_s, fn.timeout_s),
             function_name=o.function_name or fn.logical_id,
             extra_requirements=o.extra_requirements, litert_package=o.litert_package,
+            weight_cache=o.weight_cache,
             image_fallback=o.image_fallback and not snap, runtime_fallback=o.runtime_fallback)
         api_path, warmup = self._events()
         alias, provisioned = self._alias(snap)

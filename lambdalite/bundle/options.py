@@ -73,6 +73,7 @@ class BuildOptions:
     base_image_digests: Mapping[str, str] = field(default_factory=dict)
     image_fallback: bool = False
     runtime_fallback: bool = False
+    weight_cache: bool | None = None                # XNNPACK weight cache; None: auto (>= 64 MB)
     write_template: bool = True
     dry_run: bool = False                           # plan only: nothing is built or written
 

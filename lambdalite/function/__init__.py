@@ -16,6 +16,9 @@ LAMBDALITE_BACKEND=tf; nothing is imported here on purpose. It runs on Python 3.
 
 # The import rule, as data: the build uses it to know what to ship, the tests enforce it.
 RUNTIME_PACKAGES = ("numpy", "PIL", "ai_edge_litert", "tflite_runtime")
+# The Lambda runtime's own (awslambdaric requires it; AWS's python3.12+ runtimes have it):
+# imported only at a SnapStart INIT, guarded, never shipped by the build.
+RUNTIME_PROVIDED = ("snapshot_restore_py",)
 TF_PACKAGES = ("tensorflow", "keras")  # imported only by backends/tf.py, only when backend=tf
 SHARED_MODULES = (
     "lambdalite",

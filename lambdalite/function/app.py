@@ -37,6 +37,7 @@ from lambdalite.function.tensors import (
     describe_inputs,
     parse_inputs,
 )
+from lambdalite.function.warmup import model_bytes, register_snapstart, wanted, warm_up
 from lambdalite.manifest import Manifest
 
 Clock = Callable[[], float]
@@ -256,11 +257,16 @@ def create_app(
     manifest = Manifest.load(config.model_dir)
     if backend is None:
         backend = load_backend(config, manifest)
+    cache_note = str(getattr(backend, "weight_cache", None) or "")
+    if cache_note.startswith("ignored"):
+        logger.warning("XNNPACK weight cache not used; the Interpreter packs the weights",
+                       reason=cache_note.removeprefix("ignored: "))
     shapes: dict[str, list[int]] = getattr(backend, "input_shapes", None) or {}
     for spec in manifest.inputs:
         if spec.kind == "image" and spec.preprocessing is not None:
             check_input_shape(spec.preprocessing, shapes.get(spec.name, spec.shape))
     hooks = _init_hooks(config, manifest, logger)
+    warmup = _init_warmup(config, manifest, backend, logger, clock)
     variant = "tf" if config.backend is BackendName.TF else manifest.variant(config.variant).name
     metrics = MetricsSink(
         config.metrics_namespace, {"FunctionName": config.function_name, "Variant": variant}, stream
@@ -272,9 +278,26 @@ def create_app(
         model_dir=str(config.model_dir),
         hooks=hooks.names() if hooks is not None else None,
         init_ms=round((clock() - started) * 1000.0, 3),
+        **warmup,
         **backend.describe(),
     )
     return App(config, manifest, backend, logger, metrics, clock, hooks)
+
+
+def _init_warmup(config: FunctionConfig, manifest: Manifest, backend: Backend,
+                 logger: JsonLogger, clock: Clock) -> dict[str, Any]:
+    """The warm-up now, at SnapStart's before-snapshot, or not: the INIT line's fields."""
+    on, why = wanted(config.warmup, config.snap_start, model_bytes(backend))
+
+    def before_snapshot() -> None:
+        if on:
+            logger.info("before snapshot", warmup_ms=warm_up(backend, manifest.inputs, logger,
+                                                             clock))
+
+    if config.snap_start and register_snapstart(before_snapshot, logger):
+        return {"warmup": f"{'before snapshot' if on else 'off'} ({why})", "warmup_ms": None}
+    return {"warmup": f"{'on' if on else 'off'} ({why})",
+            "warmup_ms": warm_up(backend, manifest.inputs, logger, clock) if on else None}
 
 
 def _init_hooks(config: FunctionConfig, manifest: Manifest, logger: JsonLogger

@@ -25,6 +25,9 @@ DEFAULT_MAX_BATCH = 1024
 DEFAULT_MAX_PIXELS = 4096 * 4096
 DEFAULT_NAMESPACE = "lambdalite"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_SWITCH = {"on": True, "1": True, "true": True, "yes": True,
+           "off": False, "0": False, "false": False, "no": False}
+SNAP_START = "snap-start"  # AWS_LAMBDA_INITIALIZATION_TYPE of a SnapStart version's INIT
 
 
 class BackendName(StrEnum):
@@ -47,6 +50,8 @@ class FunctionConfig:
     log_level: str = "INFO"
     metrics_namespace: str = DEFAULT_NAMESPACE
     function_name: str = "local"
+    warmup: bool | None = None   # a zeros inference at INIT; None: auto (function.warmup.wanted)
+    snap_start: bool = False     # INIT of a SnapStart version (AWS_LAMBDA_INITIALIZATION_TYPE)
 
     @classmethod
     def from_environ(
@@ -80,6 +85,8 @@ class FunctionConfig:
             log_level=level,
             metrics_namespace=environ.get(envvars.METRICS_NAMESPACE) or DEFAULT_NAMESPACE,
             function_name=environ.get(envvars.LAMBDA_FUNCTION_NAME) or "local",
+            warmup=_switch(environ, envvars.WARMUP),
+            snap_start=environ.get(envvars.LAMBDA_INITIALIZATION_TYPE) == SNAP_START,
         )
 
 
@@ -108,6 +115,16 @@ def _model_dir(environ: Mapping[str, str]) -> Path:
         return Path(explicit)
     task_root = environ.get(envvars.LAMBDA_TASK_ROOT) or os.getcwd()
     return Path(task_root) / "model"
+
+
+def _switch(environ: Mapping[str, str], name: str) -> bool | None:
+    """on / off, or None for auto (unset, empty or "auto")."""
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw not in _SWITCH:
+        raise UsageError(f"{name}={raw!r}: use on, off or auto")
+    return _SWITCH[raw]
 
 
 def _positive_int(environ: Mapping[str, str], name: str) -> int | None:

@@ -1,7 +1,10 @@
 """Step 2, decode: base64 text -> bytes -> Pillow images, within two memory limits.
 
 Only the formats the function promises are tried (Pillow would otherwise also open
-EPS, which runs Ghostscript, and a dozen formats nobody sends to a classifier).
+EPS, which runs Ghostscript, and a dozen formats nobody sends to a classifier), and only their
+plugins are registered, at import (INIT): ``Image.open`` would otherwise import five plugins at
+the first request (``preinit``: JPEG's pulls in ``subprocess``) and all ~45 at the first WebP
+image or non-image (``init``: WebP is not among the five), inside a request's Duration.
 Every limit is checked from the headers, before any pixel is decoded, so an image bomb
 costs a few hundred bytes of parsing, not gigabytes of memory:
 
@@ -27,7 +30,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import (
+    Image,
+    PngImagePlugin,
+    UnidentifiedImageError,
+    WebPImagePlugin,  # noqa: F401  (registers WEBP; see FORMATS)
+)
 
 from lambdalite import envvars
 from lambdalite.function.compat import a2b_base64_strict
@@ -44,6 +52,10 @@ from lambdalite.lambda_facts import MB
 from lambdalite.manifest import Preprocessing
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+# BMP, GIF, JPEG, PNG (and PPM, which FORMATS leaves out: Pillow's preinit list); WebP is
+# registered by the import above. Then every format Image.open is asked for is in Image.OPEN
+# and it never runs preinit or init inside a request.
+Image.preinit()
 _DATA_URL = re.compile(rb"^\s*data:[^,]{0,200};base64,")
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.isspace() and a bytes regex's \s match
 

@@ -45,6 +45,17 @@ def test_build_dry_run_for_the_writeups_runtime(tmp_path: Path):
     assert "--litert-package 'onnxruntime': the LiteRT interpreter comes from" in proc.stderr
 
 
+def test_build_dry_run_says_whether_it_ships_an_xnnpack_weight_cache(tmp_path: Path):
+    auto = lambdalite("build", "--model-dir", str(MODEL), "--dry-run", cwd=tmp_path)
+    assert auto.returncode == 0, auto.stderr
+    assert "xnnpack     weight cache off: the model is" in auto.stdout   # MNIST: under 64 MB
+    forced = lambdalite("build", "--model-dir", str(MODEL), "--arch", "arm64",
+                        "--weight-cache", "--dry-run", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert "weight cache not built: it is built on a CPU of the target's architecture" \
+        in forced.stdout or "weight cache built on this aarch64 CPU" in forced.stdout
+
+
 def test_template_writes_a_sam_template(tmp_path: Path):
     proc = lambdalite("template", "--package", "image", "--arch", "arm64", "--memory", "2048",
                       "--warmup", "rate(5 minutes)", cwd=tmp_path)

@@ -9,13 +9,14 @@ dequantized on the way out).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
+if TYPE_CHECKING:
     from lambdalite.function.config import FunctionConfig
-    from lambdalite.manifest import Manifest
+    from lambdalite.manifest import Manifest, Variant
 
 
 class Backend(Protocol):
@@ -47,8 +48,51 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
         return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads,
                          [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
 
+    variant = manifest.variant(config.variant)
+    path = config.model_dir / variant.file
+    cached, note = _with_weight_cache(path, variant, manifest, config)
+    if cached is not None:
+        return cached
+
     from lambdalite.function.backends.litert import LiteRTBackend
 
-    variant = manifest.variant(config.variant)
-    return LiteRTBackend(config.model_dir / variant.file, config.num_threads, variant,
-                         [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
+    backend = LiteRTBackend(path, config.num_threads, variant,
+                            [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
+    backend.weight_cache = note
+    return backend
+
+
+def _with_weight_cache(path: Path, variant: Variant, manifest: Manifest, config: FunctionConfig
+                       ) -> tuple[Backend | None, str | None]:
+    """The CompiledModel backend when the package ships a weight cache that matches here, else
+    (None, why not: "ignored: ..."; None without a cache)."""
+    from lambdalite.function.backends import weight_cache as wc
+
+    sidecar, cache = wc.sidecar_path(path), wc.cache_path(path)
+    if not sidecar.is_file():
+        return None, None
+    try:
+        import ai_edge_litert
+
+        facts = wc.CacheFacts.from_json(sidecar.read_text())
+        machine, flags = wc.this_cpu()
+        why = wc.mismatch(facts, variant=variant.name, model_sha256=variant.sha256,
+                          model_bytes=path.stat().st_size,
+                          cache_bytes=cache.stat().st_size if cache.is_file() else -1,
+                          litert_version=str(getattr(ai_edge_litert, "__version__", "?")),
+                          machine=machine, flags=flags)
+        if why is not None:
+            return None, f"ignored: {why}"
+        from lambdalite.function.backends.compiled import CompiledBackend
+
+        return CompiledBackend(path, cache, config.num_threads, manifest.inputs,
+                               [o.name for o in manifest.outputs]), "used"
+    except Exception as exc:  # noqa: BLE001 - a cache is an optimisation: the Interpreter serves
+        return None, f"ignored: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def pad_rows(x: np.ndarray, size: int) -> np.ndarray:
+    """The last slice of a fixed-batch model, filled up with zero rows (dropped after)."""
+    if x.shape[0] == size:
+        return x
+    return np.concatenate([x, np.zeros((size - x.shape[0], *x.shape[1:]), x.dtype)])

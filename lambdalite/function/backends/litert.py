@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from lambdalite.errors import ModelError
+from lambdalite.function.backends.base import pad_rows
 from lambdalite.manifest import TensorSpec, Variant
 
 try:
@@ -89,6 +90,7 @@ class LiteRTBackend:
                            for p in self.inputs}
         self.batching = self._batching()
         self.delegated_nodes = self._count_delegate_nodes()
+        self.weight_cache: str | None = None   # set by load_backend: why a shipped cache is not used
 
     # ---- Backend protocol ---------------------------------------------------
     def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -97,7 +99,7 @@ class LiteRTBackend:
             return self._run(arrays)
         size = self.inputs[0].shape[0]
         rows = int(next(iter(arrays.values())).shape[0])
-        parts = [self._run({k: _pad(v[i : i + size], size) for k, v in arrays.items()})
+        parts = [self._run({k: pad_rows(v[i : i + size], size) for k, v in arrays.items()})
                  for i in range(0, rows, size)]
         return {k: np.concatenate([p[k] for p in parts])[:rows] for k in parts[0]}
 
@@ -116,6 +118,7 @@ class LiteRTBackend:
             "inputs": {p.logical: f"{np.dtype(p.detail['dtype']).name} {p.shape}"
                        for p in self.inputs},
             "batching": self.batching,
+            **({"weight_cache": self.weight_cache} if self.weight_cache else {}),
         }
 
     # ---- internals ----------------------------------------------------------
@@ -211,13 +214,6 @@ def _bind(
                              f"(it has: {have}); re-create the folder with `lambdalite convert`")
         bound.append(Port(name, port.key, port.detail))
     return bound
-
-
-def _pad(x: np.ndarray, size: int) -> np.ndarray:
-    """The last slice of a fixed-batch model, filled up with zero rows (dropped after)."""
-    if x.shape[0] == size:
-        return x
-    return np.concatenate([x, np.zeros((size - x.shape[0], *x.shape[1:]), x.dtype)])
 
 
 def quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:

@@ -176,6 +176,18 @@ def test_the_api_build_writes_a_template_that_local_lambda_runs(built_311_x86, m
     assert json.loads(json.loads(result.payload)["body"]) == {"predicted_label": label}
 
 
+def test_every_pyc_is_unchecked_hash_function_code_and_dependencies(zip_311_x86: BuildResult):
+    # PEP 552 flags word: bit 0 hash-based, bit 1 check_source; unchecked-hash = 0b01. Python
+    # then never stats the .py (nor recompiles, which the zip's fixed timestamps would cause).
+    root = zip_311_x86.task_root
+    flags = {p.relative_to(root): int.from_bytes(p.read_bytes()[4:8], "little")
+             for p in root.rglob("*.pyc")}
+    assert {"lambdalite", "numpy", "PIL", "ai_edge_litert"} <= {p.parts[0] for p in flags}
+    assert set(flags.values()) == {0b01}
+    assert (root / "lambdalite/function/__pycache__").is_dir()
+    assert list((root / "lambdalite/function/__pycache__").glob("warmup.*.pyc"))
+
+
 RUN_EVERY_FORMAT = """
 import json, sys
 sys.path[:0] = [sys.argv[1]]

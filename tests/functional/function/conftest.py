@@ -163,7 +163,8 @@ def counting_app(served) -> tuple[App, CountingBackend, io.StringIO]:
     from lambdalite.function.backends import load_backend
     from lambdalite.manifest import Manifest
 
-    config = FunctionConfig(model_dir=served.model_dir)
+    # No INIT warm-up: the count is of the requests' inferences (test_levers covers the warm-up).
+    config = FunctionConfig(model_dir=served.model_dir, warmup=False)
     backend = CountingBackend(load_backend(config, Manifest.load(served.model_dir)))
     out = io.StringIO()
     return create_app(config, backend=backend, stream=out), backend, out

@@ -104,6 +104,8 @@ def test_setup_once_then_preprocess_and_postprocess_per_request(tmp_path: Path) 
     assert app({"text": "x" * 30})["digits"] == app({"text": "x" * 30})["digits"]
     init = json.loads(log.getvalue().splitlines()[0])
     assert init["message"] == "init" and init["hooks"] == ["setup", "preprocess", "postprocess"]
+    # The INIT warm-up ran the model alone: no preprocess/postprocess call before the requests'.
+    assert init["warmup"] == "on (auto)" and isinstance(init["warmup_ms"], float)
 
 
 def test_a_client_error_from_a_hook_is_its_own_4xx(tmp_path: Path) -> None:

@@ -37,3 +37,31 @@ def test_handler_runs_under_the_real_runtime_client(served, load_event, repo_roo
         assert again == {"predicted_label": sample.label}
     finally:
         engine.close()
+
+
+def test_snapstart_lifecycle_warms_before_the_snapshot_and_reseeds_after_restore(served,
+                                                                                 repo_root):
+    """The local engine's SnapStart lifecycle (awslambdaric runs snapshot_restore_py's hooks):
+    the function's warm-up runs at before-snapshot, its re-seed at after-restore, in order."""
+    engine_mod = pytest.importorskip("lambdalite.local.engine")
+    from lambdalite.local.engine_types import FunctionSpec
+
+    spec = FunctionSpec(
+        name="Snap", handler="lambdalite.function.handler.lambda_handler", code_dir=repo_root,
+        runtime="python3.11", memory_mb=1024, timeout_s=60,
+        environment={"LAMBDALITE_MODEL_DIR": str(served.model_dir)}, snap_start=True)
+    engine = engine_mod.LocalLambda({"Snap": spec})
+    try:
+        sample = served.samples[0]
+        result = engine.invoke("Snap", json.dumps({"image": sample.b64}).encode())
+        assert json.loads(result.payload) == {"predicted_label": sample.label}
+        assert result.report.restore_duration_ms is not None
+        records = [json.loads(line) for line in result.logs.splitlines() if line.startswith("{")]
+        messages = [r.get("message") for r in records if "message" in r]
+        assert messages[:4] == ["init", "before snapshot", "restored from snapshot", "prediction"]
+        init = records[messages.index("init")]
+        assert init["warmup"] == "before snapshot (auto: SnapStart)"
+        assert isinstance(next(r for r in records if r.get("message") == "before snapshot")
+                          ["warmup_ms"], float)
+    finally:
+        engine.close()

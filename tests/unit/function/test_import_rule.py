@@ -4,9 +4,9 @@ import ast
 from pathlib import Path
 
 import lambdalite.function
-from lambdalite.function import RUNTIME_PACKAGES, SHARED_MODULES, TF_PACKAGES
+from lambdalite.function import RUNTIME_PACKAGES, RUNTIME_PROVIDED, SHARED_MODULES, TF_PACKAGES
 
-ALLOWED_ROOTS = {*RUNTIME_PACKAGES, "__future__"}
+ALLOWED_ROOTS = {*RUNTIME_PACKAGES, *RUNTIME_PROVIDED, "__future__"}
 ALLOWED_LAMBDALITE = set(SHARED_MODULES)
 PACKAGE = Path(lambdalite.function.__file__).parent
 
