@@ -481,7 +481,7 @@ def _local_config(options: RemoteOptions, model_dir: Path, row: str, sweep: tupl
         model=model_dir, variants=(row,), memory_sizes=sweep, cold_starts=cold_starts,
         warm=warm, warmup=warmup, quick=options.quick, runtime=options.runtime,
         arm64_sizes=False, emulate_arm64=False, cold_fraction=options.cold_fraction,
-        out=options.out / "local", floors=False))   # the one row next to the remote one
+        out=options.out / "local", floors=False, peer_rows=False))   # the one row next to the remote one
 
 
 class _Forward:

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,16 @@ class Rule:
     # the package needs them (DT_NEEDED, transitively): what the removed modules alone linked.
     # Only folders whose libraries are never dlopen()ed by name.
     orphans: tuple[str, ...] = ()
+    # Whether the rule holds for this task root (what was installed), None: always.
+    applies: Callable[[Path], bool] | None = None
+
+
+def numpy_imports_lazily(root: Path) -> bool:
+    """numpy 2 imports polynomial, ma and fft on first use; numpy 1.x (which the write-up's
+    tflite-runtime 2.7.0 needs) imports them in ``numpy/__init__``, so they must stay."""
+    versions = [p.name.split("-")[1] for p in root.glob("numpy-*.dist-info")]
+    return bool(versions) and all(v.split(".")[0].isdigit() and int(v.split(".")[0]) >= 2
+                                  for v in versions)
 
 
 # Bundled shared libraries of manylinux wheels (auditwheel puts them in <dist>.libs/):
@@ -78,8 +88,8 @@ RULES: tuple[Rule, ...] = (
          ("numpy/polynomial", "numpy/ma", "numpy/fft"),
          "numpy imports polynomial, ma and fft lazily, on first use; neither the function, "
          "LiteRT nor Pillow uses them (measured: sys.modules after a request). numpy.random "
-         "stays: an after-restore hook re-seeds it, and hooks may use it",
-         ("litert",)),
+         "stays: an after-restore hook re-seeds it, and hooks may use it; numpy 2 only",
+         ("litert",), applies=numpy_imports_lazily),
     Rule("litert-extras",
          ("ai_edge_litert/tools", "ai_edge_litert/vendors", "ai_edge_litert/aot",
           "ai_edge_litert/*_pb2.py", "ai_edge_litert/libLiteRtWebGpuAccelerator.so",
@@ -158,6 +168,8 @@ def apply(root: Path, rules: Iterable[Rule], keep: frozenset[str] = frozenset())
     removed: dict[str, tuple[int, int]] = {}
     spared: list[str] = []
     for rule in rules:
+        if rule.applies is not None and not rule.applies(root):
+            continue
         paths = matches(root, rule, keep, spared)
         size = sum(tree_bytes(p) for p in paths)
         for path in paths:

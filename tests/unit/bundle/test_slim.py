@@ -135,3 +135,25 @@ def test_an_orphans_rule_takes_only_the_bundled_libraries_nothing_left_links(tmp
     assert {"libjpeg", "libtiff", "libzstd", "liblzma", "libopenjp2", "libxcb", "libXau",
             "liblcms2", "libwebp", "libwebpmux", "libwebpdemux", "libsharpyuv"} <= left
     assert report.removed["pillow"][0] == 2 + 6     # the two modules and six libraries
+
+
+def _numpy_root(tmp_path: Path, version: str) -> Path:
+    root = tmp_path / version
+    for sub in ("fft", "ma", "polynomial", "linalg"):
+        (root / "numpy" / sub).mkdir(parents=True)
+        (root / "numpy" / sub / "__init__.py").write_text("")
+    (root / f"numpy-{version}.dist-info").mkdir()
+    return root
+
+
+def test_numpys_lazy_subpackages_go_with_numpy_2_only(tmp_path: Path):
+    """numpy 1.x imports fft, ma and polynomial in numpy/__init__ (tflite-runtime 2.7.0's
+    packages pin numpy<2): removing them there breaks `import numpy`."""
+    rule = next(r for r in slim.RULES if r.name == "numpy-unused")
+    two, one = _numpy_root(tmp_path, "2.4.6"), _numpy_root(tmp_path, "1.26.4")
+    assert slim.apply(two, [rule]).removed["numpy-unused"][0] == 3
+    assert sorted(p.name for p in (two / "numpy").iterdir()) == ["linalg"]
+    assert "numpy-unused" not in slim.apply(one, [rule]).removed
+    assert sorted(p.name for p in (one / "numpy").iterdir()) == ["fft", "linalg", "ma",
+                                                                  "polynomial"]
+    assert not slim.numpy_imports_lazily(tmp_path)          # no numpy at all: nothing to spare
