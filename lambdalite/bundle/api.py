@@ -39,6 +39,7 @@ from lambdalite.bundle import (
     versions,
 )
 from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
+from lambdalite.bundle.options import Backend
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, RUNTIMES, base_image
@@ -57,7 +58,7 @@ class PackageOptions:
     model_dir: Path
     out_dir: Path
     variant: str | None = None
-    backend: Literal["litert", "tf"] = "litert"
+    backend: Backend = "litert"
     runtime: str = DEFAULT_RUNTIME
     arch: str = "x86_64"
     package_type: Literal["zip", "image"] = "zip"
@@ -136,9 +137,10 @@ def plan(options: PackageOptions) -> BuildPlan:
                           "builds several: BuildOptions(archs=('x86_64', 'arm64')))")
     target = Target.of(options.runtime, options.arch)
     if options.backend not in resolve.REQUIREMENTS:
-        raise OptionError(f"{{backend}} {options.backend!r}: use 'litert' or 'tf'")
+        raise OptionError(f"{{backend}} {options.backend!r}: use one of "
+                          f"{', '.join(resolve.REQUIREMENTS)}")
     manifest = Manifest.load(options.model_dir)
-    manifest.variant(options.variant)  # fail early on a bad variant
+    manifest.variant_for(options.variant, options.backend)  # fail early on a bad variant
     options = with_hook_requirements(options, manifest)
     digest = options.base_image_digest
     if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
@@ -148,7 +150,7 @@ def plan(options: PackageOptions) -> BuildPlan:
         options.arch if options.package_type == "zip" else f"image-{options.arch}"
     )
     task_root = out / image.TASK_DIRNAME
-    reqs = resolve.requirements_for(options.backend, options.extra_requirements)
+    reqs = resolve.requirements_for(options.backend, options.extra_requirements, target)
     return BuildPlan(
         options=options,
         target=target,

@@ -14,23 +14,33 @@ import re
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import Literal
 
 from lambdalite.bundle.errors import InstallFailed
 from lambdalite.bundle.targets import Target
 
-Backend = Literal["litert", "tf"]
-
 # Distribution names (pip) per backend. The function imports numpy, PIL and the backend
-# (see lambdalite.function.RUNTIME_PACKAGES / TF_PACKAGES).
+# (see lambdalite.function.RUNTIME_PACKAGES / TF_PACKAGES / ONNX_PACKAGES).
 REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "litert": ("numpy", "pillow", "ai-edge-litert"),
     "tf": ("numpy", "pillow", "tensorflow"),
+    "onnxruntime": ("numpy", "pillow", "onnxruntime"),
+}
+# onnxruntime per the runtime's OS (measured, docs/BUILD.md): 1.17.0+ wheels need GLIBC_2.27
+# (manylinux_2_27/2_28), so Amazon Linux 2 (glibc 2.26) stops at 1.16.3, which is compiled
+# against NumPy 1.x and fails to import beside numpy 2 (its metadata does not say so). Amazon
+# Linux 2023 runs every release up to 1.32, the newest checked here.
+BACKEND_PINS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("onnxruntime", "Amazon Linux 2"): ("onnxruntime<1.17", "numpy<2"),
+    ("onnxruntime", "Amazon Linux 2023"): ("onnxruntime<1.33",),
 }
 
 
-def requirements_for(backend: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-    return (*REQUIREMENTS[backend], *extra)
+def requirements_for(backend: str, extra: tuple[str, ...] = (), target: Target | None = None
+                     ) -> tuple[str, ...]:
+    """The backend's requirements (with its pins for ``target``'s OS), then ``extra``."""
+    pins = BACKEND_PINS.get((backend, target.runtime.os), ()) if target is not None else ()
+    pinned = {canonical(re.split(r"[<>=!~; ]", p, maxsplit=1)[0]): p for p in pins}
+    return (*(pinned.get(canonical(r), r) for r in REQUIREMENTS[backend]), *extra)
 
 
 def canonical(name: str) -> str:

@@ -23,6 +23,7 @@ from lambdalite.conversion.formats import ModelFacts, ModelFormat, TensorFacts
 from lambdalite.conversion.variants import INT8_IO, SPECS
 from lambdalite.manifest import (
     INPUT_KINDS,
+    ONNX_VARIANTS,
     OUTPUT_KINDS,
     ColorMode,
     InputKind,
@@ -72,6 +73,7 @@ class ConvertOptions:
     hooks: Path | None = None  # a .py file, copied into out and named in the manifest
     hook_requirements: tuple[str, ...] = ()  # pip requirements the hooks import
     evaluation_set: Path | None = None  # an .npz copied into out (inputs/<name>, outputs/<name>)
+    onnx: bool = False  # also write model.onnx and its dynamic twin (tf2onnx, onnxruntime)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class ConversionPlan:
     hooks: Path | None = None
     hook_requirements: tuple[str, ...] = ()
     evaluation_set: Path | None = None
+    onnx: bool = False
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -131,8 +134,13 @@ class ConversionPlan:
     def labels(self) -> tuple[str, ...] | None:
         return next((o.labels for o in self.outputs if o.labels), None)
 
+    @property
+    def onnx_variants(self) -> tuple[str, ...]:
+        return ONNX_VARIANTS if self.onnx else ()
+
     def files(self) -> tuple[str, ...]:
-        return tuple(f"{v}.tflite" for v in self.variants)
+        onnx = ("model.onnx", "model_dynamic.onnx") if self.onnx else ()
+        return (*(f"{v}.tflite" for v in self.variants), *onnx)
 
     def describe(self) -> str:
         source = (f"TensorFlow {self.tf_version}" if self.tf_version
@@ -144,6 +152,9 @@ class ConversionPlan:
             f"variants    {', '.join(self.variants) or 'none'}",
         ]
         lines += [f"  skipped   {s.variant}: {s.reason}" for s in self.skipped]
+        if self.onnx:
+            lines.append(f"onnx        {', '.join(self.onnx_variants)} (tf2onnx; the dynamic "
+                         "twin quantizes MatMul/Gemm weights to int8)")
         if self.format in (ModelFormat.SAVED_MODEL_TF1, ModelFormat.SAVED_MODEL_TF2):
             lines.append(f"signature   {self.signature_key} (tags {', '.join(self.tags)})")
         if "int8" in self.variants and self.format is not ModelFormat.TFLITE:
@@ -234,7 +245,7 @@ def _check_tflite_options(opts: ConvertOptions) -> None:
         name for name, set_ in (
             ("calibration", opts.calibration is not None), ("keep_tf_model", opts.keep_tf_model),
             ("allow_tf_select", opts.allow_tf_select), ("tags", bool(opts.tags)),
-            ("signature", opts.signature is not None),
+            ("signature", opts.signature is not None), ("onnx", opts.onnx),
         ) if set_
     ]
     if given:
@@ -280,6 +291,7 @@ def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
         hooks=opts.hooks,
         hook_requirements=tuple(opts.hook_requirements),
         evaluation_set=opts.evaluation_set,
+        onnx=opts.onnx,
         notes=tuple(notes),
     )
 

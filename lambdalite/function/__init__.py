@@ -8,13 +8,16 @@ loads the model). Tests and tools build an app from an explicit configuration:
     app = create_app(FunctionConfig(model_dir=Path("lambdalite/examples/mnist/model")))
     app({"image": b64}, None)
 
-This package imports only the standard library, numpy, Pillow, ai_edge_litert (and
-TensorFlow when LAMBDALITE_BACKEND=tf); nothing is imported here on purpose.
+This package imports only the standard library, numpy, Pillow, ai_edge_litert (TensorFlow
+when LAMBDALITE_BACKEND=tf, onnxruntime when the variant is an ONNX file); nothing is imported
+here on purpose.
 """
 
 # The import rule, as data: the build uses it to know what to ship, the tests enforce it.
 RUNTIME_PACKAGES = ("numpy", "PIL", "ai_edge_litert")
 TF_PACKAGES = ("tensorflow", "keras")  # imported only by backends/tf.py, only when backend=tf
+# imported only by backends/onnxruntime.py, only for an onnx_* variant
+ONNX_PACKAGES = ("onnxruntime",)
 SHARED_MODULES = (
     "lambdalite",
     "lambdalite.errors",

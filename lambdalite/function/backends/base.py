@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from lambdalite.function.config import FunctionConfig
-    from lambdalite.manifest import Manifest
+    from lambdalite.manifest import Manifest, Variant
 
 
 class Backend(Protocol):
@@ -28,6 +28,13 @@ class Backend(Protocol):
     def describe(self) -> dict[str, Any]:
         """Facts for the INIT log line (threads, delegate, batching)."""
         ...
+
+
+def chosen_variant(config: FunctionConfig, manifest: Manifest) -> Variant:
+    """The variant the function serves: LAMBDALITE_VARIANT (else the manifest's default) as
+    LAMBDALITE_BACKEND runs it (``Manifest.variant_for``: with onnxruntime, ``dynamic`` means
+    ``onnx_dynamic``; unset, the file's own backend)."""
+    return manifest.variant_for(config.variant, config.backend.value if config.backend else None)
 
 
 def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
@@ -47,8 +54,14 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
         return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads,
                          [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
 
+    variant = chosen_variant(config, manifest)
+    names = ([i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
+    if variant.format == "onnx":
+        # Deferred: onnxruntime is imported only for an ONNX variant (a LiteRT package lacks it).
+        from lambdalite.function.backends.onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(config.model_dir / variant.file, config.num_threads, variant,
+                                  *names)
     from lambdalite.function.backends.litert import LiteRTBackend
 
-    variant = manifest.variant(config.variant)
-    return LiteRTBackend(config.model_dir / variant.file, config.num_threads, variant,
-                         [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
+    return LiteRTBackend(config.model_dir / variant.file, config.num_threads, variant, *names)

@@ -24,6 +24,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from lambdalite.errors import ModelError
+from lambdalite.function.backends.batching import batching_mode, run_request
 from lambdalite.manifest import TensorSpec, Variant
 
 _INT_TYPES = (np.int8, np.uint8, np.int16)
@@ -82,14 +83,8 @@ class LiteRTBackend:
 
     # ---- Backend protocol ---------------------------------------------------
     def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        arrays = {p.logical: inputs[p.logical] for p in self.inputs}
-        if self.batching != "loop":
-            return self._run(arrays)
-        size = self.inputs[0].shape[0]
-        rows = int(next(iter(arrays.values())).shape[0])
-        parts = [self._run({k: _pad(v[i : i + size], size) for k, v in arrays.items()})
-                 for i in range(0, rows, size)]
-        return {k: np.concatenate([p[k] for p in parts])[:rows] for k in parts[0]}
+        return run_request(self._run, inputs, [p.logical for p in self.inputs], self.batching,
+                           self.inputs[0].shape[0] if self.inputs[0].shape else 1)
 
     def describe(self) -> dict[str, Any]:
         first = self.inputs[0]
@@ -109,13 +104,7 @@ class LiteRTBackend:
 
     # ---- internals ----------------------------------------------------------
     def _batching(self) -> str:
-        """resize: one invoke per request (dynamic batch); loop: fixed batch, slice by slice."""
-        firsts = {p.shape[0] if p.shape else None for p in self.inputs}
-        if firsts == {-1}:
-            return "resize"
-        if len(firsts) == 1 and None not in firsts:
-            return "loop"
-        return "as-sent"
+        return batching_mode([p.shape for p in self.inputs])
 
     def _run(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         feed = {p.key: quantize(arrays[p.logical], p.detail) for p in self.inputs}
@@ -192,13 +181,6 @@ def _bind(
                              f"(it has: {have}); re-create the folder with `lambdalite convert`")
         bound.append(Port(name, port.key, port.detail))
     return bound
-
-
-def _pad(x: np.ndarray, size: int) -> np.ndarray:
-    """The last slice of a fixed-batch model, filled up with zero rows (dropped after)."""
-    if x.shape[0] == size:
-        return x
-    return np.concatenate([x, np.zeros((size - x.shape[0], *x.shape[1:]), x.dtype)])
 
 
 def quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:

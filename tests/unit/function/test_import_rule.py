@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 import lambdalite.function
-from lambdalite.function import RUNTIME_PACKAGES, SHARED_MODULES, TF_PACKAGES
+from lambdalite.function import ONNX_PACKAGES, RUNTIME_PACKAGES, SHARED_MODULES, TF_PACKAGES
 
 ALLOWED_ROOTS = {*RUNTIME_PACKAGES, "__future__"}
 ALLOWED_LAMBDALITE = set(SHARED_MODULES)
@@ -27,6 +27,8 @@ def allowed(name: str, path: Path) -> bool:
         return False
     if root in TF_PACKAGES:
         return path.name == "tf.py"
+    if root in ONNX_PACKAGES:
+        return path.name == "onnxruntime.py"
     import sys
 
     return root in ALLOWED_ROOTS or root in sys.stdlib_module_names
