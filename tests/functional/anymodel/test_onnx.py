@@ -49,15 +49,6 @@ def onnx_of(models: Models, tmp_path_factory: pytest.TempPathFactory
     return make
 
 
-@pytest.fixture(scope="module")
-def mnist_onnx(mnist_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The MNIST SavedModel (a TF2 SavedModel input) converted with --onnx."""
-    out = tmp_path_factory.mktemp("onnx-mnist")
-    convert(ConvertOptions(model=mnist_model_dir / "saved_model", out=out,
-                           variants=("float32",), onnx=True))
-    return out
-
-
 def test_the_manifest_records_both_onnx_files_under_the_models_names(onnx_of) -> None:
     _, out = onnx_of("multi_in")
     manifest = Manifest.load(out)
@@ -139,23 +130,23 @@ def test_a_backend_that_cannot_run_the_file_says_which_can(onnx_of, serve) -> No
 
 
 def test_a_saved_model_classifier_under_the_real_runtime_client(
-        mnist_onnx: Path, repo_root: Path, mnist_model_dir: Path) -> None:
+        mnist_onnx_dir: Path, repo_root: Path, mnist_model_dir: Path) -> None:
     """Evaluated against float32 like the other variants, then served by awslambdaric."""
     from lambdalite.conversion.pipeline import EvaluateOptions, evaluate
 
-    report = evaluate(EvaluateOptions(model_dir=mnist_onnx, data=mnist_model_dir.parent
+    report = evaluate(EvaluateOptions(model_dir=mnist_onnx_dir, data=mnist_model_dir.parent
                                       / "eval.npz", limit=300, write=True)).report
     scores = {s.variant: s.evaluation for s in report.scores}
     assert set(scores) == {"float32", "onnx_float32", "onnx_dynamic"}
     assert scores["onnx_float32"].agreement_with_float32 == 1.0
     assert scores["onnx_dynamic"].agreement_with_float32 >= 0.98  # type: ignore[operator]
-    validate_manifest(Manifest.load(mnist_onnx))  # the evaluations were written back
+    validate_manifest(Manifest.load(mnist_onnx_dir))  # the evaluations were written back
 
     digits = sorted((mnist_model_dir.parent / "digits").glob("*.png"))[:4]
     spec = FunctionSpec(
         name="Fn", handler="lambdalite.function.handler.lambda_handler", code_dir=repo_root,
         runtime="python3.11", memory_mb=1024, timeout_s=60,
-        environment={"LAMBDALITE_MODEL_DIR": str(mnist_onnx), "LAMBDALITE_BACKEND": "onnxruntime",
+        environment={"LAMBDALITE_MODEL_DIR": str(mnist_onnx_dir), "LAMBDALITE_BACKEND": "onnxruntime",
                      "LAMBDALITE_VARIANT": "dynamic"},
     )
     logs = []
