@@ -12,6 +12,7 @@ from lambdalite.benchmark.config import EMULATED_WARM, TF_ROW
 from lambdalite.benchmark.results import BenchResult, CellResult, RowResult
 from lambdalite.emulation import CPU, EMULATED_PYTHON, QEMU_OVERHEAD_MB
 from lambdalite.lambda_facts import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
+from lambdalite.manifest import ONNX_BACKEND
 
 HEADER = ("variant", "memory", "package size", "zipped", "cold start", "warm run",
           "warm p95 / p99", "memory used", "accuracy", "$/1M x86_64", "$/1M arm64")
@@ -54,7 +55,9 @@ def fmt_accuracy(row: RowResult) -> str:
 
 
 def row_label(row: RowResult) -> str:
-    return "tf (original, TensorFlow)" if row.row == TF_ROW else f"{row.row} (LiteRT)"
+    if row.row == TF_ROW:
+        return "tf (original, TensorFlow)"
+    return f"{row.row} ({'ONNX Runtime' if row.backend == ONNX_BACKEND else 'LiteRT'})"
 
 
 def sizes(row: RowResult, zipped: bool, runtime: str) -> str:

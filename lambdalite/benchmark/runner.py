@@ -35,6 +35,7 @@ from lambdalite.benchmark.config import (
     TF_ROW,
     BenchConfig,
     BenchOptions,
+    backend_of,
     config_for,
 )
 from lambdalite.benchmark.models import make_event, resolve_model
@@ -60,6 +61,8 @@ EMULATED_ARCH = "arm64"
 RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
                 "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
                 "TFLite runtime of its day")
+ORT_NOTE = ("the ONNX rows run onnxruntime {ort} (CPU provider, all graph optimizations, the "
+            "LiteRT rows' thread count); their dynamic variant quantizes MatMul/Gemm weights only")
 
 @dataclass(frozen=True)
 class Row:
@@ -113,9 +116,12 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
                                  answers=reference))
         if emulate:
             cells.append(measure_emulated(config, row, built, event.payload, reference, say))
-    litert = _litert_version(results)
+    litert = _installed_version(results, "ai-edge-litert")
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
+    ort = _installed_version(results, "onnxruntime")
+    if ort:
+        notes.append(ORT_NOTE.format(ort=ort))
     return BenchResult(
         model=manifest.model.name, model_dir=str(model_dir), settings=config.settings(),
         machine=collect().to_dict(), rows=tuple(results), cells=tuple(cells),
@@ -169,8 +175,8 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
         else:
             notes.append("no tf row: the manifest has no original TF model "
                          "(convert with --keep-tf-model)")
-    if "litert" in config.backends:
-        rows += [Row(v, "litert", v) for v in wanted if v in manifest.variants]
+    rows += [Row(v, backend_of(v), v) for v in wanted
+             if v in manifest.variants and backend_of(v) in config.backends]
     if not rows:
         raise OptionError("nothing to measure: no row selected ({variants})")
     return rows, notes
@@ -216,7 +222,7 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     for arch in archs:
         options = PackageOptions(
             model_dir=model_dir, out_dir=out, variant=row.variant,
-            backend="tf" if row.backend == "tf" else "litert", runtime=config.runtime,
+            backend=row.backend, runtime=config.runtime,  # type: ignore[arg-type]
             arch=arch, package_type="image" if row.backend == "tf" else "zip",
             timeout_s=config.timeout_s, image_fallback=True, runtime_fallback=arch != RUN_ARCH)
         result, size = build_package(options)
@@ -355,12 +361,12 @@ def _error_text(result: InvokeResult) -> str:
         return (result.error_type or "Unhandled") + ": " + result.payload[:200].decode("utf-8", "replace")
 
 
-def _litert_version(rows: list[RowResult]) -> str | None:
-    """The ai-edge-litert the measured (x86_64) packages hold: what the numbers are for."""
+def _installed_version(rows: list[RowResult], dist: str) -> str | None:
+    """The release of ``dist`` the measured (x86_64) packages hold: what the numbers are for."""
     versions = sorted({
         pin.split("==", 1)[1]
         for row in rows for size in row.sizes if size.arch == RUN_ARCH
-        for pin in size.installed if pin.lower().startswith("ai-edge-litert==")
+        for pin in size.installed if pin.lower().startswith(f"{dist}==")
     })
     return ", ".join(versions) or None
 
