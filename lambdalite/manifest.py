@@ -89,11 +89,20 @@ class Variant:
     outputs: list[TensorSpec]
     evaluation: Evaluation | None = None
     format: str = FILE_FORMAT         # one of FORMATS: which backend runs the file
+    # An ONNX file's weights in a side file next to it (size_bytes counts both); None: one file.
+    external_data: str | None = None
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file of this variant in the model folder."""
+        return (self.file, self.external_data) if self.external_data else (self.file,)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         if self.format == FILE_FORMAT:  # written as before, so older readers still read it
             del out["format"]
+        if self.external_data is None:
+            del out["external_data"]
         return out
 
     def tensor_for(self, logical: str, outputs: bool = False) -> TensorSpec | None:
@@ -367,6 +376,7 @@ def _variant(d: dict[str, Any], v1_names: tuple[str, str] | None = None) -> Vari
         outputs=outputs,
         evaluation=Evaluation(**ev) if ev else None,
         format=d.get("format", FILE_FORMAT),
+        external_data=d.get("external_data"),
     )
 
 

@@ -57,7 +57,8 @@ def copy_model(model_dir: Path, task_root: Path, variant: str | None, backend: s
         else:
             shutil.copyfile(src, dest / manifest.model.tf_model)
     else:
-        shutil.copyfile(model_dir / chosen.file, dest / chosen.file)
+        for name in chosen.files:
+            shutil.copyfile(model_dir / name, dest / name)
         manifest = replace(manifest, model=replace(manifest.model, tf_model=None))
     if manifest.hooks is not None:
         shutil.copyfile(model_dir / manifest.hooks.module, dest / manifest.hooks.module)

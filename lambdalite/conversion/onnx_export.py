@@ -39,6 +39,11 @@ FILES = {FLOAT32: "model.onnx", DYNAMIC: "model_dynamic.onnx"}
 OPSET = 17
 QUANTIZED_OPS = ["MatMul", "Gemm"]
 TF2ONNX_TIMEOUT_S = 3600
+# From this size on, model.onnx keeps its weights in a side file (model.onnx.data), which ONNX
+# Runtime reads as it is instead of parsing ~200 MB of protobuf: measured on the large benchmark
+# model (208 MB), session creation 1.8 s -> 0.25 s with the same peak memory. The quantized twin
+# (a quarter of the size) creates in ~0.3 s either way and stays one file.
+EXTERNAL_DATA_BYTES = 32 * 1024 * 1024
 # Keras 3's export names the SavedModel signature "serve" (and "serving_default" as its alias).
 KERAS_SIGNATURE = "serving_default"
 
@@ -56,9 +61,10 @@ def export_onnx(plan: ConversionPlan, progress: progress_.Progress | None = None
             with tempfile.TemporaryDirectory(prefix="lambdalite-onnx-") as tmp:
                 saved_model, signature, tags = _saved_model_of(plan, Path(tmp))
                 run_tf2onnx(saved_model, float32, signature, tags)
-            made[FLOAT32] = onnx_record(FLOAT32, float32)
+            made[FLOAT32] = onnx_record(FLOAT32, float32, externalize(float32))
         except ConversionError as exc:
             float32.unlink(missing_ok=True)
+            float32.with_name(float32.name + ".data").unlink(missing_ok=True)
             failed += [(FLOAT32, exc.message), (DYNAMIC, "needs onnx_float32, which failed")]
     if FLOAT32 not in made:
         return failed, made
@@ -141,7 +147,24 @@ def quantize(source: Path, target: Path) -> None:
                                   ) from exc
 
 
-def onnx_record(name: str, path: Path) -> Variant:
+def externalize(path: Path, threshold: int = EXTERNAL_DATA_BYTES) -> str | None:
+    """Move the weights of an ONNX file of ``threshold`` bytes or more into ``<file>.data``
+    next to it; the side file's name, or None when the file stays whole."""
+    if path.stat().st_size < threshold:
+        return None
+    import onnx  # deferred: --onnx only (tf2onnx requires it)
+
+    data = f"{path.name}.data"
+    try:
+        model = onnx.load(str(path))
+        onnx.save_model(model, str(path), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location=data, size_threshold=1024)
+    except Exception as exc:  # onnx raises ValueError, OSError, its own checker errors
+        raise ConversionError(f"saving {path.name}'s weights as {data} failed: {exc}") from exc
+    return data
+
+
+def onnx_record(name: str, path: Path, external_data: str | None = None) -> Variant:
     """The manifest entry of an ONNX file, its tensors as ONNX Runtime reads them (logical =
     the graph's own names; ``assemble`` maps them onto the manifest's)."""
     # Deferred: onnxruntime is needed only with --onnx.
@@ -152,7 +175,12 @@ def onnx_record(name: str, path: Path) -> Variant:
     except ModelError as exc:
         raise ConversionError(exc.message) from exc
     interface = FileInterface(_specs(ins), _specs(outs), activations=[])
-    return replace(variant_record(name, path, interface), format="onnx")
+    record = replace(variant_record(name, path, interface), format="onnx",
+                     external_data=external_data)
+    if external_data is None:
+        return record
+    return replace(record, size_bytes=record.size_bytes + (path.parent / external_data).stat()
+                   .st_size)
 
 
 def _specs(ports: list[Any]) -> list[TensorSpec]:

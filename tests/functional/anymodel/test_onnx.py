@@ -160,3 +160,37 @@ def test_a_saved_model_classifier_under_the_real_runtime_client(
         assert json.loads(bad.payload)["errorType"] == "InvalidBase64"
     init = next(json.loads(line) for line in logs[0].splitlines() if '"message":"init"' in line)
     assert (init["backend"], init["variant"]) == ("onnxruntime", "onnx_dynamic")
+
+
+def test_weights_in_a_side_file_serve_and_ship(mnist_onnx_dir: Path, tmp_path: Path,
+                                               serve) -> None:
+    """What --onnx does with a float32 file of EXTERNAL_DATA_BYTES or more (the large model),
+    forced here on the MNIST file: the same answers, and the build copies both files."""
+    import dataclasses
+    import shutil
+
+    from lambdalite.bundle.package import copy_model
+    from lambdalite.conversion.onnx_export import externalize, onnx_record
+
+    folder = tmp_path / "model"
+    shutil.copytree(mnist_onnx_dir, folder)
+    data = externalize(folder / "model.onnx", threshold=0)
+    assert data == "model.onnx.data" and (folder / data).stat().st_size > 400_000
+    assert (folder / "model.onnx").stat().st_size < 50_000  # the graph alone
+    manifest = Manifest.load(folder)
+    whole = manifest.variants["onnx_float32"]
+    record = onnx_record("onnx_float32", folder / "model.onnx", data)
+    manifest = manifest.with_variant(dataclasses.replace(record, inputs=whole.inputs,
+                                                         outputs=whole.outputs))
+    validate_manifest(manifest)
+    manifest.save(folder)
+    assert Manifest.load(folder).variants["onnx_float32"].files == ("model.onnx", data)
+
+    digits = sorted((Path(__file__).parents[3] / "lambdalite/examples/mnist/digits").glob("*.png"))
+    images = [base64.b64encode(p.read_bytes()).decode() for p in digits[:6]]
+    assert serve(folder, backend=ONNX)({"images": images}) == serve(
+        mnist_onnx_dir, backend=ONNX)({"images": images})
+    shipped = copy_model(folder, tmp_path / "task", None, "onnxruntime")
+    assert sorted(p.name for p in (tmp_path / "task" / "model").iterdir()) == [
+        "manifest.json", "model.onnx", data]
+    assert shipped.variants["onnx_float32"].external_data == data

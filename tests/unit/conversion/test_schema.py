@@ -118,6 +118,10 @@ def test_an_onnx_variant_is_an_entry_with_its_format(good: dict[str, Any]) -> No
     assert manifest.variants["onnx_float32"].format == "onnx"
     assert manifest.variants["float32"].format == "tflite"
     assert manifest.to_dict() == data  # a tflite entry is written without "format", as before
+    sided = _with_onnx(good, external_data="model.onnx.data")
+    assert schema_errors(sided) == []
+    assert Manifest.from_dict(sided).variants["onnx_float32"].files == ("model.onnx",
+                                                                        "model.onnx.data")
 
 
 @pytest.mark.parametrize(
@@ -127,6 +131,7 @@ def test_an_onnx_variant_is_an_entry_with_its_format(good: dict[str, Any]) -> No
         {"name": "float32", "file": "x.onnx"},  # and has an onnx_ name
         {"format": "tflite"},                 # an onnx_ name is an onnx file
         {"format": "pb"},
+        {"external_data": "../weights.data"},  # a side file in the model folder only
     ],
 )
 def test_format_name_and_file_agree(good: dict[str, Any], changes: dict[str, Any]) -> None:
