@@ -225,5 +225,5 @@ def test_onnx_adds_its_two_files_to_the_plan_and_not_to_a_tflite() -> None:
     assert plan.files()[-2:] == ("model.onnx", "model_dynamic.onnx")
     assert "onnx        onnx_float32, onnx_dynamic" in plan.describe()
     assert make_plan(OPTS, MNIST).onnx_variants == ()
-    with pytest.raises(UsageError, match=r"\{onnx\}: mnist\.keras is a \.tflite file"):
+    with pytest.raises(UsageError, match=r"^onnx: mnist\.keras is a \.tflite file"):
         make_plan(replace(OPTS, onnx=True), TFLITE)
