@@ -108,3 +108,16 @@ def test_onnx_variants_are_rows_of_the_onnxruntime_backend(manifest):
                                                             manifest)[0]]
     with pytest.raises(UsageError, match="onnx_float32 not in the manifest.*convert them"):
         plan_rows(config_for(BenchOptions(variants=("onnx_float32",))), manifest)
+
+
+def test_an_onnx_rows_arm64_package_is_not_run_emulated_and_says_why(tmp_path):
+    from pathlib import Path
+
+    from lambdalite.benchmark.runner import ORT_NOT_EMULATED, Built, Row, measure_emulated
+    from lambdalite.progress import SILENT
+
+    config = config_for(BenchOptions(runtime="python3.13", quick=True))
+    built = Built(Path(tmp_path), "h.handler", (), arm64_root=Path(tmp_path))
+    cell = measure_emulated(config, Row("onnx_dynamic", "onnxruntime", "onnx_dynamic"), built,
+                            b"{}", [], SILENT)
+    assert (cell.emulated, cell.arch, cell.error) == (True, "arm64", ORT_NOT_EMULATED)
