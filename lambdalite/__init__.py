@@ -13,6 +13,7 @@ The Python API, the same path the CLI takes (each command maps its flags onto on
     answers = lambdalite.predict(lambdalite.PredictOptions(target=Path("model"),
                                                            files=(Path("digit.png"),)))
     result = lambdalite.bench(lambdalite.BenchOptions(model=Path("model"), quick=True))
+    remote = lambdalite.bench_remote(lambdalite.RemoteOptions(function="my-function"))
 
 Every long job takes ``progress=`` (``lambdalite.progress``). This module stays import-light
 on purpose: the Lambda function package ships ``lambdalite/__init__.py`` and must not pull in
@@ -50,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "bench": "lambdalite.benchmark.runner",
     "BenchOptions": "lambdalite.benchmark.config",
     "BenchResult": "lambdalite.benchmark.results",
+    "bench_remote": "lambdalite.benchmark.remote",
+    "RemoteOptions": "lambdalite.benchmark.remote",
+    "RemoteResult": "lambdalite.benchmark.remote",
     "Progress": "lambdalite.progress",
     "Callback": "lambdalite.progress",
     "LambdaliteError": "lambdalite.errors",
@@ -61,11 +65,13 @@ __all__ = [
     "ConversionPlan", "ConvertOptions", "ConvertResult", "EvaluateOptions", "EvaluateResult",
     "EvaluationReport", "FunctionSpec", "InvokeResult", "LambdaliteError", "LocalLambda",
     "OptionError", "PackageOutcome", "PredictOptions", "PredictResult", "Progress",
-    "__version__", "bench", "build", "convert", "evaluate", "predict",
+    "RemoteOptions", "RemoteResult", "__version__", "bench", "bench_remote", "build",
+    "convert", "evaluate", "predict",
 ]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__ below
     from lambdalite.benchmark.config import BenchOptions
+    from lambdalite.benchmark.remote import RemoteOptions, RemoteResult, bench_remote
     from lambdalite.benchmark.results import BenchResult
     from lambdalite.benchmark.runner import bench
     from lambdalite.bundle.api import BuildResult

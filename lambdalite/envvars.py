@@ -27,3 +27,6 @@ ALL_FUNCTION_VARS = (
 
 # Read by lambdalite's own tools, never by the function.
 CACHE_DIR = "LAMBDALITE_CACHE_DIR"          # `lambdalite predict`'s cached builds (default ~/.cache/lambdalite/predict)
+# Set by `lambdalite bench --remote` (UpdateFunctionConfiguration), never read: a new value
+# recycles the function's execution environments, so the next call is a forced cold start.
+BENCH_COLD_START = "LAMBDALITE_BENCH_COLD_START"

@@ -87,6 +87,7 @@ BILLING_GRANULARITY_MS = 1
 MB = 1024 * 1024
 MEMORY_MIN_MB = 128
 MEMORY_MAX_MB = 10240
+EPHEMERAL_MIN_MB, EPHEMERAL_MAX_MB = 512, 10240   # EphemeralStorage.Size (/tmp)
 MB_PER_VCPU = 1769            # "at 1,769 MB, a function has the equivalent of one vCPU"
 MAX_VCPUS = 6
 INIT_TIMEOUT_S = 10.0         # on-demand INIT phase limit
@@ -96,6 +97,18 @@ ASYNC_PAYLOAD_LIMIT = 1 * MB  # asynchronous invoke (Event) payload limit (1 MB 
 ZIP_DIRECT_UPLOAD_LIMIT = 50 * MB
 ZIP_UNZIPPED_LIMIT = 250 * MB
 IMAGE_SIZE_LIMIT = 10 * 1024 * MB
+ENVIRONMENT_LIMIT_BYTES = 4096   # a function's environment variables, keys and values together
+EPHEMERAL_STORAGE_DEFAULT_MB = 512
+# Set by Lambda itself: UpdateFunctionConfiguration refuses them in Environment ("Defined
+# runtime environment variables", Lambda Developer Guide).
+RESERVED_ENVIRONMENT_KEYS = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
 
 
 def vcpus_for_memory(memory_mb: int) -> float:

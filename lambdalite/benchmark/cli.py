@@ -6,7 +6,7 @@ Thin: flags -> ``BenchOptions`` -> ``runner.bench`` (``lambdalite.bench``), outp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,7 +65,9 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 
 @click.command("bench", cls=ApiCommand,
                fields={"cold_starts": "--cold", "memory_sizes": "--memory",
-                       "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation"})
+                       "arm64_sizes": "--no-arm64", "emulate_arm64": "--no-emulation",
+                       "floors": "--no-floors", "variant": "--variants",
+                       "compare_local": "--no-local", "function": "--remote"})
 @click.option("--model", help="mnist (the bundled example), large (~52M-parameter model "
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
@@ -74,7 +76,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                                  "(tf = the original model on TensorFlow). Default: all.")
 @click.option("--memory", help="MemorySize(s) in MB, comma-separated [default: 1024,3008; "
                                "--quick: 1024].")
-@click.option("--cold", type=int, help="Cold starts per row and memory [default: 5; quick: 1].")
+@click.option("--cold", type=int, help="Cold starts per row and memory [default: 7; quick: 1].")
 @click.option("--warm", type=int, help="Recorded warm calls [default: 20; quick: 3].")
 @click.option("--warmup", type=int, help="Warm-up calls not recorded [default: 2; quick: 1].")
 @click.option("--quick", is_flag=True, help="Few samples, one memory size, no tf row (tests, demo).")
@@ -88,6 +90,12 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--no-arm64", is_flag=True, help="Do not build the arm64 packages (sizes).")
 @click.option("--no-emulation", is_flag=True, help="Do not run the python3.13 arm64 packages "
               "emulated (qemu-user; rows marked 'arm64 emulated', not priced or picked).")
+@click.option("--no-floors", is_flag=True, help="Leave out the floor rows (the no-op and the "
+              "imports-only handler, run from the same package).")
+@click.option("--goals", is_flag=True, help="Print issue 15's goal figures instead of the table: "
+              "MNIST cold start over the imports-only floor, first vs warm Duration, the large "
+              "model at 1024 MB, the float32 zip's size, local engine calls/s with 1 vs 2 "
+              "environments (--runtime default python3.12; --quick: few samples, no large).")
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
               help="Share of requests that are cold starts, for the cost columns.")
 @click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -106,22 +114,46 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                    "every AWS::Serverless::Function of this SAM template to the pick's.")
 @click.option("--function", "function_id",
               help="With --write-template: only this function (logical id).")
+@click.option("--remote", metavar="FUNCTION", help="Measure this deployed function instead "
+              "(name or ARN; boto3): forced cold starts, --memory as a sweep (its configuration "
+              "put back after), next to the same model through the local Lambda.")
+@click.option("--region", help="With --remote: the function's region [default: boto3's].")
+@click.option("--profile", help="With --remote: the AWS profile [default: boto3's].")
+@click.option("--endpoint-url", help="With --remote: the Lambda endpoint (e.g. "
+              "`lambdalite local start-lambda`'s http://127.0.0.1:3001).")
+@click.option("--no-local", is_flag=True, help="With --remote: do not measure locally.")
 def bench(model: str | None, variants: str | None, memory: str | None, cold: int | None,
           warm: int | None, warmup: int | None, quick: bool, out: Path, runtime: str,
-          timeout_s: int, no_arm64: bool, no_emulation: bool, cold_fraction: float,
-          from_json: Path | None,
+          timeout_s: int, no_arm64: bool, no_emulation: bool, no_floors: bool, goals: bool,
+          cold_fraction: float, from_json: Path | None,
           do_pick: bool, objective: str, max_accuracy_drop: float | None,
           max_size: float | None, write_manifest: bool, write_template: Path | None,
-          function_id: str | None) -> None:
+          function_id: str | None, remote: str | None, region: str | None,
+          profile: str | None, endpoint_url: str | None, no_local: bool) -> None:
     """Measure package size, cold start, warm latency, memory and cost of every variant in the
     local Lambda environment; print the table, write JSON, Markdown and a PNG chart."""
     from lambdalite.benchmark.config import BenchOptions
     from lambdalite.benchmark.results import BenchResult
 
+    if goals:
+        if remote is not None or from_json or do_pick:
+            raise UsageError("--goals measures its own local runs: not with --remote, "
+                             "--from-json or --pick")
+        _goals(out, runtime, cold, warm, warmup, quick)
+        return
     if (write_manifest or write_template) and not do_pick:
         raise UsageError("--write-manifest/--write-template need --pick")
     if function_id and not write_template:
         raise UsageError("--function names the function of --write-template: pass both")
+    if remote is not None:
+        if do_pick or from_json:
+            raise UsageError("--remote measures a deployed function: --pick and --from-json "
+                             "apply to a local run only")
+        _remote(remote, region, profile, endpoint_url, not no_local, model or "mnist",
+                variants, memory, (cold, warm, warmup), quick, runtime, cold_fraction, out)
+        return
+    if region or profile or endpoint_url or no_local:
+        raise UsageError("--region, --profile, --endpoint-url and --no-local go with --remote")
     if from_json:
         result = BenchResult.load(from_json)
     else:
@@ -132,7 +164,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             model=model or "mnist", variants=parse_variants(variants),
             memory_sizes=parse_memory(memory), cold_starts=cold, warm=warm, warmup=warmup,
             quick=quick, runtime=runtime, timeout_s=timeout_s, arm64_sizes=not no_arm64,
-            emulate_arm64=not no_emulation,
+            emulate_arm64=not no_emulation, floors=not no_floors,
             cold_fraction=cold_fraction, out=out)
         with RichProgress() as progress:
             result = run(options, progress=progress)
@@ -143,6 +175,28 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
         folder = _model_folder(result, model, from_json) if write_manifest else None
         _pick(result, objective, max_accuracy_drop, max_size, folder, write_template,
               function_id)
+
+
+def _goals(out: Path, runtime: str, cold: int | None, warm: int | None, warmup: int | None,
+           quick: bool) -> None:
+    from click.core import ParameterSource
+
+    from lambdalite.benchmark.goals import GoalOptions, run_goals
+    from lambdalite.cli_progress import RichProgress
+
+    given = click.get_current_context().get_parameter_source("runtime")
+    options = GoalOptions(out=out, large=not quick,
+                          throughput_calls=200 if quick else 2000,
+                          throughput_rounds=1 if quick else 3,
+                          cold_starts=cold or (1 if quick else 7),
+                          warm=warm if warm is not None else 3 if quick else 20,
+                          warmup=warmup if warmup is not None else 1 if quick else 2)
+    if given is not ParameterSource.DEFAULT:
+        options = replace(options, runtime=runtime)
+    with RichProgress() as progress:
+        report = run_goals(options, progress=progress)
+    click.echo("\n".join(report.lines()))
+    click.echo(f"results: {report.save(out / 'goals.json')}")
 
 
 def _model_folder(result: BenchResult, model: str | None, from_json: Path | None
@@ -186,3 +240,33 @@ def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size:
     if write_template:
         change = save_template(write_template, verdict, function_id)
         click.echo(change.text(write_template))
+
+
+def _remote(function: str, region: str | None, profile: str | None, endpoint_url: str | None,
+            compare_local: bool, model: str, variants: str | None, memory: str | None,
+            counts: tuple[int | None, int | None, int | None], quick: bool, runtime: str,
+            cold_fraction: float, out: Path) -> None:
+    """``bench --remote``: flags -> ``RemoteOptions`` -> ``bench_remote``; table and JSON."""
+    from lambdalite.benchmark.remote import RemoteOptions, bench_remote
+    from lambdalite.benchmark.remote_table import render_remote
+    from lambdalite.cli_progress import RichProgress
+
+    rows = parse_variants(variants)
+    if rows is not None and len(rows) != 1:
+        raise UsageError(f"--variants {variants!r}: --remote compares one local row with the "
+                         "function (the row it serves); name one")
+    cold, warm, warmup = counts
+    options = RemoteOptions(
+        function=function, region=region, profile=profile, endpoint_url=endpoint_url,
+        model=model, variant=rows[0] if rows else None, memory_sizes=parse_memory(memory),
+        cold_starts=cold, warm=warm, warmup=warmup, quick=quick, compare_local=compare_local,
+        runtime=runtime, cold_fraction=cold_fraction, out=out)
+    with RichProgress() as progress:
+        result = bench_remote(options, progress=progress)
+    stem = out / f"bench-remote-{result.function}"
+    table = render_remote(result)
+    md = stem.with_suffix(".md")
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(table)
+    click.echo(table)
+    click.echo(f"results: {result.save(stem.with_suffix('.json'))}\ntable:   {md}")

@@ -41,10 +41,18 @@ def gb_seconds(memory_mb: int, ms: float) -> float:
 
 def cost_per_million(inputs: CostInputs, arch: str) -> float:
     """USD per million requests: request charge + duration (warm, and cold with INIT)."""
-    if not 0.0 <= inputs.cold_fraction <= 1.0:
-        raise ValueError(f"cold_fraction {inputs.cold_fraction} is outside 0..1")
-    price = ARCHS[arch].price_per_gb_second
     warm_ms = billed_ms(inputs.warm_duration_ms)
     cold_ms = billed_ms(inputs.init_duration_ms) + billed_ms(inputs.cold_duration_ms)
-    mean_ms = (1 - inputs.cold_fraction) * warm_ms + inputs.cold_fraction * cold_ms
-    return PRICE_PER_MILLION_REQUESTS + MILLION * gb_seconds(inputs.memory_mb, mean_ms) * price
+    return cost_from_billed(inputs.memory_mb, warm_ms, cold_ms, inputs.cold_fraction, arch)
+
+
+def cost_from_billed(memory_mb: int, warm_billed_ms: float, cold_billed_ms: float,
+                     cold_fraction: float, arch: str) -> float:
+    """USD per million requests from billed durations: a warm call's, and a cold one's (INIT
+    included, as Lambda's Billed Duration of a cold start is); ``bench --remote`` passes the
+    means of the REPORT lines' Billed Duration."""
+    if not 0.0 <= cold_fraction <= 1.0:
+        raise ValueError(f"cold_fraction {cold_fraction} is outside 0..1")
+    price = ARCHS[arch].price_per_gb_second
+    mean_ms = (1 - cold_fraction) * warm_billed_ms + cold_fraction * cold_billed_ms
+    return PRICE_PER_MILLION_REQUESTS + MILLION * gb_seconds(memory_mb, mean_ms) * price

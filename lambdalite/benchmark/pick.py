@@ -95,7 +95,7 @@ def pick(result: BenchResult, constraints: Constraints) -> Verdict:
     rejected: list[str] = []
     for cell in result.cells:
         row = result.row(cell.row)
-        if row is None:
+        if row is None or row.is_floor:   # a floor is a baseline, not something to deploy
             continue
         why = _rejection(row, cell, constraints)
         if why:

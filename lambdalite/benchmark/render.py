@@ -14,8 +14,12 @@ from lambdalite.emulation import CPU, EMULATED_PYTHON, QEMU_OVERHEAD_MB
 from lambdalite.lambda_facts import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
 from lambdalite.manifest import ONNX_BACKEND
 
-HEADER = ("variant", "memory", "package size", "zipped", "cold start", "warm run",
+HEADER = ("variant", "memory", "package size", "zipped", "cold start", "over floor", "warm run",
           "warm p95 / p99", "memory used", "accuracy", "$/1M x86_64", "$/1M arm64")
+# What the imports-only floor imports, per backend (lambdalite.function.floors.imports).
+FLOOR_IMPORTS = {"litert": "numpy, PIL.Image, ai_edge_litert.interpreter",
+                 "tf": "numpy, PIL.Image, tensorflow",
+                 ONNX_BACKEND: "numpy, PIL.Image, onnxruntime"}
 
 # The write-up's own table (the StegaStamp decoder on AWS Lambda, container images, its TFLite
 # runtime of the day). Quoted from the write-up for comparison, never measured here.
@@ -55,9 +59,26 @@ def fmt_accuracy(row: RowResult) -> str:
 
 
 def row_label(row: RowResult) -> str:
+    if row.floor == "noop":
+        return f"floor: no-op handler ({row.backend} package)"
+    if row.floor == "imports":
+        return f"floor: imports only ({FLOOR_IMPORTS.get(row.backend, row.backend)})"
     if row.row == TF_ROW:
         return "tf (original, TensorFlow)"
     return f"{row.row} ({'ONNX Runtime' if row.backend == ONNX_BACKEND else 'LiteRT'})"
+
+
+def over_floor(result: BenchResult, row: RowResult, memory_mb: int) -> str:
+    """A variant's cold start over its backend's imports-only floor (same run, same memory);
+    the imports-only floor's over the no-op one."""
+    if row.floor == "noop":
+        return "-"
+    kind = "noop" if row.floor == "imports" else "imports"
+    delta = result.over_floor_ms(row, memory_mb, kind)
+    if delta is None:
+        return "-"
+    sign = "+" if delta >= 0 else "-"
+    return f"{'no-op' if kind == 'noop' else 'floor'} {sign} {fmt_ms(abs(delta))}"
 
 
 def sizes(row: RowResult, zipped: bool, runtime: str) -> str:
@@ -109,10 +130,13 @@ def table_rows(result: BenchResult) -> list[list[str]]:
             if cell is None:
                 continue
             c = cell_columns(cell, result.cold_fraction)
+            if row.is_floor:
+                c[4] = c[5] = "-"     # nobody deploys a floor: no cost
             label = row_label(row) + (f", {cell.arch} emulated" if cell.emulated else "")
+            floor = "-" if cell.emulated else over_floor(result, row, cell.memory_mb)
             out.append([label, f"{cell.memory_mb} MB", sizes(row, False, runtime),
-                        sizes(row, True, runtime),
-                        c[0], c[1], c[2], c[3], fmt_accuracy(row), c[4], c[5]])
+                        sizes(row, True, runtime), c[0], floor,
+                        c[1], c[2], c[3], fmt_accuracy(row), c[4], c[5]])
     return out
 
 
@@ -138,6 +162,19 @@ def dynamic_vs_float32(result: BenchResult) -> list[str]:
         lines.append(f"the write-up measured dynamic-range ~{ratio:.0f}x slower than float32 on "
                      f"x86_64 ({dynamic} vs {tflite} warm) with the TFLite runtime of its day")
     return lines
+
+
+def floor_notes(result: BenchResult) -> list[str]:
+    floors = [r for r in result.rows if r.is_floor]
+    if not floors:
+        return []
+    packages = ", ".join(dict.fromkeys(f"{r.backend}: the {r.package_of} package"
+                                       for r in floors))
+    return [f"floor rows: the same package with another Handler ({packages}): "
+            "lambdalite.function.floors.noop (returns 1) and .imports (imports "
+            "what the function's INIT imports before it loads a model, then returns 1); over "
+            "floor = cold start p50 minus the imports-only floor's, same run and MemorySize, "
+            "cold starts interleaved row by row"]
 
 
 def _seconds(text: str) -> float:
@@ -196,6 +233,7 @@ def notes(result: BenchResult) -> list[str]:
         f"machine: {machine.get('cpu_model')}, {machine.get('cores')} cores, "
         f"{machine.get('limits')}",
     ]
+    lines += floor_notes(result)
     lines += dynamic_vs_float32(result)
     lines += emulated_notes(result)
     lines += list(result.notes)

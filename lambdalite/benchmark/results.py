@@ -123,6 +123,14 @@ class RowResult:
     accuracy: float | None
     accuracy_drop_points: float | None
     sizes: tuple[PackageSize, ...] = ()
+    # A floor row: "noop" or "imports" (``lambdalite.function.floors``), run from the package
+    # of the row ``package_of`` with another Handler; None for a variant or the tf row.
+    floor: str | None = None
+    package_of: str | None = None
+
+    @property
+    def is_floor(self) -> bool:
+        return self.floor is not None
 
     def size(self, arch: str) -> PackageSize | None:
         return next((s for s in self.sizes if s.arch == arch), None)
@@ -148,6 +156,20 @@ class BenchResult:
 
     def row(self, name: str) -> RowResult | None:
         return next((r for r in self.rows if r.row == name), None)
+
+    def floor_of(self, row: RowResult, kind: str = "imports") -> RowResult | None:
+        """The floor row of ``kind`` measured from the same package as ``row`` (its backend's)."""
+        return next((r for r in self.rows if r.floor == kind and r.backend == row.backend),
+                    None)
+
+    def over_floor_ms(self, row: RowResult, memory_mb: int, kind: str = "imports"
+                      ) -> float | None:
+        """How far ``row``'s cold start (p50) is above the floor's at the same MemorySize."""
+        floor = self.floor_of(row, kind)
+        a = self.cell(row.row, memory_mb)
+        b = self.cell(floor.row, memory_mb) if floor else None
+        ca, cb = (a.cold_start() if a else None), (b.cold_start() if b else None)
+        return ca.p50 - cb.p50 if ca and cb else None
 
     @property
     def memory_sizes(self) -> list[int]:

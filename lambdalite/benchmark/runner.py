@@ -5,9 +5,12 @@
 
 A row is a LiteRT variant or ``tf`` (the original model on the TensorFlow backend). For each
 row the x86_64 package is built for ``config.runtime`` with ``lambdalite.bundle`` (and the
-arm64 one, for its size and checks). For each row x MemorySize:
-``cold_starts`` fresh ``LocalLambda`` engines (a new execution environment each: INIT, first
-invoke), then on the last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
+arm64 one, for its size and checks). The floor rows (``floors``) run the package of each
+backend's first row with another Handler: the no-op handler and the imports-only one
+(``lambdalite.function.floors``), so every cold start is shown next to the floor it cannot
+beat. For each MemorySize: ``cold_starts`` rounds of one fresh ``LocalLambda`` engine per row
+(a new execution environment each: INIT, first invoke), the rows interleaved, then on each
+row's last one ``warmup`` calls (not recorded) and ``warm`` recorded calls.
 Every invocation goes through real awslambdaric with the engine's memory and CPU limits.
 
 A python3.13 arm64 package also runs, emulated (``lambdalite.emulation``: qemu-user and
@@ -73,6 +76,8 @@ class Row:
     name: str
     backend: str
     variant: str | None
+    floor: str | None = None          # "noop" | "imports": a floor row (FLOORS)
+    package_of: str | None = None     # a floor row runs the package built for this row
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,10 @@ class Built:
     handler: str
     sizes: tuple[PackageSize, ...]
     arm64_root: Path | None = None  # the python3.13 arm64 package, which runs emulated
+
+
+# The floor rows, cheapest first (their handlers: ``bundle.api.FLOOR_HANDLERS``).
+FLOORS = ("noop", "imports")
 
 
 def bench(options: BenchOptions, *, progress: progress_.Progress | None = None) -> BenchResult:
@@ -99,27 +108,38 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     model_dir = resolve_model(config.model, progress_.nested(say))
     manifest = Manifest.load(model_dir)
     rows, notes = plan_rows(config, manifest)
+    floors = plan_floors(config, rows)
     emulate, why_not = emulation_plan(config)
     notes += [why_not] if why_not else []
-    say.total(total_units(config, len(rows), emulate))
+    say.total(total_units(config, len(rows), len(floors), emulate))
     event = make_event(model_dir, manifest)
-    cells: list[CellResult] = []
     results: list[RowResult] = []
+    runs: list[tuple[Row, Built]] = []
+    built_rows: dict[str, Built] = {}
     for row in rows:
         say.update(f"building {row.name}")
         built = build_row(config, model_dir, row)
         say.update(f"built {row.name}", 1)
+        built_rows[row.name] = built
         results.append(row_result(row, manifest, model_dir, built.sizes))
-        reference: list[bytes] = []     # the x86_64 answer the emulated one must equal
-        for memory in config.memory_sizes:
-            if built.task_root is None:
-                cells.append(CellResult(row.name, memory, error="package build failed"))
-                say.update(f"skipped {row.name}", units_per_cell(config))
-                continue
-            cells.append(measure(config, row, built, memory, event.payload, say,
-                                 answers=reference))
-        if emulate:
-            cells.append(measure_emulated(config, row, built, event.payload, reference, say))
+        runs.append((row, built))
+    for floor in floors:
+        from lambdalite.bundle.api import FLOOR_HANDLERS  # deferred: the build tooling
+
+        assert floor.package_of is not None and floor.floor is not None
+        of = built_rows[floor.package_of]
+        built = Built(of.task_root, FLOOR_HANDLERS[floor.floor], of.sizes)
+        results.insert(len(results) - len(rows), RowResult(
+            floor.name, floor.backend, None, None, None, None, of.sizes, floor=floor.floor,
+            package_of=floor.package_of))
+        runs.insert(len(runs) - len(rows), (floor, built))
+    # The x86_64 answer of each row, which its emulated run must equal.
+    references: dict[str, list[bytes]] = {row.name: [] for row, _ in runs}
+    cells = [cell for memory in config.memory_sizes
+             for cell in measure_memory(config, runs, memory, event.payload, say, references)]
+    if emulate:
+        cells += [measure_emulated(config, row, built_rows[row.name], event.payload,
+                                   references[row.name], say) for row in rows]
     litert = _installed_version(results, "ai-edge-litert")
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
@@ -133,10 +153,12 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
     )
 
 
-def total_units(config: BenchConfig, rows: int, emulate: bool = False) -> int:
-    """The progress bar's length: one unit per build and per invocation."""
+def total_units(config: BenchConfig, rows: int, floors: int = 0, emulate: bool = False) -> int:
+    """The progress bar's length: one unit per build and per invocation (floors: no build;
+    emulated: the rows' arm64 packages, not the floors')."""
     emulated = units_per_cell(emulated_config(config)) if emulate else 0
-    return rows * (1 + len(config.memory_sizes) * units_per_cell(config) + emulated)
+    return (rows * (1 + emulated)
+            + (rows + floors) * len(config.memory_sizes) * units_per_cell(config))
 
 
 def units_per_cell(config: BenchConfig) -> int:
@@ -184,6 +206,21 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
     if not rows:
         raise OptionError("nothing to measure: no row selected ({variants})")
     return rows, notes
+
+
+def plan_floors(config: BenchConfig, rows: list[Row]) -> list[Row]:
+    """The floor rows: for each backend measured, the no-op and the imports-only handler,
+    run from the package of that backend's first row (same runtime, dependencies and
+    slimming: the package differs only in its Handler)."""
+    if not config.floors:
+        return []
+    floors = []
+    for backend in dict.fromkeys(r.backend for r in rows):
+        first = next(r for r in rows if r.backend == backend)
+        suffix = "" if backend == "litert" else f"-{backend}"
+        floors += [Row(f"floor-{kind}{suffix}", backend, None, kind, first.name)
+                   for kind in FLOORS]
+    return floors
 
 
 def row_result(row: Row, manifest: Manifest, model_dir: Path,
@@ -267,7 +304,7 @@ def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int,
 
     code = built.arm64_root if arch == EMULATED_ARCH else built.task_root
     assert code is not None
-    env = {envvars.BACKEND: row.backend}
+    env = {envvars.BACKEND: row.backend}   # a floor row reads it too (which runtime to import)
     if row.variant:
         env[envvars.VARIANT] = row.variant
     return FunctionSpec(
@@ -276,6 +313,24 @@ def function_spec(config: BenchConfig, row: Row, built: Built, memory_mb: int,
         runtime=config.runtime,
         memory_mb=memory_mb, timeout_s=float(config.timeout_s), architecture=arch,
         environment=env)
+
+
+def measure_memory(config: BenchConfig, runs: list[tuple[Row, Built]], memory_mb: int,
+                   payload: bytes, progress: progress_.Progress,
+                   references: dict[str, list[bytes]] | None = None) -> list[CellResult]:
+    """Every row at ``memory_mb``: the cold starts interleaved (cold start i of every row, then
+    i + 1 ...), so that a machine whose load drifts weighs on every row alike and a floor is
+    compared with what ran next to it; then each row's warm calls, on its last environment.
+    ``references``: each row's list gets its first successful response, if it has none yet."""
+    refs = references or {}
+    cells = [_Cell(config, row, built, memory_mb, progress, answers=refs.get(row.name))
+             for row, built in runs]
+    for i in range(config.cold_starts):
+        for cell in cells:
+            cell.cold_start(i, payload)
+    for cell in cells:
+        cell.warm_calls(payload)
+    return [cell.finish() for cell in cells]
 
 
 def measure_emulated(config: BenchConfig, row: Row, built: Built, payload: bytes,
@@ -301,55 +356,101 @@ def measure_emulated(config: BenchConfig, row: Row, built: Built, payload: bytes
 def measure(config: BenchConfig, row: Row, built: Built, memory_mb: int, payload: bytes,
             progress: progress_.Progress, *, arch: str = RUN_ARCH,
             answers: list[bytes] | None = None) -> CellResult:
-    """``answers``: gets the first successful response, if it has none yet."""
-    from lambdalite.local.engine import LocalLambda
-
-    spec = function_spec(config, row, built, memory_mb, arch)
-    label = f"{row.name} @ {memory_mb} MB" + (f" ({arch}, emulated)" if arch != RUN_ARCH else "")
-    say = progress.update
-    cold: list[ColdSample] = []
-    warm: list[WarmSample] = []
+    """One row alone (``measure_memory`` interleaves several). ``answers``: gets the first
+    successful response, if it has none yet."""
+    cell = _Cell(config, row, built, memory_mb, progress, arch=arch, answers=answers)
     for i in range(config.cold_starts):
+        cell.cold_start(i, payload)
+    cell.warm_calls(payload)
+    return cell.finish()
+
+
+class _Cell:
+    """One row x MemorySize while it is measured: its samples, and its last engine, kept open
+    (frozen between calls, as Lambda keeps it) for the warm calls."""
+
+    def __init__(self, config: BenchConfig, row: Row, built: Built, memory_mb: int,
+                 progress: progress_.Progress, *, arch: str = RUN_ARCH,
+                 answers: list[bytes] | None = None) -> None:
+        self.config, self.row, self.built, self.memory_mb = config, row, built, memory_mb
+        self.arch, self.answers = arch, answers
+        self.say = progress.update
+        self.label = f"{row.name} @ {memory_mb} MB" + (
+            f" ({arch}, emulated)" if arch != RUN_ARCH else "")
+        self.cold: list[ColdSample] = []
+        self.warm: list[WarmSample] = []
+        self.engine: LocalLambda | None = None
+        self.result: CellResult | None = None
+        if (built.arm64_root if arch == EMULATED_ARCH else built.task_root) is None:
+            self._stop("package build failed", None, units_per_cell(config))
+
+    def cold_start(self, i: int, payload: bytes) -> None:
+        if self.result is not None:
+            return
+        from lambdalite.local.engine import LocalLambda
+
+        spec = function_spec(self.config, self.row, self.built, self.memory_mb, self.arch)
         engine = LocalLambda({FUNCTION: spec}, concurrency=1)
+        what = f"{self.label}: cold start {i + 1}/{self.config.cold_starts}"
+        keep = False
         try:
-            say(f"{label}: cold start {i + 1}/{config.cold_starts}", 0)
+            self.say(what, 0)
             first = engine.invoke(FUNCTION, payload)
-            cold.append(_cold_sample(first))
-            if answers is not None and not answers and not first.function_error:
-                answers.append(first.payload)
-            say(f"{label}: cold start {i + 1}/{config.cold_starts}", 1)
+            self.cold.append(_cold_sample(first))
+            if self.answers is not None and not self.answers and not first.function_error:
+                self.answers.append(first.payload)
+            self.say(what, 1)
             if first.function_error:
-                say(label, units_per_cell(config) - i - 1)
-                return CellResult(row.name, memory_mb, tuple(cold), (), _error_text(first),
-                                  first.error_type or "Unhandled")
-            if i == config.cold_starts - 1:
-                return _warm_cell(config, engine, payload, row, memory_mb, cold, warm, progress,
-                                  label)
+                self._stop(_error_text(first), first.error_type or "Unhandled",
+                           units_per_cell(self.config) - i - 1)
+            else:
+                keep = i == self.config.cold_starts - 1
         except LambdaliteError as exc:
-            say(label, units_per_cell(config) - i)
-            return CellResult(row.name, memory_mb, tuple(cold), (), exc.message, exc.error_type)
+            self._stop(exc.message, exc.error_type, units_per_cell(self.config) - i)
         finally:
-            engine.close()
-    raise AssertionError("unreachable: cold_starts >= 1")
+            if keep:
+                self.engine = engine
+            else:
+                engine.close()
 
+    def warm_calls(self, payload: bytes) -> None:
+        if self.result is not None or self.engine is None:
+            return
+        config = self.config
+        try:
+            for j in range(config.warmup + config.warm):
+                recorded = j >= config.warmup
+                what = f"{self.label}: {'warm' if recorded else 'warm-up'} call"
+                self.say(what, 0)
+                result = self.engine.invoke(FUNCTION, payload)
+                self.say(what, 1)
+                if result.function_error:
+                    self._stop(_error_text(result), result.error_type or "Unhandled",
+                               config.warmup + config.warm - j - 1)
+                    return
+                if recorded:
+                    rep = result.report
+                    self.warm.append(WarmSample(rep.duration_ms, result.round_trip_ms,
+                                                rep.max_memory_used_mb))
+        except LambdaliteError as exc:
+            self._stop(exc.message, exc.error_type, 0)
+        finally:
+            self.engine.close()
+            self.engine = None
 
-def _warm_cell(config: BenchConfig, engine: LocalLambda, payload: bytes, row: Row, memory_mb: int,
-               cold: list[ColdSample], warm: list[WarmSample], progress: progress_.Progress,
-               label: str) -> CellResult:
-    say = progress.update
-    for j in range(config.warmup + config.warm):
-        recorded = j >= config.warmup
-        say(f"{label}: {'warm' if recorded else 'warm-up'} call", 0)
-        result = engine.invoke(FUNCTION, payload)
-        say(f"{label}: {'warm' if recorded else 'warm-up'} call", 1)
-        if result.function_error:
-            say(label, config.warmup + config.warm - j - 1)
-            return CellResult(row.name, memory_mb, tuple(cold), tuple(warm), _error_text(result),
-                              result.error_type or "Unhandled")
-        if recorded:
-            rep = result.report
-            warm.append(WarmSample(rep.duration_ms, result.round_trip_ms, rep.max_memory_used_mb))
-    return CellResult(row.name, memory_mb, tuple(cold), tuple(warm))
+    def finish(self) -> CellResult:
+        if self.engine is not None:
+            self.engine.close()
+        if self.result is None:
+            self.result = CellResult(self.row.name, self.memory_mb, tuple(self.cold),
+                                     tuple(self.warm))
+        return self.result
+
+    def _stop(self, error: str, error_type: str | None, units_left: int) -> None:
+        """The cell ends early: what it measured so far, and why."""
+        self.say(self.label, units_left)
+        self.result = CellResult(self.row.name, self.memory_mb, tuple(self.cold),
+                                 tuple(self.warm), error, error_type)
 
 
 def _cold_sample(result: InvokeResult) -> ColdSample:

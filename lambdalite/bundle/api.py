@@ -42,11 +42,15 @@ from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, Packa
 from lambdalite.bundle.options import Backend
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
+from lambdalite.function.floors import IMPORTS_HANDLER, NOOP_HANDLER
 from lambdalite.lambda_facts import BUILDABLE_RUNTIMES, DEFAULT_RUNTIME, RUNTIMES, base_image
 from lambdalite.manifest import Manifest
 
 # The function's entry point, as Lambda's Handler / an image's CMD names it.
 HANDLER = "lambdalite.function.handler.lambda_handler"
+# Every package also carries the floor handlers (lambdalite.function.floors): the same package
+# with one of them as its Handler measures the cold start it cannot beat.
+FLOOR_HANDLERS = {"noop": NOOP_HANDLER, "imports": IMPORTS_HANDLER}
 STEPS = 8  # progress units of one package: 6 in _assemble (again per release versions.fit
 #           steps down to), write and check size
 

@@ -78,6 +78,8 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help='Keep-warm schedule, e.g. "rate(5 minutes)" or "cron(...)".'),
         click.option("--provisioned-concurrency", type=click.IntRange(1), default=None,
                      help="Publish alias `live` with this provisioned concurrency."),
+        click.option("--snapstart", is_flag=True, help="SnapStart on published versions, "
+                     "alias `live` (zip, python3.12+; not with provisioned concurrency)."),
     ]
     for opt in reversed(opts):
         f = opt(f)

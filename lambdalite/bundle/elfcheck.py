@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
@@ -83,6 +84,15 @@ def read_elf(path: Path, root: Path) -> ElfInfo:
                         cxx[m.group(1)] = max(cxx.get(m.group(1), number), number)
     return ElfInfo(path.relative_to(root).as_posix(), machine, best,
                    cxx.get("GLIBCXX"), cxx.get("CXXABI"))
+
+
+def needed(path: Path) -> tuple[str, ...]:
+    """The DT_NEEDED entries of an ELF file: the libraries the loader maps with it."""
+    with path.open("rb") as fh:
+        return tuple(str(tag.needed)  # type: ignore[attr-defined]  # set for DT_NEEDED
+                     for section in ELFFile(fh).iter_sections()
+                     if isinstance(section, DynamicSection)
+                     for tag in section.iter_tags() if tag.entry.d_tag == "DT_NEEDED")
 
 
 def scan(root: Path) -> Iterator[ElfInfo]:

@@ -34,6 +34,7 @@ from lambdalite.bundle.api import HANDLER, PackageOptions
 from lambdalite.bundle.options import Backend, BuildOptions
 from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import ARCHS, BUILDABLE_RUNTIMES, DEFAULT_RUNTIME
+from lambdalite.sam import snapstart as snapstart_
 from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.model import MODEL_DIR_METADATA, AuthType, SamEvent, SamFunction
 from lambdalite.sam.parse import read_template
@@ -91,8 +92,9 @@ def lambdalite_function(
         model_dir: str | None = None, api_path: str | None = defaults.API_PATH,
         function_url_auth: AuthType | None = None, warmup_schedule: str | None = None,
         provisioned_concurrency: int | None = None, alias: str = "live",
-        environment: Mapping[str, str] | None = None) -> SamFunction:
-    """The function a build is deployed as: lambdalite's handler and output layout."""
+        environment: Mapping[str, str] | None = None, snapstart: bool = False) -> SamFunction:
+    """The function a build is deployed as: lambdalite's handler and output layout.
+    ``snapstart``: SnapStart on published versions, invoked through ``alias``."""
     env = {envvars.BACKEND: backend}
     if variant:
         env[envvars.VARIANT] = variant
@@ -107,8 +109,9 @@ def lambdalite_function(
         logical_id=logical_id, memory_mb=memory_mb, timeout_s=timeout_s,
         environment={**env, **(environment or {})}, events=tuple(events),
         function_url_auth=function_url_auth,
-        auto_publish_alias=alias if provisioned_concurrency else None,
+        auto_publish_alias=alias if provisioned_concurrency or snapstart else None,
         provisioned_concurrency=provisioned_concurrency, model_dir=model_dir,
+        snap_start=snapstart_.APPLY_ON if snapstart else None,
         **_layout(arch, package_type, runtime))
 
 
@@ -177,7 +180,9 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
             package_type=_given(o.package_type, defaults.PACKAGE_TYPE),
             memory_mb=_given(o.memory_mb, defaults.MEMORY_MB),
             timeout_s=_given(o.timeout_s, defaults.TIMEOUT_S), function_name=name,
-            extra_requirements=o.extra_requirements, image_fallback=o.image_fallback,
+            extra_requirements=o.extra_requirements,
+            # SnapStart takes no image: a zip over the limits fails instead of falling back.
+            image_fallback=o.image_fallback and not o.snapstart,
             runtime_fallback=o.runtime_fallback)
         suffix = "" if i == 0 else arch.capitalize().replace("_", "")
         function = lambdalite_function(
@@ -187,7 +192,9 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
             api_path=api_path if i == 0 else f"{api_path.rstrip('/')}-{arch}",
             function_url_auth="AWS_IAM" if o.function_url else None,
             warmup_schedule=o.warmup_schedule,
-            provisioned_concurrency=o.provisioned_concurrency)
+            provisioned_concurrency=o.provisioned_concurrency, snapstart=o.snapstart)
+        if o.snapstart:
+            _refuse_snapstart(function, "")
         todo.append(BuildJob(package, function))
     return tuple(todo)
 
@@ -242,6 +249,7 @@ class _Job:
                            f"one of {', '.join(get_args(Backend))}")
         package_type = cast(Literal["zip", "image"],
                             o.package_type or fn.package_type.lower())
+        snap = o.snapstart or snapstart_.enabled(fn)
         package = PackageOptions(
             model_dir=self._model_dir(), out_dir=o.out_dir, variant=variant,
             backend=cast(Backend, backend),
@@ -250,10 +258,10 @@ class _Job:
             memory_mb=_given(o.memory_mb, fn.memory_mb),
             timeout_s=_given(o.timeout_s, fn.timeout_s),
             function_name=o.function_name or fn.logical_id,
-            extra_requirements=o.extra_requirements, image_fallback=o.image_fallback,
-            runtime_fallback=o.runtime_fallback)
+            extra_requirements=o.extra_requirements,
+            image_fallback=o.image_fallback and not snap, runtime_fallback=o.runtime_fallback)
         api_path, warmup = self._events()
-        alias, provisioned = self._alias()
+        alias, provisioned = self._alias(snap)
         url_auth = fn.function_url_auth
         written = lambdalite_function(
             package.function_name, arch=package.arch, package_type=package.package_type,
@@ -264,7 +272,12 @@ class _Job:
             function_url_auth="AWS_IAM" if o.function_url and not url_auth else url_auth,
             warmup_schedule=o.warmup_schedule or warmup,
             provisioned_concurrency=o.provisioned_concurrency or provisioned,
-            alias=alias, environment=env)
+            alias=alias, environment=env, snapstart=snap)
+        if snap:
+            # The template's own properties too (EFS, ephemeral storage): AWS reads those.
+            _refuse_snapstart(replace(fn, **{k: getattr(written, k) for k in (
+                "package_type", "runtime", "provisioned_concurrency", "snap_start")}),
+                fn.logical_id)
         return BuildJob(package, written, tuple(self.notes))
 
     def _dropped(self) -> list[str]:
@@ -272,7 +285,9 @@ class _Job:
         fn = self.fn
         modelled = [key for key, value in (
             ("ReservedConcurrentExecutions", fn.reserved_concurrency),
-            ("InlineCode", fn.inline_code), ("SnapStart", fn.snap_start),
+            ("InlineCode", fn.inline_code), ("EphemeralStorage", fn.ephemeral_storage_mb),
+            ("SnapStart", None if fn.snap_start in (snapstart_.APPLY_ON, "None")
+             else fn.snap_start),
             ("Condition", fn.condition)) if value is not None]
         return sorted([*fn.notes, *modelled])
 
@@ -336,15 +351,26 @@ class _Job:
                                   "template")
         return api_path, warmup
 
-    def _alias(self) -> tuple[str, int | None]:
+    def _alias(self, snap: bool) -> tuple[str, int | None]:
         fn = self.fn
         if fn.auto_publish_alias is None and fn.provisioned_concurrency is None:
             return "live", None
+        if snap and fn.auto_publish_alias is not None:    # SnapStart's alias needs no more
+            return fn.auto_publish_alias, fn.provisioned_concurrency
         if fn.auto_publish_alias is None or fn.provisioned_concurrency is None:
             self.notes.append("AutoPublishAlias without ProvisionedConcurrencyConfig (or the "
                               "other way round): not written")
             return "live", None
         return fn.auto_publish_alias, fn.provisioned_concurrency
+
+
+def _refuse_snapstart(fn: SamFunction, name: str) -> None:
+    """SnapStart where AWS refuses it: an OptionError naming each rule (``sam.snapstart``)."""
+    found = snapstart_.refusals(fn)
+    if found:
+        where = f"{name}: " if name else ""
+        raise OptionError(f"{where}{{snapstart}}: " + "; ".join(found)
+                          + f" (AWS refuses it: {snapstart_.DOC})")
 
 
 def _json(value: str | None) -> Any:

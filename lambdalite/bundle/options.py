@@ -64,6 +64,8 @@ class BuildOptions:
     function_url: bool = False                      # True: a Function URL (AWS_IAM auth)
     warmup_schedule: str | None = None              # none; "rate(5 minutes)"
     provisioned_concurrency: int | None = None      # none; alias `live` with this many
+    # SnapStart on published versions, alias `live` (a zip on python3.12+: no image fallback).
+    snapstart: bool = False
     extra_requirements: tuple[str, ...] = ()        # pip syntax, shipped too
     # Pin the image's FROM: one digest for the one arch built, or one per arch.
     base_image_digest: str | None = None

@@ -32,6 +32,10 @@ class Rule:
     # Removes whole distributions the backend pulls in: spares those the user asked for
     # (--extra-requirement) and what they require.
     whole_packages: bool = False
+    # Bundled-library folders (``pillow.libs``) whose libraries go too once no ELF file left in
+    # the package needs them (DT_NEEDED, transitively): what the removed modules alone linked.
+    # Only folders whose libraries are never dlopen()ed by name.
+    orphans: tuple[str, ...] = ()
 
 
 # Bundled shared libraries of manylinux wheels (auditwheel puts them in <dist>.libs/):
@@ -61,6 +65,21 @@ RULES: tuple[Rule, ...] = (
          "ai-edge-litert requires them for its converter/CompiledModel/tools; the classic "
          "Interpreter the function uses imports none of them (measured)",
          ("litert",), whole_packages=True),
+    Rule("pillow-unused",
+         ("PIL/_avif.*.so", "PIL/_imagingft.*.so", "PIL/_imagingtk.*.so"),
+         "AVIF (not one of the formats the function decodes, function/decode.py FORMATS), "
+         "the FreeType/HarfBuzz font stack (ImageFont, text drawing) and Tk; with them go the "
+         "pillow.libs they alone link (libavif, libfreetype, libharfbuzz, libbrotli*, libpng16). "
+         "_imaging itself links libjpeg, libtiff (+ zstd, lzma), libopenjp2 and libxcb (the X11 "
+         "screen grab): those stay. Pillow imports these modules on use only and reports them "
+         "unavailable (PIL.features)",
+         orphans=("pillow.libs",)),
+    Rule("numpy-unused",
+         ("numpy/polynomial", "numpy/ma", "numpy/fft"),
+         "numpy imports polynomial, ma and fft lazily, on first use; neither the function, "
+         "LiteRT nor Pillow uses them (measured: sys.modules after a request). numpy.random "
+         "stays: an after-restore hook re-seeds it, and hooks may use it",
+         ("litert",)),
     Rule("litert-extras",
          ("ai_edge_litert/tools", "ai_edge_litert/vendors", "ai_edge_litert/aot",
           "ai_edge_litert/*_pb2.py", "ai_edge_litert/libLiteRtWebGpuAccelerator.so",
@@ -161,9 +180,35 @@ def apply(root: Path, rules: Iterable[Rule], keep: frozenset[str] = frozenset())
                 shutil.rmtree(path)
             else:
                 path.unlink()
+        for folder in rule.orphans:
+            orphans = orphaned_libraries(root, root / folder)
+            paths += orphans
+            size += sum(tree_bytes(p) for p in orphans)
+            for path in orphans:
+                path.unlink()
         removed[rule.name] = (len(paths), size)
     _remove_empty_dirs(root)
     return SlimReport(removed, tuple(spared))
+
+
+def orphaned_libraries(root: Path, folder: Path) -> list[Path]:
+    """The libraries of ``folder`` that no ELF file of ``root`` outside the orphans needs,
+    directly or through another library (found by DT_NEEDED: ``elfcheck.needed``)."""
+    from lambdalite.bundle import elfcheck
+
+    if not folder.is_dir():
+        return []
+    libs = {p.name: p for p in folder.iterdir() if p.is_file() and elfcheck.is_elf(p)}
+    needs = {p: set(elfcheck.needed(p)) for p in root.rglob("*")
+             if p.is_file() and not p.is_symlink() and elfcheck.is_elf(p)}
+    wanted = {name for p, names in needs.items() if p.parent != folder for name in names}
+    todo = [n for n in wanted if n in libs]
+    while todo:   # what the libraries still wanted need in turn
+        for name in needs[libs[todo.pop()]]:
+            if name in libs and name not in wanted:
+                wanted.add(name)
+                todo.append(name)
+    return sorted(p for name, p in libs.items() if name not in wanted)
 
 
 def _remove_empty_dirs(root: Path) -> None:

@@ -179,7 +179,8 @@ class LocalLambda:
         start (with ``spec``, of that new definition); how many were retired."""
         name = self._spec(function_name).name
         if spec is not None:
-            self.interpreters[name] = choose_interpreter(spec.runtime, self._python)
+            self.interpreters[name] = choose_interpreter(spec.runtime, self._python,
+                                                         architecture=spec.architecture)
             self.functions[name] = spec
         return self._pools[name].retire(spec)
 
@@ -209,7 +210,7 @@ class LocalLambda:
             return self.functions[function_name]
         except KeyError:
             raise ResourceNotFound(
-                f"Function not found: {self._arn(function_name)} (known: "
+                f"Function not found: {self.arn(function_name)} (known: "
                 f"{', '.join(sorted(self.functions)) or 'none'})") from None
 
     def _concurrency(self, spec: FunctionSpec, default: int) -> int:
@@ -229,10 +230,11 @@ class LocalLambda:
                     cognito_identity: str | None) -> Invocation:
         return Invocation(
             request_id=str(uuid.uuid4()), payload=payload, deadline_ms=0,
-            function_arn=self._arn(spec.name), trace_id=_trace_id(),
+            function_arn=self.arn(spec.name), trace_id=_trace_id(),
             client_context=client_context, cognito_identity=cognito_identity)
 
-    def _arn(self, name: str) -> str:
+    def arn(self, name: str) -> str:
+        """The function's ARN as the Invoke API and the context object show it."""
         return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
 
     def _run(self, spec: FunctionSpec, env: Environment, invocation: Invocation,
@@ -252,10 +254,15 @@ class LocalLambda:
     def _result(self, spec: FunctionSpec, env: Environment, execution: Execution,
                 started: float) -> InvokeResult:
         figures = execution.figures
-        init_ms = figures.init_duration_ms if figures.cold else None
+        restore_ms = figures.restore_duration_ms if figures.cold else None
+        # SnapStart: INIT ran when the version was published (its REPORT has no Init Duration);
+        # a restored cold start bills its Restore Duration (Python: loading the runtime and the
+        # after-restore hooks, all of what is measured here) on top of Duration.
+        init_ms = figures.init_duration_ms if figures.cold and restore_ms is None else None
+        billed_restore = math.ceil(restore_ms) if restore_ms is not None else None
         # Since 2025-08-01 Lambda bills the INIT phase of on-demand functions too: a cold start's
         # Billed Duration covers Init Duration + Duration, rounded up to the next millisecond.
-        billed = figures.duration_ms + (init_ms or 0.0)
+        billed = figures.duration_ms + (init_ms or 0.0) + (billed_restore or 0)
         report = Report(
             request_id=execution.request_id,
             duration_ms=round(figures.duration_ms, 2),
@@ -263,6 +270,8 @@ class LocalLambda:
             memory_size_mb=spec.memory_mb,
             max_memory_used_mb=_mb(figures.max_memory_bytes, spec.memory_mb),
             init_duration_ms=round(init_ms, 2) if init_ms is not None else None,
+            restore_duration_ms=round(restore_ms, 2) if restore_ms is not None else None,
+            billed_restore_duration_ms=billed_restore,
         )
         return InvokeResult(
             request_id=execution.request_id,

@@ -13,7 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
-from lambdalite.local import log_lines
+from lambdalite.local.log_lines import Report as Report  # the REPORT line, written and read
 
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 INVOCATION_TYPES: tuple[InvocationType, ...] = get_args(InvocationType)
@@ -50,6 +50,9 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     events: tuple[EventSource, ...] = ()
     function_url_auth: str | None = None   # FunctionUrlConfig.AuthType: NONE | AWS_IAM
+    # SnapStart ApplyOn PublishedVersions: INIT, before-snapshot hooks, then RESTORE and the
+    # after-restore hooks in every new environment (no snapshot is taken locally).
+    snap_start: bool = False
     # What the function is made of on disk, for hot reload: the CodeUri folder or .zip, a
     # model folder outside it (LAMBDALITE_MODEL_DIR).
     watch: tuple[Path, ...] = ()
@@ -73,23 +76,6 @@ class EnvState(Enum):
     IDLE = "idle"                   # frozen between invocations
     BUSY = "busy"                   # running an invocation
     DEFUNCT = "defunct"             # crashed, timed out, OOM or reclaimed
-
-
-@dataclass(frozen=True)
-class Report:
-    """The figures of Lambda's REPORT line, measured, never copied from settings."""
-
-    request_id: str
-    duration_ms: float
-    billed_duration_ms: int
-    memory_size_mb: int
-    max_memory_used_mb: int | None          # None: this host cannot measure it (REPORT: n/a)
-    init_duration_ms: float | None = None   # cold starts only
-
-    def line(self) -> str:
-        return log_lines.report(self.request_id, self.duration_ms, self.billed_duration_ms,
-                                self.memory_size_mb, self.max_memory_used_mb,
-                                self.init_duration_ms)
 
 
 @dataclass(frozen=True)
@@ -128,6 +114,15 @@ class LambdaEngine(Protocol):
         """Run one invocation and wait for it (``Event``: queue it, return at once with an
         empty payload; ``DryRun``: validate only). Raises ResourceNotFound,
         TooManyRequests (reserved concurrency exhausted) or RequestTooLarge."""
+        ...
+
+    def reload(self, function_name: str, spec: FunctionSpec | None = None) -> int:
+        """Retire the function's environments, so that its next call is a cold start (with
+        ``spec``, of that new definition: hot reload, UpdateFunctionConfiguration)."""
+        ...
+
+    def arn(self, function_name: str) -> str:
+        """The function's ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)."""
         ...
 
     def close(self) -> None:

@@ -16,6 +16,17 @@ error with its Error Type), killed, and re-run inside the first invocation, boun
 function's Timeout and counted in its Duration, as on-demand Lambda does; if the re-run fails
 too, the invocation fails with its error (INIT_REPORT ... Phase: invoke). A timeout,
 crash or out-of-memory kills the environment: the next call starts a fresh one (cold).
+
+SnapStart (``FunctionSpec.snap_start``): ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``, so
+awslambdaric runs the before-snapshot hooks after INIT, calls ``restore/next``, then runs the
+after-restore hooks. No snapshot is taken (CRIU does not run here): every new environment runs
+INIT and then RESTORE at once. INIT (spawn to ``restore/next``) is not in the REPORT line, as on
+Lambda where it ran when the version was published; RESTORE (``restore/next`` to the first
+``next``: the after-restore hooks and the runtime's return to its loop) is ``Restore Duration``
+and ``Billed Restore Duration``, between ``RESTORE_START`` and ``RESTORE_REPORT`` lines. The time
+Lambda takes to restore a snapshot is not in it: it cannot be measured here. An after-restore
+hook that fails (``restore/error``) fails the invocation with its error type and resets the
+environment.
 """
 
 from __future__ import annotations
@@ -50,11 +61,15 @@ from lambdalite.local.runtime_api import (
     Outcome,
     OutcomeKind,
     Ready,
+    RestoreError,
     RuntimeAPI,
     RuntimeEvent,
+    Snapshot,
 )
 
 SHUTDOWN_GRACE_S = 2.0
+# AWS_LAMBDA_INITIALIZATION_TYPE's values (provisioned-concurrency is not emulated).
+ON_DEMAND, SNAP_START = "on-demand", "snap-start"
 MAX_WAIT_S = 3600.0   # one wait on the Runtime API's queue (a deadline may be infinite)
 # Error types Lambda reports for failures of the environment rather than of the function.
 TIMED_OUT = "Sandbox.Timedout"
@@ -73,6 +88,7 @@ class CallFigures:
     invocation_peak_bytes: int | None
     init_output: str                 # cold starts: what INIT printed, and Lambda's INIT_* lines
     output: str                      # this invocation's output, platform lines included
+    restore_duration_ms: float | None = None   # SnapStart: the RESTORE phase of a cold start
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,7 @@ class _Call:
     cold: bool
     init_ms: float | None = None     # Init Duration; None when warm or INIT re-runs in this call
     init_output: str = ""
+    restore_ms: float | None = None  # SnapStart: Restore Duration of this cold start
 
     @property
     def request_id(self) -> str:
@@ -130,7 +147,7 @@ def lambda_environ(spec: FunctionSpec, interpreter: Interpreter, runtime_api: st
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": SNAP_START if spec.snap_start else ON_DEMAND,
         "TZ": ":UTC",
         "PYTHONPATH": os.pathsep.join(python_path),
     }
@@ -168,13 +185,13 @@ class Environment:
         self.last_used = time.monotonic()
         self.invocations = 0
         self.sandbox = open_sandbox(mode, env_id, plan_limits(spec.memory_mb))
-        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw,
-                              owner=self.sandbox.pids)
+        self.api = self._new_api()
         self.proc: subprocess.Popen[bytes] | None = None
         self._output: OutputCollector | None = None
         self._frozen = False
         self._released = False
         self._spawned_at = 0.0
+        self._snapshot: tuple[float, str] | None = None   # SnapStart: when, INIT's output
         self._lock = threading.Lock()   # state changes from the watcher vs. the caller
 
     @property
@@ -194,6 +211,8 @@ class Environment:
         self._spawn()
         init_output = self._init_start_line() + "\n"
         event, init_ms = self._init(self._spawned_at + self.init_timeout_s)
+        if self._snapshot is not None and isinstance(event, Ready | RestoreError):
+            return self._restored(invocation, timeout_s, event, init_output)
         init_output += self._take_output()
         if isinstance(event, Ready):
             return self._serve(_Call(invocation, timeout_s, cold=True, init_ms=init_ms,
@@ -215,7 +234,7 @@ class Environment:
         if event is None:
             line = log_lines.init_report(init_ms, "invoke", "timeout")
             return self._timed_out(replace(call, init_output=call.init_output + line + "\n"))
-        if isinstance(event, InitError):
+        if isinstance(event, InitError | RestoreError):
             return self._init_failed(call, event, init_ms)
         if isinstance(event, Exited):
             return self._init_crashed(call, event, init_ms)
@@ -235,20 +254,53 @@ class Environment:
         self.last_used = time.monotonic()
         return execution
 
-    def _init(self, deadline: float) -> tuple[Ready | InitError | Exited | None, float]:
+    def _restored(self, invocation: Invocation, timeout_s: float, event: Ready | RestoreError,
+                  init_output: str) -> Execution:
+        """A SnapStart cold start: INIT's lines, then RESTORE's, then the invocation (served,
+        or failed by an after-restore hook)."""
+        assert self._snapshot is not None
+        snapshot_at, init_printed = self._snapshot
+        ended = event.at if isinstance(event, Ready) else time.monotonic()
+        restore_ms = (ended - snapshot_at) * 1000
+        lines = init_output + init_printed + self._restore_start_line() + "\n" + self._take_output()
+        if isinstance(event, Ready):
+            lines += log_lines.restore_report(restore_ms) + "\n"
+            return self._serve(_Call(invocation, timeout_s, cold=True,
+                                     init_ms=(snapshot_at - self._spawned_at) * 1000,
+                                     init_output=lines, restore_ms=restore_ms))
+        self._wait_exit(1.0)     # awslambdaric exits (65) right after posting the error
+        peak = self.sandbox.peak_since_reset()
+        self.kill()
+        lines += self._take_output()
+        lines += log_lines.restore_report(restore_ms, "error", event.error_type) + "\n"
+        call = _Call(invocation, timeout_s, cold=True, init_output=lines, restore_ms=restore_ms)
+        figures = self._figures(call, 0.0, peak, "")
+        return Execution(call.request_id, event.body, event.error_type, figures, reset=True)
+
+    def _init(self, deadline: float
+              ) -> tuple[Ready | InitError | RestoreError | Exited | None, float]:
         """Wait for INIT to end: Ready (the first ``next``), InitError, Exited, or None at
-        ``deadline``; and how long it took, from spawn."""
+        ``deadline``; and how long it took, from spawn. SnapStart: INIT ends at the Snapshot
+        (kept in ``_snapshot`` with what INIT printed), RESTORE at Ready or RestoreError; the
+        INIT limit holds for both, as Lambda's 10 s hold for INIT and for RESTORE."""
+        self._snapshot = None
         while True:
             event = self._next_event(deadline)
             elapsed_ms = (time.monotonic() - self._spawned_at) * 1000
+            if isinstance(event, Snapshot):
+                self._snapshot = (event.at, self._take_output())
+                deadline = event.at + self.init_timeout_s
+                continue
             if isinstance(event, Ready):
-                return event, (event.at - self._spawned_at) * 1000
-            if isinstance(event, InitError | Exited):
+                end = self._snapshot[0] if self._snapshot else event.at
+                return event, (end - self._spawned_at) * 1000
+            if isinstance(event, InitError | RestoreError | Exited):
                 return event, elapsed_ms
             if event is None and time.monotonic() >= deadline:   # else: a memory poll is due
                 return None, elapsed_ms
 
-    def _abandon_init(self, event: InitError | Exited | None, init_ms: float) -> str:
+    def _abandon_init(self, event: InitError | RestoreError | Exited | None, init_ms: float
+                      ) -> str:
         """End a failed first INIT, keeping the environment (its limits) for the re-run:
         the runtime's last output and Lambda's ``INIT_REPORT ... Phase: init`` line."""
         if event is not None:
@@ -268,8 +320,8 @@ class Environment:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=timeout_s)
 
-    def _init_error_type(self, event: InitError | Exited) -> str:
-        return event.error_type if isinstance(event, InitError) else self._exit_error_type()
+    def _init_error_type(self, event: InitError | RestoreError | Exited) -> str:
+        return self._exit_error_type() if isinstance(event, Exited) else event.error_type
 
     def _exit_error_type(self) -> str:
         """Why the runtime exited: the OOM killer (cgroup), or any other exit."""
@@ -280,16 +332,24 @@ class Environment:
         killed runtime (a ``next`` sent just as INIT timed out)."""
         self.api.abandon()
         self.api.close()
-        self.api = RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw,
-                              owner=self.sandbox.pids)
+        self.api = self._new_api()
+
+    def _new_api(self) -> RuntimeAPI:
+        return RuntimeAPI(on_wait=self._freeze, on_offer=self._thaw, owner=self.sandbox.pids,
+                          snap_start=self.spec.snap_start)
 
     def _init_start_line(self) -> str:
         """Lambda's first line of a cold start. The version is local: the interpreter's
         Python version, and an ARN derived from the interpreter (not an AWS runtime build)."""
+        return log_lines.init_start(*self._runtime_version())
+
+    def _restore_start_line(self) -> str:
+        return log_lines.restore_start(*self._runtime_version())
+
+    def _runtime_version(self) -> tuple[str, str]:
         version = self.interpreter.version
         digest = hashlib.sha256(f"{self.interpreter.path}|{version}".encode()).hexdigest()
-        return log_lines.init_start(f"python:{version}.local",
-                                    f"arn:aws:lambda:{self.region}::runtime:{digest}")
+        return f"python:{version}.local", f"arn:aws:lambda:{self.region}::runtime:{digest}"
 
     def _await_outcome(self, call: _Call, began: float) -> Execution:
         deadline = began + self._enforced(call.timeout_s)
@@ -339,7 +399,8 @@ class Environment:
             return Execution(call.request_id, outcome.body, error_type, figures, reset=False)
         return Execution(call.request_id, outcome.body, None, figures, reset=False)
 
-    def _init_failed(self, call: _Call, error: InitError, init_ms: float) -> Execution:
+    def _init_failed(self, call: _Call, error: InitError | RestoreError, init_ms: float
+                     ) -> Execution:
         """The re-run INIT failed too: the invocation fails with the init error; its Duration
         is the re-run INIT."""
         self._wait_exit(1.0)
@@ -385,7 +446,7 @@ class Environment:
             cold=call.cold, init_duration_ms=call.init_ms, duration_ms=duration_ms,
             max_memory_bytes=max(self.sandbox.lifetime_peak, peak) if measured else None,
             invocation_peak_bytes=peak if measured else None,
-            init_output=call.init_output, output=output)
+            init_output=call.init_output, output=output, restore_duration_ms=call.restore_ms)
 
     # -- process -------------------------------------------------------------------------------
 

@@ -57,6 +57,13 @@ class InvalidParameterValue(InvokeAPIError):
     aws_type = "InvalidParameterValueException"
 
 
+class PreconditionFailed(InvokeAPIError):
+    """UpdateFunctionConfiguration with a RevisionId that is not the function's latest."""
+
+    status = 412
+    aws_type = "PreconditionFailedException"
+
+
 class UnknownOperation(InvokeAPIError):
     """A path or method the Invoke API does not serve."""
 

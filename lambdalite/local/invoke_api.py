@@ -4,6 +4,7 @@
     X-Amz-Invocation-Type: RequestResponse (200) | Event (202) | DryRun (204)
     X-Amz-Log-Type: Tail -> X-Amz-Log-Result: base64 of the last 4 KB of the log
     X-Amz-Client-Context: base64 JSON -> context.client_context
+    GET|PUT /2015-03-31/functions/{FunctionName}/configuration  (``function_config.py``)
 
 A function error is a 200 with ``X-Amz-Function-Error: Unhandled`` and the error JSON; errors
 of the call itself carry ``x-amzn-ErrorType`` and ``{"Type", "message"}`` as Lambda answers
@@ -17,6 +18,7 @@ import binascii
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -38,6 +40,7 @@ from lambdalite.local.errors import (
     TooManyRequests,
     UnknownOperation,
 )
+from lambdalite.local.function_config import FunctionConfigurations
 from lambdalite.local.log_lines import LATEST
 from lambdalite.local.server import Answer, BodyTooLarge, Handler, LocalServer, workers_for
 
@@ -47,6 +50,8 @@ DEFAULT_PORT = 3001
 LOG_TAIL_BYTES = 4096
 CLIENT_CONTEXT_LIMIT = 3583   # bytes of base64 (Lambda API reference, Invoke)
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+_CONFIG_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
+_CONFIG_METHODS = ("GET", "PUT")
 _ARN = re.compile(r"^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:(?P<rest>.+)$")
 ResultCallback = Callable[[InvokeResult], None]
 
@@ -62,6 +67,7 @@ class InvokeAPI(LocalServer):
         self.engine = engine
         self.function_names = dict(function_names or {})
         self.on_result = on_result
+        self.configurations = FunctionConfigurations(engine)
         server_options.setdefault("workers", workers_for(engine))
         super().__init__(_InvokeHandler, host, port, **server_options)
 
@@ -90,11 +96,15 @@ class InvokeAPI(LocalServer):
     def _invoke(self, method: str, target: str, headers: Mapping[str, str],
                 body: bytes) -> Answer:
         url = urlsplit(target)
+        qualifier = parse_qs(url.query).get("Qualifier", [None])[0]
+        config = _CONFIG_PATH.match(url.path)
+        if config is not None and method in _CONFIG_METHODS:
+            return self._configuration(method, unquote(config.group("name")), qualifier, body)
         match = _INVOKE_PATH.match(url.path)
         if match is None or method != "POST":
-            raise UnknownOperation(f"Unknown operation {method} {url.path}: this server only "
-                                   "serves POST /2015-03-31/functions/{name}/invocations")
-        qualifier = parse_qs(url.query).get("Qualifier", [None])[0]
+            raise UnknownOperation(
+                f"Unknown operation {method} {url.path}: this server serves POST "
+                "/2015-03-31/functions/{name}/invocations and GET/PUT .../configuration")
         name = self._function(unquote(match.group("name")), qualifier)
         invocation_type = _invocation_type(headers.get("x-amz-invocation-type"))
         log_type = headers.get("x-amz-log-type") or "None"
@@ -119,6 +129,17 @@ class InvokeAPI(LocalServer):
         if log_type == "Tail":
             out.append(("X-Amz-Log-Result", log_tail(result.logs)))
         return Answer(200, tuple(out), result.payload)
+
+    def _configuration(self, method: str, raw: str, qualifier: str | None,
+                       body: bytes) -> Answer:
+        """GetFunctionConfiguration (GET) or UpdateFunctionConfiguration (PUT)."""
+        name = self._function(raw, qualifier)
+        if method == "GET":
+            config = self.configurations.get(name)
+        else:
+            config = self.configurations.update(name, body)
+        headers = (("x-amzn-RequestId", str(uuid.uuid4())), ("Content-Type", "application/json"))
+        return Answer(200, headers, json.dumps(config).encode())
 
     def _function(self, raw: str, qualifier: str | None) -> str:
         """Name, partial ARN (name:qualifier) or ARN -> logical id; only $LATEST exists."""

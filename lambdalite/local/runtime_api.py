@@ -7,12 +7,23 @@ runtime client (awslambdaric) talks to it exactly as it talks to Lambda:
     POST /2018-06-01/runtime/invocation/{id}/response     -> 202 | 400 | 403 | 413
     POST /2018-06-01/runtime/invocation/{id}/error        -> 202 | 400 | 403
     POST /2018-06-01/runtime/init/error                   -> 202 | 403
+    GET  /2018-06-01/runtime/restore/next                 -> 200 (SnapStart) | 403
+    POST /2018-06-01/runtime/restore/error                -> 202 | 403
     anything else                                         -> 404
 
 Status codes follow the Runtime API's OpenAPI description: 400 for a request id that is not the
 invocation in progress, 403 for a request the current state does not allow (a response when no
 invocation is in progress, an init error after init), 413 for a response body over the 6 MB
 synchronous limit. Error bodies are ``{"errorMessage", "errorType"}``.
+
+SnapStart (``snap_start``): after INIT and its before-snapshot hooks the runtime calls
+``restore/next``; Lambda takes the snapshot there, and the call returns once an environment is
+restored from it, after which the runtime runs its after-restore hooks (or posts
+``restore/error``) and asks for its first event. No snapshot can be taken here (no CRIU), so
+``restore/next`` returns at once: INIT ends at ``restore/next`` (``Snapshot``), RESTORE at the
+first ``next`` (``Ready``). Without SnapStart, ``restore/*`` is refused (403), as Lambda does for
+an on-demand function. Sources: "Lambda SnapStart runtime hooks for Python" and the Runtime API
+reference (RESTORE phase); awslambdaric's ``on_init_complete``.
 
 The environment (``environment.py``) offers invocations with ``offer`` and reads what happens
 from ``events`` (a queue of Ready / Outcome / InitError messages).
@@ -42,6 +53,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
+from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lambdalite.lambda_facts import SYNC_PAYLOAD_LIMIT
@@ -53,6 +65,7 @@ MAX_RESPONSE_BYTES = SYNC_PAYLOAD_LIMIT + 100
 RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 _INVOCATION_PATH = re.compile(rf"^{API_PREFIX}/invocation/([^/]+)/(response|error)$")
 _DRAIN_CHUNK = 1 << 20
+_MAX_HEADERS, _MAX_LINE = 100, 65536      # http.client's limits
 
 
 @dataclass(frozen=True)
@@ -76,9 +89,25 @@ class OutcomeKind(Enum):
 
 @dataclass(frozen=True)
 class Ready:
-    """The runtime asked for its first event: INIT is over."""
+    """The runtime asked for its first event: INIT (SnapStart: RESTORE) is over."""
 
     at: float                        # time.monotonic()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """SnapStart: the runtime called ``restore/next``: INIT and the before-snapshot hooks are
+    over (Lambda would take the snapshot now); RESTORE starts."""
+
+    at: float                        # time.monotonic()
+
+
+@dataclass(frozen=True)
+class RestoreError:
+    """SnapStart: an after-restore hook failed (``restore/error``); the runtime exits."""
+
+    error_type: str
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -105,7 +134,7 @@ class Exited:
     returncode: int
 
 
-RuntimeEvent = Ready | Outcome | InitError | Exited
+RuntimeEvent = Ready | Snapshot | RestoreError | Outcome | InitError | Exited
 
 
 class RuntimeAPI:
@@ -113,7 +142,8 @@ class RuntimeAPI:
 
     def __init__(self, on_wait: Callable[[], None] | None = None,
                  on_offer: Callable[[], None] | None = None,
-                 owner: Callable[[], Iterable[int]] | None = None) -> None:
+                 owner: Callable[[], Iterable[int]] | None = None,
+                 snap_start: bool = False) -> None:
         # on_wait runs when the runtime blocks in ``next`` with nothing to do (freeze point);
         # on_offer runs when an invocation is offered (thaw point). Both under the state lock,
         # so a freeze can never overtake the thaw that follows it. owner: the pids allowed to
@@ -129,6 +159,8 @@ class RuntimeAPI:
         self._current: Invocation | None = None     # handed out, not yet answered
         self._started = 0.0
         self._seen_next = False
+        self.snap_start = snap_start
+        self._restored = False                       # SnapStart: restore/next was called
         self._init_failed = False
         self._closed = False
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -215,10 +247,29 @@ class RuntimeAPI:
 
     def init_error(self, error_type: str, body: bytes) -> tuple[int, dict[str, object]]:
         with self._cond:
-            if self._seen_next or self._init_failed:
-                return _forbidden("init errors are only accepted before the first next")[:2]
+            if self._seen_next or self._restored or self._init_failed:
+                return _forbidden("init errors are only accepted during INIT")[:2]
             self._init_failed = True
             self.events.put(InitError(error_type, body))
+        return 202, {"status": "OK"}
+
+    def restore_next(self) -> tuple[int, dict[str, object]]:
+        """SnapStart's end of INIT: the snapshot point; here the restore follows at once."""
+        with self._cond:
+            if not self.snap_start:
+                return _forbidden("restore/next is for SnapStart functions only")[:2]
+            if self._restored or self._seen_next or self._init_failed:
+                return _forbidden("restore/next is only accepted once, at the end of INIT")[:2]
+            self._restored = True
+            self.events.put(Snapshot(time.monotonic()))
+        return 200, {}
+
+    def restore_error(self, error_type: str, body: bytes) -> tuple[int, dict[str, object]]:
+        with self._cond:
+            if not self._restored or self._seen_next or self._init_failed:
+                return _forbidden("restore errors are only accepted during RESTORE")[:2]
+            self._init_failed = True     # the runtime must exit; no event will be served
+            self.events.put(RestoreError(error_type, body))
         return 202, {"status": "OK"}
 
 
@@ -309,6 +360,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    raw_requestline: bytes          # set by handle_one_request (not in the stubs)
     protocol_version = "HTTP/1.1"   # awslambdaric's native client keeps connections alive
 
     def setup(self) -> None:
@@ -317,10 +369,45 @@ class _Handler(BaseHTTPRequestHandler):
         # the client's delayed ACK add ~40 ms to every invocation.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def parse_request(self) -> bool:
+        """A request line and plain headers, read without the email package: the stdlib's
+        parser took ~55 us of each request here, two requests a call on the engine's busiest
+        threads. Same outcome as the stdlib's for what a runtime sends; anything else (another
+        HTTP version, a malformed line) goes to the stdlib's ``parse_request``."""
+        words = self.raw_requestline.rstrip(b"\r\n").split(b" ")
+        if len(words) != 3 or words[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+            return super().parse_request()
+        self.requestline = self.raw_requestline.rstrip(b"\r\n").decode("latin-1")
+        self.command, self.path = words[0].decode("latin-1"), words[1].decode("latin-1")
+        self.request_version = words[2].decode("latin-1")
+        self.headers = headers = HTTPMessage()
+        for _ in range(_MAX_HEADERS + 1):
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, colon, value = line.decode("latin-1").partition(":")
+            if len(line) > _MAX_LINE or not colon or not name.strip() or name != name.strip():
+                self.send_error(HTTPStatus.BAD_REQUEST, "Bad header line")
+                return False
+            headers[name] = value.strip()
+        else:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
+            return False
+        connection = (headers.get("Connection") or "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive")
+        if (headers.get("Expect") or "").lower() == "100-continue" and (
+                self.request_version == "HTTP/1.1"):
+            return self.handle_expect_100()
+        return True
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         """Silence per-request logging: the environment's own logs are what users read."""
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.split("?")[0] == f"{API_PREFIX}/restore/next":
+            self._reply(*self.server.api.restore_next())
+            return
         if self.path.split("?")[0] != f"{API_PREFIX}/invocation/next":
             self._reply(404, _err("NotFound", f"unknown path {self.path}"))
             return
@@ -343,10 +430,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         api = self.server.api
         path = self.path.split("?")[0]
-        if path == f"{API_PREFIX}/init/error":
+        if path in (f"{API_PREFIX}/init/error", f"{API_PREFIX}/restore/error"):
             body = self._read_body(MAX_RESPONSE_BYTES)
             error_type = self.headers.get(ERROR_TYPE_HEADER) or _error_type_of(body or b"")
-            self._reply(*api.init_error(error_type or "Runtime.Unknown", body or b""))
+            post = api.init_error if path.endswith("init/error") else api.restore_error
+            self._reply(*post(error_type or "Runtime.Unknown", body or b""))
             return
         match = _INVOCATION_PATH.match(path)
         if match is None:
@@ -391,16 +479,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(body).encode(), "application/json", {})
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
-        try:
-            self.send_response(status, HTTPStatus(status).phrase)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the runtime died or was killed mid-request: the environment notices the exit
+        """The response in one write: two replies per invocation are the engine's busiest
+        code, and a write per part (send_response, end_headers, the body) costs a syscall and
+        a wake-up of the runtime each; no Server or Date header (the runtime reads neither)."""
+        lines = [f"{self.protocol_version} {status} {HTTPStatus(status).phrase}",
+                 f"Content-Type: {content_type}", f"Content-Length: {len(body)}",
+                 *(f"{name}: {value}" for name, value in headers.items())]
+        # The runtime died or was killed mid-request: the environment notices the exit.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
 
 def json_header(text: str) -> str:

@@ -28,6 +28,7 @@ from lambdalite import envvars
 from lambdalite.emulation import EMULATED_PYTHON
 from lambdalite.lambda_facts import DEFAULT_RUNTIME, RUNTIMES
 from lambdalite.local.engine_types import EventSource, FunctionSpec
+from lambdalite.sam import snapstart
 from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.model import SamEvent, SamFunction, SamTemplate
 from lambdalite.sam.parse import read_template as read_sam
@@ -35,7 +36,7 @@ from lambdalite.sam.parse import read_template as read_sam
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 # Properties of the SAM model a local run does not emulate (the others it does, or they have
 # no effect on a run: Description, Tags).
-NOT_EMULATED = ("AutoPublishAlias", "ProvisionedConcurrencyConfig", "SnapStart")
+NOT_EMULATED = ("AutoPublishAlias", "ProvisionedConcurrencyConfig", "EphemeralStorage")
 # start-api serves a Function URL, but signs nothing: AWS_IAM is not checked locally.
 IAM_NOT_CHECKED = ("FunctionUrlConfig AuthType AWS_IAM: not checked locally, every request to "
                    "the Function URL is let through (unsigned requests would get 403 on AWS)")
@@ -92,6 +93,9 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
     """What the engine needs to run ``fn``; TemplateError (at its line) when its code or
     handler cannot be found."""
     unsupported = [f"{key}: not emulated locally, ignored" for key in _not_emulated(fn)]
+    snap_start = snapstart.enabled(fn)
+    if snap_start:
+        snapstart.check(fn)     # what AWS would refuse to deploy does not run here either
     if fn.condition is not None:
         unsupported.append(f"Condition {fn.condition}: not evaluated, the function is always "
                            "defined locally")
@@ -133,7 +137,7 @@ def function_spec(fn: SamFunction) -> FunctionSpec:
         memory_mb=fn.memory_mb, timeout_s=float(fn.timeout_s), architecture=fn.architecture,
         package_type=fn.package_type, environment=environment, reserved_concurrency=reserved,
         events=_events(fn, unsupported), function_url_auth=fn.function_url_auth,
-        watch=tuple(watch), unsupported=tuple(unsupported))
+        snap_start=snap_start, watch=tuple(watch), unsupported=tuple(unsupported))
 
 
 def unsupported_warnings(functions: Mapping[str, FunctionSpec]) -> list[str]:
@@ -164,7 +168,7 @@ def _resource_warnings(sam: SamTemplate) -> list[str]:
 
 def _not_emulated(fn: SamFunction) -> list[str]:
     present = [key for key, value in zip(NOT_EMULATED, (
-        fn.auto_publish_alias, fn.provisioned_concurrency, fn.snap_start),
+        fn.auto_publish_alias, fn.provisioned_concurrency, fn.ephemeral_storage_mb),
         strict=True) if value is not None]
     # A note inside a property reported whole (FunctionUrlConfig.Cors) says nothing more.
     notes = [n for n in fn.notes if n.split(".")[0] not in present]

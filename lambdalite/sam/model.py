@@ -84,6 +84,7 @@ class SamFunction:
     auto_publish_alias: str | None = None
     provisioned_concurrency: int | None = None  # ProvisionedConcurrencyConfig
     snap_start: str | None = None               # SnapStart.ApplyOn
+    ephemeral_storage_mb: int | None = None     # EphemeralStorage.Size
     condition: str | None = None                # the resource's Condition (not evaluated)
     # Metadata (as `sam build` reads it, and lambdalite's model folder).
     dockerfile: str | None = None

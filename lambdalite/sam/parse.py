@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from lambdalite.lambda_facts import ARCHS, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_MAX_S
+from lambdalite.lambda_facts import (
+    ARCHS,
+    EPHEMERAL_MAX_MB,
+    EPHEMERAL_MIN_MB,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    TIMEOUT_MAX_S,
+)
 from lambdalite.sam.decode import Map, Seq, decode, describe, is_intrinsic, mapping
 from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.intrinsics import CANNOT_RESOLVE, Resolver
@@ -49,7 +56,7 @@ MODELLED = frozenset({
     "Handler", "CodeUri", "InlineCode", "Runtime", "MemorySize", "Timeout", "Environment",
     "Architectures", "ReservedConcurrentExecutions", "Events", "PackageType", "ImageConfig",
     "FunctionName", "FunctionUrlConfig", "AutoPublishAlias", "ProvisionedConcurrencyConfig",
-    "SnapStart",
+    "SnapStart", "EphemeralStorage",
 })
 # Properties that change neither how a function runs nor what lambdalite builds: not noted.
 # (ImageUri is where `sam deploy` pushes the image; lambdalite uses the build context.)
@@ -261,6 +268,9 @@ class _Parser:
                 "ProvisionedConcurrentExecutions", 1, CONCURRENCY_MAX,
                 label="ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions"),
             snap_start=_text(where, mapping(props.get("SnapStart")), "ApplyOn", missing),
+            ephemeral_storage_mb=_whole(
+                where, mapping(props.get("EphemeralStorage")), "Size", EPHEMERAL_MIN_MB,
+                EPHEMERAL_MAX_MB, label="EphemeralStorage.Size"),
             condition=None if condition is None else
             condition if isinstance(condition, str) else describe(condition),
             dockerfile=_metadata(metadata, "Dockerfile"),

@@ -90,6 +90,8 @@ def _resource(fn: SamFunction) -> dict[str, Any]:
             "ProvisionedConcurrentExecutions": fn.provisioned_concurrency}
     if fn.snap_start:
         props["SnapStart"] = {"ApplyOn": fn.snap_start}
+    if fn.ephemeral_storage_mb is not None:
+        props["EphemeralStorage"] = {"Size": fn.ephemeral_storage_mb}
     resource: dict[str, Any] = {"Type": FUNCTION}
     metadata = _present(Dockerfile=fn.dockerfile, DockerContext=fn.docker_context,
                         DockerTag=fn.docker_tag, **{MODEL_DIR_METADATA: fn.model_dir})

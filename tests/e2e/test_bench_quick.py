@@ -23,6 +23,7 @@ from lambdalite.benchmark.results import (
 from lambdalite.sam.decode import decode
 
 VARIANTS = ("float32", "dynamic")   # the write-up's pair: enough to show the point, and quick
+FLOORS = ("floor-noop", "floor-imports")   # from float32's package, in every run
 
 
 def lambdalite(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -44,17 +45,20 @@ def test_prints_the_table_and_the_paths(quick_run):
     for variant in VARIANTS:
         assert f"| {variant} (LiteRT) | 1024 MB |" in proc.stdout
     assert "dynamic vs float32 at 1024 MB" in proc.stdout
+    assert "| floor: no-op handler (litert package) | 1024 MB |" in proc.stdout
+    assert "| floor: imports only (numpy, PIL.Image, ai_edge_litert.interpreter) |" in proc.stdout
     for name in ("bench-mnist.json", "bench-mnist.md", "bench-mnist.png"):
         assert str(out / name) in proc.stdout
     assert (out / "bench-mnist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "warm call" in proc.stderr and "12/12" in proc.stderr   # the progress bar's end
+    # the progress bar's end: 2 builds, then 4 rows x (1 cold start, 1 warm-up, 3 warm calls)
+    assert "warm call" in proc.stderr and "22/22" in proc.stderr
 
 
 def test_json_has_plausible_raw_samples(quick_run):
     out, _ = quick_run
     data = json.loads((out / "bench-mnist.json").read_text())
     assert data["settings"]["quick"] is True and data["machine"]["cores"] >= 1
-    assert {c["row"] for c in data["cells"]} == set(VARIANTS)
+    assert {c["row"] for c in data["cells"]} == {*VARIANTS, *FLOORS}
     for cell in data["cells"]:
         assert cell["error"] is None and cell["memory_mb"] == 1024
         (cold,) = cell["cold"]
@@ -73,6 +77,9 @@ def test_sizes_match_the_packages_on_disk(quick_run):
     out, _ = quick_run
     data = json.loads((out / "bench-mnist.json").read_text())
     for row in data["rows"]:
+        if row["floor"]:
+            assert row["package_of"] == "float32"      # no package of its own
+            continue
         x86 = next(s for s in row["sizes"] if s["arch"] == "x86_64")
         package = out / "packages" / row["row"] / "x86_64"
         zip_path = package / "function.zip"

@@ -66,15 +66,18 @@ def test_the_installed_wheel_benches_the_bundled_mnist_model(venv_bin: Path, tmp
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("| variant | memory | package size | zipped | cold start |")
     (row,) = [line for line in lines if line.startswith(f"| {ROW} (LiteRT) | 1024 MB |")]
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[2].endswith(" MB") and cells[4].endswith(" ms")     # size, cold start
-    assert "failed" not in row and cells[8].endswith("%")              # accuracy recorded
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    cells = dict(zip(header, (c.strip() for c in row.strip("|").split("|")), strict=True))
+    assert cells["package size"].endswith(" MB") and cells["cold start"].endswith(" ms")
+    assert "failed" not in row and cells["accuracy"].endswith("%")      # accuracy recorded
+    assert cells["over floor"].startswith("floor ")    # the floor handlers shipped in the wheel
     assert "site-packages/lambdalite/examples/mnist/model" in proc.stdout
 
     data = json.loads((tmp_path / "results" / "bench-mnist.json").read_text())
-    (cell,) = data["cells"]
-    assert cell["error"] is None and len(cell["warm"]) == 3
-    assert cell["cold"][0]["init_duration_ms"] > 0
+    assert {c["row"] for c in data["cells"]} == {ROW, "floor-noop", "floor-imports"}
+    for cell in data["cells"]:
+        assert cell["error"] is None and len(cell["warm"]) == 3
+        assert cell["cold"][0]["init_duration_ms"] > 0
 
 
 def test_the_installed_wheel_ships_the_playground_page(venv_bin: Path, tmp_path: Path):

@@ -13,9 +13,8 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
-from lambdalite.local.limits.base import LimitsPlan, Sandbox, spawn_command
+from lambdalite.local.limits.base import LimitsPlan, OpenFiles, Sandbox, spawn_command
 
-FREEZE_WAIT_S = 2.0
 RMDIR_ATTEMPTS = 50                # x 20 ms: processes take a moment to leave a killed group
 PREFIX = "lambdalite-"
 
@@ -63,6 +62,7 @@ class CgroupSandbox(Sandbox):
 
     def close(self) -> None:
         """Remove the groups (after the processes are gone); retries briefly while they exit."""
+        self.files.close()
         for group in reversed(self.groups):
             for _ in range(RMDIR_ATTEMPTS):
                 try:
@@ -88,18 +88,11 @@ def engine_group(base: Path) -> Path:
     return base / f"{PREFIX}{os.getpid()}"
 
 
-def write(directory: Path, name: str, value: str) -> None:
-    (directory / name).write_text(value)
-
-
-def wait_for(path: Path, wanted: str, timeout_s: float = FREEZE_WAIT_S) -> None:
-    """Freezing is asynchronous: the state reads FREEZING until every task has stopped."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            if wanted in path.read_text():
-                return
-        time.sleep(0.001)
+def write(directory: Path, name: str, value: str, files: OpenFiles | None = None) -> None:
+    if files is None:
+        (directory / name).write_text(value)
+    else:
+        files.write(directory / name, value)
 
 
 def own_cgroup(controller: str) -> str | None:

@@ -17,7 +17,6 @@ from lambdalite.local.limits.cgroup import (
     group_name,
     own_cgroup,
     remove_stale_groups,
-    wait_for,
     write,
 )
 
@@ -66,17 +65,16 @@ class CgroupV1Sandbox(CgroupSandbox):
             remove_stale_groups(base)
 
     def freeze(self) -> None:
-        write(self.freezer, "freezer.state", "FROZEN")
-        wait_for(self.freezer / "freezer.state", "FROZEN")
+        write(self.freezer, "freezer.state", "FROZEN", self.files)
 
     def thaw(self) -> None:
-        write(self.freezer, "freezer.state", "THAWED")
+        write(self.freezer, "freezer.state", "THAWED", self.files)
 
     def _measured_peak(self) -> int:
-        return read_int(self.memory / "memory.max_usage_in_bytes")
+        return read_int(self.memory / "memory.max_usage_in_bytes", self.files)
 
     def _reset_measured_peak(self) -> None:
-        write(self.memory, "memory.max_usage_in_bytes", "0")
+        write(self.memory, "memory.max_usage_in_bytes", "0", self.files)
 
     def _oom_kills(self) -> int:
         count = read_field(self.memory / "memory.oom_control", "oom_kill")

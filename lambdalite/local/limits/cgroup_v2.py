@@ -18,7 +18,6 @@ from lambdalite.local.limits.cgroup import (
     own_cgroup,
     probe_group,
     remove_stale_groups,
-    wait_for,
     write,
 )
 
@@ -33,6 +32,8 @@ class CgroupV2Sandbox(CgroupSandbox):
         parent = engine_group(base)
         self.group = parent / group_name(name)
         super().__init__(plan, [self.group])
+        self._peak_file: Path | None = None
+        self._peak_resettable = True
         parent.mkdir(exist_ok=True)
         with contextlib.suppress(OSError):
             write(parent, "cgroup.subtree_control", "+memory +cpu")
@@ -92,21 +93,26 @@ class CgroupV2Sandbox(CgroupSandbox):
             remove_stale_groups(base)
 
     def freeze(self) -> None:
-        write(self.group, "cgroup.freeze", "1")
-        wait_for(self.group / "cgroup.events", "frozen 1")
+        write(self.group, "cgroup.freeze", "1", self.files)
 
     def thaw(self) -> None:
-        write(self.group, "cgroup.freeze", "0")
+        write(self.group, "cgroup.freeze", "0", self.files)
 
     def _measured_peak(self) -> int:
-        peak = self.group / "memory.peak"
-        # memory.peak exists since Linux 5.19; before it, the current usage is all there is.
-        return read_int(peak if peak.exists() else self.group / "memory.current")
+        if self._peak_file is None:
+            # memory.peak exists since Linux 5.19; before it, the current usage is all there is.
+            peak = self.group / "memory.peak"
+            self._peak_file = peak if peak.exists() else self.group / "memory.current"
+        return read_int(self._peak_file, self.files)
 
     def _reset_measured_peak(self) -> None:
-        # Writable since Linux 6.12; on older kernels the peak stays the lifetime peak.
-        with contextlib.suppress(OSError):
-            write(self.group, "memory.peak", "0")
+        # Writable since Linux 6.12; on older kernels the peak stays the lifetime peak (and
+        # the write is not tried again).
+        if self._peak_resettable:
+            try:
+                write(self.group, "memory.peak", "0", self.files)
+            except OSError:
+                self._peak_resettable = False
 
     def _oom_kills(self) -> int:
         return read_field(self.group / "memory.events", "oom_kill") or 0

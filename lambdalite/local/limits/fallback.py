@@ -76,7 +76,7 @@ class FallbackSandbox(Sandbox):
         pass   # nothing to empty: the environment kills the runtime's process group itself
 
     def close(self) -> None:
-        pass   # nothing was created on the machine
+        self.files.close()   # nothing else was created on the machine
 
     def _signal_group(self, sig: signal.Signals) -> None:
         if self.pid:

@@ -56,7 +56,7 @@ class UnmeasuredSandbox(Sandbox):
         pass   # the environment kills the runtime's process group itself
 
     def close(self) -> None:
-        pass
+        self.files.close()
 
     def _signal_group(self, sig: signal.Signals) -> None:
         if self.pid:

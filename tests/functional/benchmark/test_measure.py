@@ -66,3 +66,17 @@ def test_an_emulated_cell_is_marked_and_its_answer_checked_against_x86_64():
     assert len(cell.cold) == 1 and len(cell.warm) == 3        # EMULATED_WARM, no warm-up
     assert cell.cost("x86_64", 0.01) is None
     assert units[-1] == (2 + 1 + 5) + (1 + 3)                  # every invocation counted
+
+
+def test_throughput_rounds_start_the_environments_asked_for_and_count_every_call():
+    """``throughput.scaling``: 1 and 2 environments, interleaved; each round runs its warm
+    calls through that many environments (never a figure checked: the machine decides)."""
+    from lambdalite.benchmark.runner import function_spec
+    from lambdalite.benchmark.throughput import scaling
+
+    cfg = config_for(BenchOptions())
+    spec = function_spec(cfg, ROW, Built(HANDLER_FIXTURES, "echo.handler", ()), 256)
+    result = scaling(spec, b'{"x": 1}', environments=(1, 2), rounds=2, calls=30)
+    assert [r.environments for r in result.rounds] == [1, 2, 1, 2]
+    assert all(r.calls == 30 and r.errors == 0 and r.seconds > 0 for r in result.rounds)
+    assert result.median(2) is not None and result.speedup(2) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import zipfile
 from email.parser import HeaderParser
@@ -173,3 +174,53 @@ def test_the_api_build_writes_a_template_that_local_lambda_runs(built_311_x86, m
         result = engine.invoke("InferenceFunction", json.dumps(event).encode())
     assert result.function_error is None, result.logs
     assert json.loads(json.loads(result.payload)["body"]) == {"predicted_label": label}
+
+
+RUN_EVERY_FORMAT = """
+import json, sys
+sys.path[:0] = [sys.argv[1]]
+from lambdalite.function.handler import lambda_handler
+print(json.dumps([lambda_handler(e, None) for e in json.load(open(sys.argv[2]))]))
+"""
+
+
+def test_slimmed_python312_package_decodes_every_format_it_accepts_and_tensors(
+        zip_312_x86: BuildResult, mnist_event, tmp_path: Path):
+    """The Pillow and numpy rules (AVIF, the font stack, Tk, numpy.ma/fft/polynomial gone, and
+    the pillow.libs only they linked): every format of decode.FORMATS still decodes from the
+    slimmed task root, in an interpreter that sees nothing else, and so do tensors."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from lambdalite.function.decode import FORMATS
+
+    root = zip_312_x86.task_root
+    slimmed = {rule: size for rule, _, size in zip_312_x86.slimmed}
+    assert slimmed["pillow-unused"] > 0 and slimmed["numpy-unused"] > 0
+    assert not list(root.glob("pillow.libs/libavif*")) and not list(root.glob("PIL/_avif*"))
+    assert list(root.glob("pillow.libs/libjpeg*")) and list(root.glob("pillow.libs/libwebp-*"))
+    event, label = mnist_event
+    digit = Image.open(io.BytesIO(base64.b64decode(event["body"])))
+    events = []
+    for fmt in FORMATS:
+        buf = io.BytesIO()
+        digit.convert("L" if fmt != "WEBP" else "RGB").save(
+            buf, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+        events.append({"image": base64.b64encode(buf.getvalue()).decode()})
+    pixels = np.asarray(digit.convert("L"), dtype=np.float32)[None, :, :, None] / 255.0
+    events.append({"inputs": pixels.tolist()})
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    python = find_interpreter("3.12")
+    assert python is not None
+    proc = subprocess.run([python, "-I", "-S", "-c", RUN_EVERY_FORMAT, str(root), str(path)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"LAMBDA_TASK_ROOT": str(root), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answers = json.loads(proc.stdout.strip().splitlines()[-1])
+    for what, answer in zip([*FORMATS, "tensor"], answers, strict=True):
+        assert "errorType" not in answer, (what, answer)
+    assert [a.get("predicted_label") for a in answers[:len(FORMATS)]] == [label] * len(FORMATS)

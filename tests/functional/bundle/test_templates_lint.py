@@ -60,3 +60,8 @@ def test_a_template_written_through_the_cli_passes_cfn_lint(tmp_path: Path, mnis
     assert result.exit_code == 0, result.output
     assert {"Digits", "DigitsArm64"} <= set(out.read_text().replace(":", " ").split())
     assert lint(out) == []
+
+
+def test_a_snapstart_template_passes_cfn_lint(tmp_path: Path):
+    path = write(tmp_path / "snap.yaml", [lambdalite_function("Fn", snapstart=True)])
+    assert "ApplyOn: PublishedVersions" in path.read_text() and lint(path) == []

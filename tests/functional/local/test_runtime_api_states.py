@@ -145,6 +145,70 @@ def test_init_error_after_next_is_forbidden(api: RuntimeAPI) -> None:
 
 
 def test_unknown_paths_are_not_found(api: RuntimeAPI) -> None:
-    assert request(api, "GET", "/2018-06-01/runtime/restore/next")[0] == 404
+    assert request(api, "GET", "/2018-06-01/runtime/snapshot/next")[0] == 404
     assert request(api, "POST", "/2018-06-01/runtime/invocation/x/other", b"{}")[0] == 404
     assert request(api, "GET", "/")[0] == 404
+
+
+RESTORE_NEXT = "/2018-06-01/runtime/restore/next"
+RESTORE_ERROR = "/2018-06-01/runtime/restore/error"
+INIT_ERROR = "/2018-06-01/runtime/init/error"
+
+
+def test_restore_is_refused_without_snapstart(api: RuntimeAPI) -> None:
+    assert request(api, "GET", RESTORE_NEXT)[0] == 403
+    assert request(api, "POST", RESTORE_ERROR, b"{}")[0] == 403
+    assert api.events.empty()
+
+
+def test_snapstart_restore_next_ends_init_once_and_restore_error_only_during_restore() -> None:
+    from lambdalite.local.runtime_api import RestoreError, Snapshot
+
+    api = RuntimeAPI(snap_start=True)
+    try:
+        assert request(api, "POST", RESTORE_ERROR, b"{}")[0] == 403      # before the snapshot
+        assert request(api, "GET", RESTORE_NEXT)[0] == 200
+        assert isinstance(api.events.get_nowait(), Snapshot)
+        assert request(api, "GET", RESTORE_NEXT)[0] == 403               # once
+        assert request(api, "POST", INIT_ERROR, b"{}")[0] == 403         # INIT is over
+        body = json.dumps({"errorType": "RuntimeError", "errorMessage": "hook"}).encode()
+        status, _, _ = request(api, "POST", RESTORE_ERROR, body,
+                               {"Lambda-Runtime-Function-Error-Type": "Runtime.AfterRestoreError"})
+        assert status == 202
+        event = api.events.get_nowait()
+        assert isinstance(event, RestoreError) and event.error_type == "Runtime.AfterRestoreError"
+        assert request(api, "GET", NEXT)[0] == 403                      # the runtime must exit
+    finally:
+        api.close()
+
+
+def raw(api: RuntimeAPI, data: bytes) -> bytes:
+    import socket
+
+    host, port = api.address.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_request_parser_answers_like_the_stdlibs(api: RuntimeAPI) -> None:
+    """Its own header parsing (no email package) for what a runtime sends; the rest as the
+    stdlib does: a bad header line is 400, HTTP/1.0 and 100-continue are served."""
+    bad = raw(api, b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nno colon here\r\n\r\n")
+    assert bad.startswith(b"HTTP/1.1 400 ") or bad.startswith(b"HTTP/1.0 400 ")
+    # As the stdlib: answered in protocol_version (1.1), and the 1.0 connection is closed.
+    assert raw(api, b"GET /nowhere HTTP/1.0\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 404 ")
+    api.offer(invocation())
+    next_, _, _ = request(api, "GET", NEXT)
+    assert next_ == 200
+    body = b'{"ok": true}'
+    answer = raw(api, b"POST /2018-06-01/runtime/invocation/req-1/response HTTP/1.1\r\n"
+                      b"Host: x\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\n")
+    assert any(isinstance(e, Outcome) and e.body == body
+               for e in [api.events.get_nowait() for _ in range(api.events.qsize())])

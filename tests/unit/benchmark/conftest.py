@@ -62,3 +62,10 @@ def make_result() -> BenchResult:
 @pytest.fixture
 def result() -> BenchResult:
     return make_result()
+
+
+def named(row: list[str]) -> dict[str, str]:
+    """A table row by column name (the columns move as the table grows)."""
+    from lambdalite.benchmark.render import HEADER
+
+    return dict(zip(HEADER, row, strict=True))

@@ -13,7 +13,7 @@ from lambdalite.benchmark.pick import Constraints, pick
 from lambdalite.benchmark.render import render_markdown, table_rows
 from lambdalite.benchmark.results import BenchResult
 
-from .conftest import cell
+from .conftest import cell, named
 
 
 def api(body: object) -> bytes:
@@ -45,10 +45,11 @@ def with_emulated(result: BenchResult, answers: str = "equal") -> BenchResult:
 
 def test_the_emulated_row_is_marked_and_not_priced(result: BenchResult):
     rows = table_rows(with_emulated(result))
-    (row,) = [r for r in rows if "emulated" in r[0]]
-    assert row[0] == "float32 (LiteRT), arm64 emulated" and row[1] == "1024 MB"
-    assert row[4].endswith("(emulated)") and row[5] == "41.0 ms (emulated)"
-    assert row[7] == "175 MB (qemu)" and row[9:] == ["-", "-"]
+    (row,) = [named(r) for r in rows if "emulated" in r[0]]
+    assert row["variant"] == "float32 (LiteRT), arm64 emulated" and row["memory"] == "1024 MB"
+    assert row["cold start"].endswith("(emulated)") and row["warm run"] == "41.0 ms (emulated)"
+    assert row["memory used"] == "175 MB (qemu)"
+    assert row["$/1M x86_64"] == row["$/1M arm64"] == "-"
     assert len(rows) == len(table_rows(result)) + 1
     md = render_markdown(with_emulated(result))
     assert "rows marked 'arm64 emulated'" in md and "not priced and not picked" in md

@@ -14,6 +14,8 @@ from lambdalite.benchmark.render import (
 )
 from lambdalite.benchmark.results import BenchResult
 
+from .conftest import named
+
 
 def test_formats():
     assert fmt_ms(0.64) == "0.6 ms" and fmt_ms(250.4) == "250 ms" and fmt_ms(30400) == "30.40 s"
@@ -25,15 +27,16 @@ def test_one_line_per_row_and_memory_in_the_writeups_shape(result):
     rows = table_rows(result)
     assert len(rows) == 8 and all(len(r) == len(HEADER) for r in rows)
     assert HEADER[:2] == ("variant", "memory") and "cold start" in HEADER
-    f32 = next(r for r in rows if r[0].startswith("float32") and r[1] == "1024 MB")
+    f32 = named(next(r for r in rows if r[0].startswith("float32") and r[1] == "1024 MB"))
     # cold start p50 = init p50 (401) + first (300); warm p50 of 200,210,220,230 = 215
-    assert f32[4] == "701 ms" and f32[5] == "215 ms"
-    assert f32[2] == "300.0 MB / 299.0 MB (arm64, python3.12)"
-    assert f32[7] == "105 MB" and f32[8] == "98.00%"
-    assert f32[9].startswith("$") and f32[10].startswith("$")
-    tf = next(r for r in rows if r[0].startswith("tf") and r[1] == "1024 MB")
-    assert tf[4] == "timed out" and tf[3] == "image"
-    assert next(r for r in rows if r[0].startswith("int8"))[8] == "95.00% (-3.00 pt)"
+    assert f32["cold start"] == "701 ms" and f32["warm run"] == "215 ms"
+    assert f32["package size"] == "300.0 MB / 299.0 MB (arm64, python3.12)"
+    assert f32["memory used"] == "105 MB" and f32["accuracy"] == "98.00%"
+    assert f32["$/1M x86_64"].startswith("$") and f32["$/1M arm64"].startswith("$")
+    tf = named(next(r for r in rows if r[0].startswith("tf") and r[1] == "1024 MB"))
+    assert tf["cold start"] == "timed out" and tf["zipped"] == "image"
+    int8 = named(next(r for r in rows if r[0].startswith("int8")))
+    assert int8["accuracy"] == "95.00% (-3.00 pt)"
 
 
 def test_markdown_carries_settings_machine_and_the_dynamic_point(result):

@@ -106,3 +106,32 @@ def test_compile_for_target_writes_unchecked_hash_pyc(tmp_path: Path):
     header = pyc.read_bytes()[:16]
     assert header[:4] == importlib.util.MAGIC_NUMBER
     assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
+
+
+def test_an_orphans_rule_takes_only_the_bundled_libraries_nothing_left_links(tmp_path: Path):
+    """Pillow's real wheel files (this environment's): dropping _avif and _imagingft orphans
+    libavif and the font stack (freetype -> harfbuzz, brotli, png16), never what _imaging or
+    _webp still link, directly or through another library (webp -> sharpyuv)."""
+    import shutil
+
+    import PIL
+
+    pil = Path(PIL.__file__).parent
+    libs = pil.parent / "pillow.libs"
+    if not libs.is_dir():
+        pytest.skip("Pillow here is not a manylinux wheel (no pillow.libs)")
+    root = tmp_path / "task"
+    shutil.copytree(libs, root / "pillow.libs")
+    (root / "PIL").mkdir()
+    for name in ("_imaging", "_imagingcms", "_webp", "_avif", "_imagingft"):
+        (so,) = pil.glob(f"{name}.*.so")
+        shutil.copy(so, root / "PIL" / so.name)
+    rule = slim.Rule("pillow", ("PIL/_avif.*.so", "PIL/_imagingft.*.so"), "test",
+                     orphans=("pillow.libs",))
+    report = slim.apply(root, [rule])
+    left = {p.name.split("-")[0] for p in (root / "pillow.libs").iterdir()}
+    assert not {"libavif", "libfreetype", "libharfbuzz", "libbrotlidec", "libbrotlicommon",
+                "libpng16"} & left
+    assert {"libjpeg", "libtiff", "libzstd", "liblzma", "libopenjp2", "libxcb", "libXau",
+            "liblcms2", "libwebp", "libwebpmux", "libwebpdemux", "libsharpyuv"} <= left
+    assert report.removed["pillow"][0] == 2 + 6     # the two modules and six libraries

@@ -67,3 +67,42 @@ def test_failure_lines_of_a_runtime_exit_and_an_out_of_memory_kill() -> None:
     assert log_lines.failure(REQUEST_ID, killed, "Runtime.OutOfMemory") == (
         f"RequestId: {REQUEST_ID} Error: Runtime exited with error: signal: killed\n"
         "Runtime.OutOfMemory")
+
+
+# -- reading REPORT lines back (bench --remote reads AWS's log tail) ------------------------------
+
+def test_report_reads_back_what_it_writes() -> None:
+    for written in (Report(REQUEST_ID, 15.74, 147, 128, 56, 130.49),
+                    Report(REQUEST_ID, 0.71, 1, 1024, None)):
+        assert Report.parse(f"START RequestId: {REQUEST_ID}\n{written.line()}\n") == written
+
+
+def test_report_as_aws_writes_it_with_trailing_tab_and_xray_fields() -> None:
+    tail = ("START RequestId: a Version: $LATEST\nEND RequestId: a\n"
+            "REPORT RequestId: a\tDuration: 2.56 ms\tBilled Duration: 3 ms\tMemory Size: 3008 MB\t"
+            "Max Memory Used: 87 MB\tInit Duration: 612.00 ms\t\n"
+            "XRAY TraceId: 1-5e-ab\tSegmentId: 7d\tSampled: true\t\n")
+    assert Report.parse(tail) == Report("a", 2.56, 3, 3008, 87, 612.0)
+
+
+def test_report_with_spaces_as_the_docs_show_it_and_restore_duration() -> None:
+    line = ("REPORT RequestId: b Duration: 10.00 ms Billed Duration: 11 ms Memory Size: 512 MB "
+            "Max Memory Used: 70 MB Restore Duration: 300.00 ms Billed Restore Duration: 100 ms")
+    assert Report.parse(line) == Report("b", 10.0, 11, 512, 70, None, 300.0, 100)
+    # SnapStart's figures, as the local engine writes them, read back alike.
+    snap = Report("c", 2.5, 104, 256, 60, None, 101.25, 102)
+    assert Report.parse(snap.line()) == snap
+
+
+def test_report_of_one_request_among_several_and_none_when_cut_off() -> None:
+    log = "\n".join(Report(r, 1.0, 1, 128, 40).line() for r in ("x", "y"))
+    assert Report.parse(log, "x") == Report("x", 1.0, 1, 128, 40)
+    assert Report.parse(log).request_id == "y"   # type: ignore[union-attr]
+    assert Report.parse("...the tail ends here: no REPORT") is None
+
+
+def test_report_without_its_figures_is_an_error_naming_them() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="without Billed Duration, Memory Size"):
+        Report.parse("REPORT RequestId: c\tDuration: 1.00 ms")

@@ -1,0 +1,52 @@
+"""`lambdalite bench --goals`: each of issue 15's figures from a run's results, with its goal and
+whether it is met (figures made up here; the command measures them)."""
+
+from __future__ import annotations
+
+from lambdalite.benchmark.goals import (
+    GoalReport,
+    large_figures,
+    mnist_figures,
+    size_figures,
+    throughput_figures,
+)
+from lambdalite.benchmark.results import BenchResult
+from lambdalite.benchmark.throughput import Round, Scaling
+
+from .test_floor_rows import with_floors
+
+
+def by_name(figures):  # type: ignore[no-untyped-def]
+    return {f.name: f for f in figures}
+
+
+def test_cold_start_over_the_floor_and_first_vs_warm_per_variant(result: BenchResult):
+    figures = by_name(mnist_figures(with_floors(result)))
+    gap = figures["mnist float32 cold start over the imports-only floor"]
+    # float32 701 ms, imports-only floor 180 ms (conftest / test_floor_rows)
+    assert (gap.value, gap.met) == ("+521.0 ms", False)
+    first = figures["mnist int8 first Duration vs warm p50"]
+    assert first.value == "90.0 ms vs 31.5 ms (2.9x)" and first.met is False
+    assert figures["mnist floor (imports) cold start"].value == "180 ms"
+    assert "mnist tf cold start over the imports-only floor" in figures   # no tf floor: "-"
+    assert figures["mnist tf cold start over the imports-only floor"].met is None
+
+
+def test_size_and_large_and_throughput_figures(result: BenchResult):
+    (size,) = size_figures(result)
+    assert size.value == "120.0 MB / 300.0 MB" and size.met is False
+    cold, memory = large_figures(result)
+    assert cold.value.startswith("701 ms") and cold.met is False and memory.value == "105 MB"
+    rounds = (Round(1, 1000, 1.0, 0), Round(2, 1000, 0.5, 0), Round(1, 1000, 1.2, 0),
+              Round(2, 1000, 0.6, 0))
+    (scale,) = throughput_figures(Scaling(3008, rounds))
+    assert "917 vs 1833 (2.00x)" in scale.value and scale.met is True
+    (missing,) = throughput_figures(None)
+    assert missing.met is None
+
+
+def test_the_report_prints_each_goal_the_machine_and_the_settings(result: BenchResult):
+    report = GoalReport(tuple(size_figures(result)), result.machine, {"runtime": "python3.12"})
+    lines = report.lines()
+    assert lines[0].endswith("(goal: <= 27 MB / 85 MB; MISSED)")
+    assert lines[1].startswith("machine: Test CPU, 2 cores") and lines[2] == "settings: runtime=python3.12"
