@@ -28,6 +28,14 @@ SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 VARIANTS = ("float32", "dynamic", "float16", "int8")
+# ONNX twins (``convert --onnx``): the float32 model through tf2onnx and its dynamic-quantized
+# copy, served by the onnxruntime backend. Other names so one manifest holds both formats.
+ONNX_PREFIX = "onnx_"
+ONNX_VARIANTS = ("onnx_float32", "onnx_dynamic")
+ALL_VARIANTS = (*VARIANTS, *ONNX_VARIANTS)
+FORMATS = ("tflite", "onnx")
+ONNX_BACKEND = "onnxruntime"  # the backend that runs format "onnx" (LAMBDALITE_BACKEND value)
+FILE_FORMAT = "tflite"   # a variant without a ``format`` field (every manifest made before)
 INPUT_KINDS = ("image", "tensor")
 OUTPUT_KINDS = ("classes", "scores", "bits", "tensor")
 DEFAULT_THRESHOLD = 0.5
@@ -73,13 +81,29 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Variant:
-    name: str                         # one of VARIANTS
+    name: str                         # one of ALL_VARIANTS
     file: str                         # relative to the manifest's folder
     size_bytes: int
     sha256: str
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     evaluation: Evaluation | None = None
+    format: str = FILE_FORMAT         # one of FORMATS: which backend runs the file
+    # An ONNX file's weights in a side file next to it (size_bytes counts both); None: one file.
+    external_data: str | None = None
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file of this variant in the model folder."""
+        return (self.file, self.external_data) if self.external_data else (self.file,)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.format == FILE_FORMAT:  # written as before, so older readers still read it
+            del out["format"]
+        if self.external_data is None:
+            del out["external_data"]
+        return out
 
     def tensor_for(self, logical: str, outputs: bool = False) -> TensorSpec | None:
         specs = self.outputs if outputs else self.inputs
@@ -196,7 +220,7 @@ class Manifest:
             "outputs": [o.to_dict() for o in self.outputs],
             "hooks": asdict(self.hooks) if self.hooks is not None else None,
             "evaluation_set": self.evaluation_set,
-            "variants": {k: asdict(v) for k, v in self.variants.items()},
+            "variants": {k: v.to_dict() for k, v in self.variants.items()},
         }
 
     def to_json(self) -> str:
@@ -254,6 +278,27 @@ class Manifest:
                 f"variant {key!r} is not in this manifest (it has: {have}); "
                 f"convert it with `lambdalite convert --variants {key}`"
             ) from None
+
+    def variant_for(self, name: str | None, backend: str | None = None) -> Variant:
+        """The variant ``backend`` serves for ``name`` (None: the default variant). For
+        ``onnxruntime`` a plain name means its ONNX twin (``dynamic`` -> ``onnx_dynamic``);
+        ``litert``/``onnxruntime`` given a file the other one runs is a ModelError; None takes
+        whichever backend the file needs."""
+        key = name or self.default_variant
+        if backend == ONNX_BACKEND and key not in ONNX_VARIANTS:
+            if f"{ONNX_PREFIX}{key}" not in self.variants:
+                raise ModelError(
+                    f"the onnxruntime backend serves ONNX variants and this manifest has none "
+                    f"for {key!r} (it has: {', '.join(self.variants)}); convert the model with "
+                    "`lambdalite convert MODEL --out DIR --onnx`"
+                )
+            key = f"{ONNX_PREFIX}{key}"
+        chosen = self.variant(key)
+        runs = ONNX_BACKEND if chosen.format == "onnx" else "litert"
+        if backend in ("litert", ONNX_BACKEND) and backend != runs:
+            raise ModelError(f"variant {chosen.name} is a .{chosen.format} file, which the {runs} "
+                             f"backend runs, not {backend}: choose the {runs} backend")
+        return chosen
 
     def with_variant(self, variant: Variant) -> Manifest:
         return replace(self, variants={**self.variants, variant.name: variant})
@@ -330,6 +375,8 @@ def _variant(d: dict[str, Any], v1_names: tuple[str, str] | None = None) -> Vari
         inputs=inputs,
         outputs=outputs,
         evaluation=Evaluation(**ev) if ev else None,
+        format=d.get("format", FILE_FORMAT),
+        external_data=d.get("external_data"),
     )
 
 

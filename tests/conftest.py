@@ -100,3 +100,19 @@ def dap_client() -> type[Dap]:
     """``dap_client(port)``: a Debug Adapter Protocol client connected to debugpy (retrying
     until the debuggee listens), for the tests of ``--debug-port``."""
     return Dap
+
+
+@pytest.fixture(scope="session")
+def mnist_onnx_dir(mnist_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The MNIST SavedModel converted with ``--onnx`` (float32.tflite, model.onnx and its
+    dynamic twin), once per session: needs TensorFlow, tf2onnx and onnxruntime."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    from lambdalite.conversion.pipeline import convert
+    from lambdalite.conversion.plan import ConvertOptions
+
+    out = tmp_path_factory.mktemp("mnist-onnx")
+    convert(ConvertOptions(model=mnist_model_dir / "saved_model", out=out,
+                           variants=("float32",), onnx=True, labels=tuple("0123456789")))
+    return out

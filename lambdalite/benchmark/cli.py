@@ -73,7 +73,7 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
                                 "generated and cached; needs TensorFlow) or a folder made by "
                                 "`lambdalite convert` [default: mnist]. With --from-json: the "
                                 "model folder --write-manifest writes to.")
-@click.option("--variants", help="Comma-separated rows: float32,dynamic,float16,int8,tf "
+@click.option("--variants", help="Comma-separated rows: float32,dynamic,float16,int8,onnx_float32,onnx_dynamic,tf "
                                  "(tf = the original model on TensorFlow). Default: all.")
 @click.option("--memory", help="MemorySize(s) in MB, comma-separated [default: 1024,3008; "
                                "--quick: 1024].")

@@ -14,11 +14,11 @@ from pathlib import Path
 from lambdalite.benchmark.cost import DEFAULT_COLD_FRACTION
 from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import MEMORY_MAX_MB, MEMORY_MIN_MB, RUNTIMES
-from lambdalite.manifest import VARIANTS
+from lambdalite.manifest import ALL_VARIANTS, ONNX_BACKEND, ONNX_VARIANTS
 
-BACKENDS = ("litert", "tf")
+BACKENDS = ("litert", "tf", ONNX_BACKEND)
 TF_ROW = "tf"                       # the row of the TensorFlow backend (original model)
-ROWS = (*VARIANTS, TF_ROW)
+ROWS = (*ALL_VARIANTS, TF_ROW)      # LiteRT variants, ONNX Runtime's (convert --onnx), tf
 RUN_ARCH = "x86_64"                 # what this machine runs; arm64 is built and checked only
 SIZE_ARCHS = ("x86_64", "arm64")
 DEFAULT_RUNTIME = "python3.11"      # the host's Python, so every package runs here
@@ -57,8 +57,9 @@ class BenchOptions:
     """What to measure (``lambdalite.bench(options)``); None takes the mode's default."""
 
     model: str | Path = "mnist"                   # mnist | stegastamp | large | a model folder
-    # Rows: LiteRT variants and/or "tf" (the original model on TensorFlow). None: every
-    # variant of the manifest and the tf row (quick: no tf row).
+    # Rows: LiteRT variants, ONNX variants (onnx_float32, onnx_dynamic: ONNX Runtime) and/or
+    # "tf" (the original model on TensorFlow). None: every variant of the manifest and the tf
+    # row (quick: no tf row).
     variants: tuple[str, ...] | None = None
     memory_sizes: tuple[int, ...] | None = None   # MemorySize(s), MB
     cold_starts: int | None = None
@@ -148,17 +149,24 @@ def config_for(options: BenchOptions) -> BenchConfig:
 
 
 def _rows(rows: tuple[str, ...] | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """("float32", "dynamic", "tf") -> (("float32", "dynamic"), backends); without "tf" only
-    LiteRT runs. None: every variant and both backends."""
+    """("float32", "onnx_dynamic", "tf") -> (("float32", "onnx_dynamic"), the backends that run
+    them). None: every variant and every backend."""
     if rows is None:
         return None, BACKENDS
     unknown = [v for v in rows if v not in ROWS]
     if unknown or not rows:
         raise OptionError(f"{{variants}} {', '.join(rows) or '(empty)'}: unknown "
                           f"{', '.join(unknown) or 'empty list'}; choose from {', '.join(ROWS)}")
-    litert = tuple(v for v in VARIANTS if v in rows)
-    backends = (("litert",) if litert else ()) + ((TF_ROW,) if TF_ROW in rows else ())
-    return litert, backends
+    variants = tuple(v for v in ALL_VARIANTS if v in rows)
+    backends = tuple(b for b in BACKENDS if b in {backend_of(r) for r in rows})
+    return variants, backends
+
+
+def backend_of(row: str) -> str:
+    """The backend that runs a row: tf, onnxruntime for the ONNX variants, else litert."""
+    if row == TF_ROW:
+        return "tf"
+    return ONNX_BACKEND if row in ONNX_VARIANTS else "litert"
 
 
 def _memory(sizes: tuple[int, ...]) -> tuple[int, ...]:

@@ -6,8 +6,9 @@ decoded bits). ``ARCHITECTURE`` reproduces that mix; the weights are random from
 so only speed, size and memory mean anything for it (accuracy does not).
 
 ``ensure_large_model()`` builds it with TensorFlow, converts it with ``lambdalite.convert`` into
-every variant (int8 calibrated on seeded random images) and caches the result under
-``~/.cache/lambdalite/models/large-<hash>/model`` (hash of the architecture, seed and TF version).
+every variant (int8 calibrated on seeded random images; the ONNX twins too when tf2onnx is
+installed) and caches the result under ``~/.cache/lambdalite/models/large-<hash>/model``
+(hash of the architecture, seed, TF version and tf2onnx version).
 """
 
 from __future__ import annotations
@@ -79,9 +80,13 @@ def cache_root(environ: dict[str, str] | None = None) -> Path:
     return base / "models"
 
 
-def model_key(tf_version: str, arch: Architecture = ARCHITECTURE, seed: int = SEED) -> str:
-    spec = json.dumps({"arch": asdict(arch), "seed": seed, "tf": tf_version,
-                       "output_kinds": OUTPUT_KINDS}, sort_keys=True)
+def model_key(tf_version: str, arch: Architecture = ARCHITECTURE, seed: int = SEED,
+              tf2onnx_version: str | None = None) -> str:
+    facts: dict[str, Any] = {"arch": asdict(arch), "seed": seed, "tf": tf_version,
+                             "output_kinds": OUTPUT_KINDS}
+    if tf2onnx_version is not None:  # absent: the key of a model made without ONNX, as before
+        facts["tf2onnx"] = tf2onnx_version
+    spec = json.dumps(facts, sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
@@ -132,7 +137,9 @@ def ensure_large_model(
     tf_version = package_version("tensorflow")
     if tf_version is None:
         import_tensorflow()   # raises the DependencyError that says what to install
-    folder = (root or cache_root()) / f"large-{model_key(str(tf_version))}"
+    tf2onnx_version = package_version("tf2onnx")  # None: no ONNX twins (convert --onnx)
+    folder = (root or cache_root()) / (
+        f"large-{model_key(str(tf_version), tf2onnx_version=tf2onnx_version)}")
     model_dir = folder / "model"
     if (model_dir / MANIFEST_NAME).exists():
         return model_dir
@@ -149,7 +156,8 @@ def ensure_large_model(
         _write_calibration(calibration)
     with progress_.step(shown, "converting to TFLite variants (takes minutes: ~210 MB of "
                                "weights)"):
-        _convert(keras_path, work / "model", calibration, variants, progress_.nested(shown))
+        _convert(keras_path, work / "model", calibration, variants, progress_.nested(shown),
+                 onnx=tf2onnx_version is not None)
     keras_path.unlink()   # the conversion kept its own copy for the TF backend (model/large.keras)
     shutil.rmtree(folder, ignore_errors=True)
     work.rename(folder)
@@ -176,11 +184,12 @@ def _write_calibration(path: Path) -> None:
 
 def _convert(keras_path: Path, out: Path, calibration: Path,
              variants: tuple[str, ...] | None, progress: progress_.Progress,
-             name: str = "large-stegastamp-like") -> None:
+             name: str = "large-stegastamp-like", onnx: bool = False) -> None:
     from lambdalite.conversion.pipeline import convert
     from lambdalite.conversion.plan import ConvertOptions
 
     convert(ConvertOptions(
         model=keras_path, out=out, variants=variants, calibration=calibration,
         name=name, output_activation="sigmoid", output_kinds=OUTPUT_KINDS, keep_tf_model=True,
+        onnx=onnx,
     ), progress=progress)

@@ -12,12 +12,14 @@ from lambdalite.benchmark.config import EMULATED_WARM, PEER, PEER_MARK, TF_ROW
 from lambdalite.benchmark.results import BenchResult, CellResult, RowResult
 from lambdalite.emulation import CPU, EMULATED_PYTHON, QEMU_OVERHEAD_MB
 from lambdalite.lambda_facts import ARCHS, MB, PRICE_PER_MILLION_REQUESTS
+from lambdalite.manifest import ONNX_BACKEND
 
 HEADER = ("variant", "memory", "package size", "zipped", "cold start", "over floor", "warm run",
           "warm p95 / p99", "memory used", "accuracy", "$/1M x86_64", "$/1M arm64")
 # What the imports-only floor imports, per backend (lambdalite.function.floors.imports).
 FLOOR_IMPORTS = {"litert": "numpy, PIL.Image, ai_edge_litert.interpreter",
-                 "tf": "numpy, PIL.Image, tensorflow"}
+                 "tf": "numpy, PIL.Image, tensorflow",
+                 ONNX_BACKEND: "numpy, PIL.Image, onnxruntime"}
 
 # The write-up's own table (the StegaStamp decoder on AWS Lambda, container images, its TFLite
 # runtime of the day). Quoted from the write-up for comparison, never measured here.
@@ -65,7 +67,9 @@ def row_label(row: RowResult) -> str:
         return f"floor: no-op handler ({row.backend} package)"
     if row.floor == "imports":
         return f"floor: imports only ({FLOOR_IMPORTS.get(row.backend, row.backend)})"
-    return "tf (original, TensorFlow)" if row.row == TF_ROW else f"{row.row} (LiteRT)"
+    if row.row == TF_ROW:
+        return "tf (original, TensorFlow)"
+    return f"{row.row} ({'ONNX Runtime' if row.backend == ONNX_BACKEND else 'LiteRT'})"
 
 
 def over_floor(result: BenchResult, row: RowResult, memory_mb: int) -> str:

@@ -48,6 +48,7 @@ from lambdalite.benchmark.config import (
     TF_ROW,
     BenchConfig,
     BenchOptions,
+    backend_of,
     config_for,
 )
 from lambdalite.benchmark.models import make_event, resolve_model
@@ -66,7 +67,7 @@ from lambdalite.benchmark.results import (
     WarmSample,
 )
 from lambdalite.errors import BuildError, LambdaliteError, OptionError
-from lambdalite.manifest import Manifest
+from lambdalite.manifest import ONNX_BACKEND, Manifest
 
 if TYPE_CHECKING:
     from lambdalite.bundle.api import BuildResult, PackageOptions
@@ -79,6 +80,12 @@ EMULATED_ARCH = "arm64"
 RUNTIME_NOTE = ("the LiteRT runtime in the measured x86_64 packages is ai-edge-litert {litert} "
                 "(XNNPACK on by default); the write-up's dynamic-range slowdown came from the "
                 "TFLite runtime of its day")
+# Measured: onnxruntime 1.28 and 1.32 aarch64 crash with SIGSEGV at import under qemu-user here
+# (every -cpu model tried); the package is built and checked, not run (docs/BUILD.md).
+ORT_NOT_EMULATED = ("not run emulated: `import onnxruntime` crashes under qemu-user on this "
+                    "machine (the arm64 package is built and checked)")
+ORT_NOTE = ("the ONNX rows run onnxruntime {ort} (CPU provider, all graph optimizations, the "
+            "LiteRT rows' thread count); their dynamic variant quantizes MatMul/Gemm weights only")
 
 @dataclass(frozen=True)
 class Row:
@@ -186,9 +193,12 @@ def run_bench(config: BenchConfig, progress: progress_.Progress | None = None) -
         results = with_drops([replace(r, accuracy=measured[r.row], accuracy_drop_points=None)
                               if r.floor is None and r.row in measured else r
                               for r in results])
-    litert = _litert_version(results)
+    litert = _installed_version(results, "ai-edge-litert")
     if litert:
         notes.append(RUNTIME_NOTE.format(litert=litert))
+    ort = _installed_version(results, "onnxruntime")
+    if ort:
+        notes.append(ORT_NOTE.format(ort=ort))
     return BenchResult(
         model=manifest.model.name, model_dir=str(model_dir), settings=config.settings(),
         machine=collect().to_dict(), rows=tuple(results), cells=tuple(cells),
@@ -247,8 +257,8 @@ def plan_rows(config: BenchConfig, manifest: Manifest) -> tuple[list[Row], list[
         else:
             notes.append("no tf row: the manifest has no original TF model "
                          "(convert with --keep-tf-model)")
-    if "litert" in config.backends:
-        rows += [Row(v, "litert", v) for v in wanted if v in manifest.variants]
+    rows += [Row(v, backend_of(v), v) for v in wanted
+             if v in manifest.variants and backend_of(v) in config.backends]
     if not rows:
         raise OptionError("nothing to measure: no row selected ({variants})")
     return rows, notes
@@ -371,7 +381,7 @@ def build_row(config: BenchConfig, model_dir: Path, row: Row) -> Built:
     for arch in archs:
         options = PackageOptions(
             model_dir=model_dir, out_dir=out, variant=row.variant,
-            backend="tf" if row.backend == "tf" else "litert",
+            backend=row.backend,  # type: ignore[arg-type]
             runtime=row.runtime or config.runtime, litert_package=row.litert_package,
             arch=arch, package_type="image" if row.backend == "tf" else "zip",
             timeout_s=config.timeout_s, image_fallback=True, runtime_fallback=arch != RUN_ARCH)
@@ -448,10 +458,11 @@ def measure_emulated(config: BenchConfig, row: Row, built: Built, payload: bytes
     its answer compared with the x86_64 one."""
     em = emulated_config(config)
     memory = config.memory_sizes[0]
-    if built.arm64_root is None:
+    if built.arm64_root is None or row.backend == ONNX_BACKEND:
         progress.update(f"skipped {row.name} arm64", units_per_cell(em))
         return CellResult(row.name, memory, arch=EMULATED_ARCH, emulated=True,
-                          error="arm64 package build failed")
+                          error=ORT_NOT_EMULATED if built.arm64_root else
+                          "arm64 package build failed")
     answer: list[bytes] = []
     cell = measure(em, row, built, memory, payload, progress, arch=EMULATED_ARCH,
                    answers=answer)
@@ -605,12 +616,12 @@ def _error_text(result: InvokeResult) -> str:
         return (result.error_type or "Unhandled") + ": " + result.payload[:200].decode("utf-8", "replace")
 
 
-def _litert_version(rows: list[RowResult]) -> str | None:
-    """The ai-edge-litert the measured (x86_64) packages hold: what the numbers are for."""
+def _installed_version(rows: list[RowResult], dist: str) -> str | None:
+    """The release of ``dist`` the measured (x86_64) packages hold: what the numbers are for."""
     versions = sorted({
         pin.split("==", 1)[1]
         for row in rows for size in row.sizes if size.arch == RUN_ARCH
-        for pin in size.installed if pin.lower().startswith("ai-edge-litert==")
+        for pin in size.installed if pin.lower().startswith(f"{dist}==")
     })
     return ", ".join(versions) or None
 

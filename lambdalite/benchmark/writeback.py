@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lambdalite import envvars
-from lambdalite.benchmark.config import TF_ROW
+from lambdalite.benchmark.config import TF_ROW, backend_of
 from lambdalite.benchmark.pick import Verdict
 from lambdalite.errors import UsageError
 from lambdalite.manifest import Manifest
@@ -38,13 +38,10 @@ class TemplateChange:
 
 
 def template_values(verdict: Verdict) -> dict[str, str]:
-    """What the pick sets on a function: MemorySize, the backend and (LiteRT) the variant.
-    The tf row is the original model: LAMBDALITE_VARIANT is left as it is."""
-    values = {"MemorySize": str(verdict.memory_mb)}
-    if verdict.row == TF_ROW:
-        values[envvars.BACKEND] = "tf"
-    else:
-        values[envvars.BACKEND] = "litert"
+    """What the pick sets on a function: MemorySize, the backend and (LiteRT, ONNX Runtime) the
+    variant. The tf row is the original model: LAMBDALITE_VARIANT is left as it is."""
+    values = {"MemorySize": str(verdict.memory_mb), envvars.BACKEND: backend_of(verdict.row)}
+    if verdict.row != TF_ROW:
         values[envvars.VARIANT] = verdict.row
     return values
 

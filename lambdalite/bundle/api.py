@@ -40,6 +40,7 @@ from lambdalite.bundle import (
     weightcache,
 )
 from lambdalite.bundle.errors import BuildError, CheckFailed, GlibcTooNew, PackageTooLarge
+from lambdalite.bundle.options import Backend
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
 from lambdalite.function.floors import IMPORTS_HANDLER, NOOP_HANDLER
@@ -68,7 +69,7 @@ class PackageOptions:
     model_dir: Path
     out_dir: Path
     variant: str | None = None
-    backend: Literal["litert", "tf"] = "litert"
+    backend: Backend = "litert"
     runtime: str = DEFAULT_RUNTIME
     arch: str = "x86_64"
     package_type: Literal["zip", "image"] = "zip"
@@ -155,9 +156,10 @@ def plan(options: PackageOptions) -> BuildPlan:
                           "builds several: BuildOptions(archs=('x86_64', 'arm64')))")
     target = Target.of(options.runtime, options.arch)
     if options.backend not in resolve.REQUIREMENTS:
-        raise OptionError(f"{{backend}} {options.backend!r}: use 'litert' or 'tf'")
+        raise OptionError(f"{{backend}} {options.backend!r}: use one of "
+                          f"{', '.join(resolve.REQUIREMENTS)}")
     manifest = Manifest.load(options.model_dir)
-    variant = manifest.variant(options.variant)  # fail early on a bad variant
+    variant = manifest.variant_for(options.variant, options.backend)  # fail early on a bad variant
     options = with_hook_requirements(options, manifest)
     digest = options.base_image_digest
     if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
@@ -167,8 +169,8 @@ def plan(options: PackageOptions) -> BuildPlan:
         options.arch if options.package_type == "zip" else f"image-{options.arch}"
     )
     task_root = out / image.TASK_DIRNAME
-    reqs = resolve.requirements_for(options.backend, options.extra_requirements,
-                                    options.litert_package)
+    reqs = resolve.requirements_for(options.backend, options.extra_requirements, target,
+                                    litert_package=options.litert_package)
     compile_with = slim.find_interpreter(target.python_version)
     cache = weightcache.plan(options.backend, options.arch, compile_with, variant.size_bytes,
                              options.weight_cache, litert_package=options.litert_package)

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -53,7 +53,7 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `build` and `template` (what the template describes)."""
     opts = [
         click.option("--variant", default=None, help="Model variant (default: manifest default)."),
-        click.option("--backend", type=click.Choice(["litert", "tf"]),
+        click.option("--backend", type=click.Choice(get_args(defaults.Backend)),
                      default=defaults.BACKEND, show_default=True),
         click.option("--runtime", type=click.Choice(BUILDABLE_RUNTIMES), default=DEFAULT_RUNTIME,
                      show_default=True, help="Not given: the next runtime where the wheels need a "

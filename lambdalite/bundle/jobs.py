@@ -26,12 +26,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from lambdalite import envvars
 from lambdalite.bundle import options as defaults
 from lambdalite.bundle.api import HANDLER, PackageOptions
-from lambdalite.bundle.options import BuildOptions
+from lambdalite.bundle.options import Backend, BuildOptions
 from lambdalite.errors import OptionError
 from lambdalite.lambda_facts import ARCHS, BUILDABLE_RUNTIMES, DEFAULT_RUNTIME
 from lambdalite.sam import snapstart as snapstart_
@@ -244,16 +244,16 @@ class _Job:
         variant = o.variant or env.pop(envvars.VARIANT, None) or None
         backend = o.backend or env.pop(envvars.BACKEND, defaults.BACKEND)
         env.pop(envvars.BACKEND, None)
-        if backend not in ("litert", "tf"):
+        if backend not in get_args(Backend):
             raise fn.error(f"Environment.Variables.{envvars.BACKEND}",
                            f"Environment.Variables.{envvars.BACKEND} is {backend!r}; use "
-                           "litert or tf")
+                           f"one of {', '.join(get_args(Backend))}")
         package_type = cast(Literal["zip", "image"],
                             o.package_type or fn.package_type.lower())
         snap = o.snapstart or snapstart_.enabled(fn)
         package = PackageOptions(
             model_dir=self._model_dir(), out_dir=o.out_dir, variant=variant,
-            backend=cast(Literal["litert", "tf"], backend),
+            backend=cast(Backend, backend),
             runtime=self._runtime(package_type),
             arch=o.archs[0] if o.archs else fn.architecture, package_type=package_type,
             memory_mb=_given(o.memory_mb, fn.memory_mb),

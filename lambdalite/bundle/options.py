@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Backend = Literal["litert", "tf"]
+Backend = Literal["litert", "tf", "onnxruntime"]
 PackageKind = Literal["zip", "image"]
 
 # The function a model folder is built as, when an option is not set.

@@ -40,7 +40,7 @@ def copy_model(model_dir: Path, task_root: Path, variant: str | None, backend: s
     """Copy only what the function will load (the variant or the TF model, and the hooks
     module) and rewrite the manifest around it (the evaluation set stays behind)."""
     manifest = Manifest.load(model_dir)
-    chosen = manifest.variant(variant)
+    chosen = manifest.variant_for(variant, backend)
     dest = task_root / MODEL_DIRNAME
     dest.mkdir(parents=True, exist_ok=True)
     if backend == "tf":
@@ -57,7 +57,8 @@ def copy_model(model_dir: Path, task_root: Path, variant: str | None, backend: s
         else:
             shutil.copyfile(src, dest / manifest.model.tf_model)
     else:
-        shutil.copyfile(model_dir / chosen.file, dest / chosen.file)
+        for name in chosen.files:
+            shutil.copyfile(model_dir / name, dest / name)
         manifest = replace(manifest, model=replace(manifest.model, tf_model=None))
     if manifest.hooks is not None:
         shutil.copyfile(model_dir / manifest.hooks.module, dest / manifest.hooks.module)

@@ -14,19 +14,25 @@ import re
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import Literal
 
 from lambdalite.bundle.errors import InstallFailed
 from lambdalite.bundle.targets import Target
 from lambdalite.errors import OptionError
 
-Backend = Literal["litert", "tf"]
-
 # Distribution names (pip) per backend. The function imports numpy, PIL and the backend
-# (see lambdalite.function.RUNTIME_PACKAGES / TF_PACKAGES).
+# (see lambdalite.function.RUNTIME_PACKAGES / TF_PACKAGES / ONNX_PACKAGES).
 REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "litert": ("numpy", "pillow", "ai-edge-litert"),
     "tf": ("numpy", "pillow", "tensorflow"),
+    "onnxruntime": ("numpy", "pillow", "onnxruntime"),
+}
+# onnxruntime per the runtime's OS (measured, docs/BUILD.md): 1.17.0+ wheels need GLIBC_2.27
+# (manylinux_2_27/2_28), so Amazon Linux 2 (glibc 2.26) stops at 1.16.3, which is compiled
+# against NumPy 1.x and fails to import beside numpy 2 (its metadata does not say so). Amazon
+# Linux 2023 runs every release up to 1.32, the newest checked here.
+BACKEND_PINS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("onnxruntime", "Amazon Linux 2"): ("onnxruntime<1.17", "numpy<2"),
+    ("onnxruntime", "Amazon Linux 2023"): ("onnxruntime<1.33",),
 }
 
 
@@ -39,11 +45,14 @@ TFLITE_RUNTIME = "tflite-runtime"
 TFLITE_RUNTIME_NUMPY = "numpy<2"
 
 
-def requirements_for(backend: str, extra: tuple[str, ...] = (),
+def requirements_for(backend: str, extra: tuple[str, ...] = (), target: Target | None = None,
                      litert_package: str | None = None) -> tuple[str, ...]:
-    """pip requirements of a package; ``litert_package`` (e.g. ``tflite-runtime==2.7.0``)
-    replaces ai-edge-litert as the LiteRT backend's interpreter."""
-    base = REQUIREMENTS[backend]
+    """pip requirements of a package: the backend's (with its pins for ``target``'s OS), then
+    ``extra``; ``litert_package`` (e.g. ``tflite-runtime==2.7.0``) replaces ai-edge-litert as
+    the LiteRT backend's interpreter."""
+    pins = BACKEND_PINS.get((backend, target.runtime.os), ()) if target is not None else ()
+    pinned = {canonical(requirement_name(p)): p for p in pins}
+    base = tuple(pinned.get(canonical(r), r) for r in REQUIREMENTS[backend])
     if litert_package and backend == "litert":
         name = canonical(requirement_name(litert_package))
         if name not in (LITERT_PACKAGE, TFLITE_RUNTIME):

@@ -36,8 +36,10 @@ def check(package_type: str, unzipped: int, zipped: int | None, *,
         if unzipped > ZIP_UNZIPPED_LIMIT:
             parts = (f" (model {mb(model_bytes)}, dependencies and function code "
                      f"{mb(unzipped - model_bytes)})" if model_bytes is not None else "")
-            smaller = ("the litert backend" if backend == "tf" else
-                       "a smaller variant (--variant int8 or float16 from `lambdalite convert`)")
+            smaller = {"tf": "the litert backend",
+                       "onnxruntime": "the litert backend (ai-edge-litert is ~10x smaller) or "
+                                      "--variant dynamic"}.get(
+                backend, "a smaller variant (--variant int8 or float16 from `lambdalite convert`)")
             raise PackageTooLarge(
                 f"unzipped package is {mb(unzipped)}{parts}, over Lambda's "
                 f"{mb(ZIP_UNZIPPED_LIMIT)} limit for zip functions; use --package image "

@@ -46,7 +46,7 @@ def plan(backend: str, arch: str, interpreter: str | None, model_bytes: int,
         return CachePlan(False, f"off: {litert_package} has no CompiledModel API (the cache is "
                                 "ai-edge-litert 2.x's)")
     if backend != "litert":
-        return CachePlan(False, "off: the TensorFlow backend has no XNNPACK cache")
+        return CachePlan(False, f"off: the {backend} backend has no XNNPACK weight cache")
     if wanted is None and model_bytes < AUTO_MIN_MODEL_BYTES:
         return CachePlan(False, f"off: the model is {model_bytes / MB:.1f} MB, under "
                                 f"{AUTO_MIN_MODEL_BYTES // MB} MB, where the Interpreter loads "

@@ -173,6 +173,11 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
     "--evaluation-set", type=click.Path(dir_okay=False, path_type=Path),
     help="An .npz of inputs/<name> and outputs/<name> arrays, copied next to the model.",
 )
+@click.option(
+    "--onnx", is_flag=True,
+    help="Also write model.onnx (tf2onnx) and its dynamic-quantized twin, for "
+    "LAMBDALITE_BACKEND=onnxruntime (variants onnx_float32, onnx_dynamic).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 def convert(
     model: Path,
@@ -199,6 +204,7 @@ def convert(
     hooks: Path | None,
     hook_requirement: tuple[str, ...],
     evaluation_set: Path | None,
+    onnx: bool,
     dry_run: bool,
 ) -> None:
     """Convert a TF2/TF1 SavedModel, .keras or .h5 MODEL to TFLite variants and a manifest;
@@ -233,6 +239,7 @@ def convert(
         hooks=hooks,
         hook_requirements=hook_requirement,
         evaluation_set=evaluation_set,
+        onnx=onnx,
     )
     with RichProgress(transient=True) as progress:
         planned = plan(options, progress=progress)

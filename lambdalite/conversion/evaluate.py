@@ -84,6 +84,8 @@ def check_evaluable(manifest: Manifest) -> None:
 
 def predict(path: Path, x: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray, float]:
     """Top-1 per example and the mean seconds per ``invoke`` (batch of one)."""
+    if path.suffix == ".onnx":
+        return predict_onnx(path, x, num_threads)
     it = open_interpreter(path, num_threads)
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     if list(inp["shape"][1:]) != list(x.shape[1:]):
@@ -100,6 +102,28 @@ def predict(path: Path, x: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray
         elapsed += time.perf_counter() - start
         logits = dequantize(it.get_tensor(out["index"]), out)
         top1[i] = int(np.argmax(logits.reshape(-1)))
+    return top1, elapsed / max(len(x), 1)
+
+
+def predict_onnx(path: Path, x: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray, float]:
+    """``predict`` for an ONNX variant: ONNX Runtime with the function's session options."""
+    # Deferred: onnxruntime is needed only when the manifest has ONNX variants.
+    from lambdalite.function.backends.onnxruntime import graph_ports, open_session
+
+    session = open_session(path, num_threads)
+    (inp, *_), (out, *_) = graph_ports(session)
+    fits = len(inp.shape) == x.ndim and all(
+        w in (-1, d) for w, d in zip(inp.shape[1:], x.shape[1:], strict=True))
+    if not fits:
+        raise _mismatch(path, inp.shape, list(x.shape))
+    top1 = np.empty(len(x), dtype=np.int64)
+    elapsed = 0.0
+    for i in range(len(x)):
+        feed = {inp.name: np.ascontiguousarray(x[i : i + 1], dtype=inp.dtype)}
+        start = time.perf_counter()
+        (logits,) = session.run([out.name], feed)
+        elapsed += time.perf_counter() - start
+        top1[i] = int(np.argmax(np.asarray(logits).reshape(-1)))
     return top1, elapsed / max(len(x), 1)
 
 

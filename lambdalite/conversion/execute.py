@@ -74,7 +74,7 @@ def execute(plan: ConversionPlan, progress: progress_.Progress | None = None) ->
     outcomes: list[VariantOutcome] = []
     variants: dict[str, Variant] = {}
     interfaces: dict[str, FileInterface] = {}
-    shown.total(len(plan.variants))
+    shown.total(len(plan.variants) + len(plan.onnx_variants))
     for name in plan.variants:
         shown.update(f"converting {name}")
         outcome, made = _convert_one(plan, name, factory, tf, representative)
@@ -85,6 +85,13 @@ def execute(plan: ConversionPlan, progress: progress_.Progress | None = None) ->
     if not variants:
         reasons = "; ".join(f"{o.variant}: {o.reason}" for o in outcomes)
         raise ConversionError(f"no variant could be made ({reasons})")
+    if plan.onnx:
+        from lambdalite.conversion.onnx_export import export_onnx  # deferred: --onnx only
+
+        failed, onnx = export_onnx(plan, shown)
+        outcomes += [VariantOutcome(n, False, reason) for n, reason in failed]
+        outcomes += [VariantOutcome(n, True, size_bytes=v.size_bytes) for n, v in onnx.items()]
+        variants.update(onnx)
     manifest = assemble(plan, variants, interfaces)
     path = manifest.save(plan.out)
     return ConvertResult(manifest, path, tuple(outcomes), plan.skipped, plan)

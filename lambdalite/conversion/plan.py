@@ -23,6 +23,7 @@ from lambdalite.conversion.formats import ModelFacts, ModelFormat, TensorFacts
 from lambdalite.conversion.variants import INT8_IO, SPECS
 from lambdalite.manifest import (
     INPUT_KINDS,
+    ONNX_VARIANTS,
     OUTPUT_KINDS,
     ColorMode,
     InputKind,
@@ -75,6 +76,7 @@ class ConvertOptions:
     hooks: Path | None = None  # a .py file, copied into out and named in the manifest
     hook_requirements: tuple[str, ...] = ()  # pip requirements the hooks import
     evaluation_set: Path | None = None  # an .npz copied into out (inputs/<name>, outputs/<name>)
+    onnx: bool = False  # also write model.onnx and its dynamic twin (tf2onnx, onnxruntime)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class ConversionPlan:
     hooks: Path | None = None
     hook_requirements: tuple[str, ...] = ()
     evaluation_set: Path | None = None
+    onnx: bool = False
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -135,8 +138,13 @@ class ConversionPlan:
     def labels(self) -> tuple[str, ...] | None:
         return next((o.labels for o in self.outputs if o.labels), None)
 
+    @property
+    def onnx_variants(self) -> tuple[str, ...]:
+        return ONNX_VARIANTS if self.onnx else ()
+
     def files(self) -> tuple[str, ...]:
-        return tuple(f"{v}.tflite" for v in self.variants)
+        onnx = ("model.onnx", "model_dynamic.onnx") if self.onnx else ()
+        return (*(f"{v}.tflite" for v in self.variants), *onnx)
 
     def describe(self) -> str:
         source = (f"TensorFlow {self.tf_version}" if self.tf_version
@@ -151,6 +159,9 @@ class ConversionPlan:
         if self.dense_per_tensor:
             lines.append("quantize    dense layers per tensor (dynamic, int8: for "
                          "tflite-runtime 2.7)")
+        if self.onnx:
+            lines.append(f"onnx        {', '.join(self.onnx_variants)} (tf2onnx; the dynamic "
+                         "twin quantizes MatMul/Gemm weights to int8)")
         if self.format in (ModelFormat.SAVED_MODEL_TF1, ModelFormat.SAVED_MODEL_TF2):
             lines.append(f"signature   {self.signature_key} (tags {', '.join(self.tags)})")
         if "int8" in self.variants and self.format is not ModelFormat.TFLITE:
@@ -242,7 +253,7 @@ def _check_tflite_options(opts: ConvertOptions) -> None:
             ("calibration", opts.calibration is not None), ("keep_tf_model", opts.keep_tf_model),
             ("allow_tf_select", opts.allow_tf_select), ("tags", bool(opts.tags)),
             ("dense_per_tensor", opts.dense_per_tensor),
-            ("signature", opts.signature is not None),
+            ("signature", opts.signature is not None), ("onnx", opts.onnx),
         ) if set_
     ]
     if given:
@@ -289,6 +300,7 @@ def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
         hooks=opts.hooks,
         hook_requirements=tuple(opts.hook_requirements),
         evaluation_set=opts.evaluation_set,
+        onnx=opts.onnx,
         notes=tuple(notes),
     )
 

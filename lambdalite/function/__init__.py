@@ -9,9 +9,9 @@ loads the model). Tests and tools build an app from an explicit configuration:
     app({"image": b64}, None)
 
 This package imports only the standard library, numpy, Pillow, ai_edge_litert (or
-tflite_runtime, where a package holds that instead) and TensorFlow when
-LAMBDALITE_BACKEND=tf; nothing is imported here on purpose. It runs on Python 3.9 and newer
-(``compat.py``), the CLI on 3.11 and newer.
+tflite_runtime, where a package holds that instead), TensorFlow when LAMBDALITE_BACKEND=tf and
+onnxruntime when the variant is an ONNX file; nothing is imported here on purpose. It runs on
+Python 3.9 and newer (``compat.py``), the CLI on 3.11 and newer.
 """
 
 # The import rule, as data: the build uses it to know what to ship, the tests enforce it.
@@ -20,6 +20,8 @@ RUNTIME_PACKAGES = ("numpy", "PIL", "ai_edge_litert", "tflite_runtime")
 # imported only at a SnapStart INIT, guarded, never shipped by the build.
 RUNTIME_PROVIDED = ("snapshot_restore_py",)
 TF_PACKAGES = ("tensorflow", "keras")  # imported only by backends/tf.py, only when backend=tf
+# imported only by backends/onnxruntime.py, only for an onnx_* variant
+ONNX_PACKAGES = ("onnxruntime",)
 SHARED_MODULES = (
     "lambdalite",
     "lambdalite.errors",

@@ -23,6 +23,7 @@ from PIL import Image
 from lambdalite.errors import ClientError, LambdaliteError
 from lambdalite.function import response
 from lambdalite.function.backends import Backend, load_backend
+from lambdalite.function.backends.base import chosen_variant
 from lambdalite.function.config import BackendName, FunctionConfig
 from lambdalite.function.decode import decode_images, limits_for
 from lambdalite.function.errors import HookError, InvalidInput, InvalidRequest
@@ -267,7 +268,7 @@ def create_app(
             check_input_shape(spec.preprocessing, shapes.get(spec.name, spec.shape))
     hooks = _init_hooks(config, manifest, logger)
     warmup = _init_warmup(config, manifest, backend, logger, clock)
-    variant = "tf" if config.backend is BackendName.TF else manifest.variant(config.variant).name
+    variant = "tf" if config.backend is BackendName.TF else chosen_variant(config, manifest).name
     metrics = MetricsSink(
         config.metrics_namespace, {"FunctionName": config.function_name, "Variant": variant}, stream
     )

@@ -33,13 +33,14 @@ SNAP_START = "snap-start"  # AWS_LAMBDA_INITIALIZATION_TYPE of a SnapStart versi
 class BackendName(StrEnum):
     LITERT = "litert"
     TF = "tf"
+    ONNXRUNTIME = "onnxruntime"
 
 
 @dataclass(frozen=True)
 class FunctionConfig:
     model_dir: Path
     variant: str | None = None  # None: the manifest's default_variant
-    backend: BackendName = BackendName.LITERT
+    backend: BackendName | None = None  # None: what the variant's file needs (LiteRT, ONNX Runtime)
     num_threads: int = 1
     max_images: int = DEFAULT_MAX_IMAGES
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -60,12 +61,13 @@ class FunctionConfig:
         available_cpus: Callable[[], int] | None = None,
     ) -> FunctionConfig:
         cpus = (available_cpus or available_cpu_count)()
-        backend_raw = environ.get(envvars.BACKEND, BackendName.LITERT.value).strip().lower()
+        backend_raw = environ.get(envvars.BACKEND, "").strip().lower()
         try:
-            backend = BackendName(backend_raw)
+            backend = BackendName(backend_raw) if backend_raw else None
         except ValueError:
             raise UsageError(
-                f"{envvars.BACKEND}={backend_raw!r} is not a backend; use 'litert' or 'tf'"
+                f"{envvars.BACKEND}={backend_raw!r} is not a backend; use one of "
+                f"{', '.join(b.value for b in BackendName)}"
             ) from None
         level = environ.get(envvars.LOG_LEVEL, "INFO").strip().upper()
         if level not in LOG_LEVELS:

@@ -4,9 +4,11 @@ file, in order), Lambda's REPORT line of each call on stderr; exit 1 when a call
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import click
 
+from lambdalite.bundle.options import Backend
 from lambdalite.cli import ApiCommand
 from lambdalite.local.triggers import TRIGGER_KINDS
 
@@ -21,7 +23,7 @@ from lambdalite.local.triggers import TRIGGER_KINDS
               help="Call the function as this trigger does (default: its first Api/HttpApi "
                    "event, else its Function URL, else a direct invocation).")
 @click.option("--variant", help="A model folder's variant to build (default: the manifest's).")
-@click.option("--backend", type=click.Choice(["litert", "tf"]), default="litert",
+@click.option("--backend", type=click.Choice(get_args(Backend)), default="litert",
               show_default=True, help="A model folder's inference runtime.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where a model folder's builds are kept (default: $LAMBDALITE_CACHE_DIR, "
@@ -77,7 +79,7 @@ def predict(target: Path, files: tuple[Path, ...], function: str | None, trigger
 @click.option("--url-port", default=3010, show_default=True, type=click.IntRange(0, 65535),
               help="First port of the Function URLs.")
 @click.option("--variant", help="A model folder's variant to build (default: the manifest's).")
-@click.option("--backend", type=click.Choice(["litert", "tf"]), default="litert",
+@click.option("--backend", type=click.Choice(get_args(Backend)), default="litert",
               show_default=True, help="A model folder's inference runtime.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where a model folder's builds are kept.")

@@ -31,6 +31,13 @@ class Backend(Protocol):
         ...
 
 
+def chosen_variant(config: FunctionConfig, manifest: Manifest) -> Variant:
+    """The variant the function serves: LAMBDALITE_VARIANT (else the manifest's default) as
+    LAMBDALITE_BACKEND runs it (``Manifest.variant_for``: with onnxruntime, ``dynamic`` means
+    ``onnx_dynamic``; unset, the file's own backend)."""
+    return manifest.variant_for(config.variant, config.backend.value if config.backend else None)
+
+
 def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
     from lambdalite.errors import ModelError
     from lambdalite.function.config import BackendName
@@ -48,16 +55,21 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
         return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads,
                          [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
 
-    variant = manifest.variant(config.variant)
+    variant = chosen_variant(config, manifest)
+    names = ([i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
     path = config.model_dir / variant.file
+    if variant.format == "onnx":
+        # Deferred: onnxruntime is imported only for an ONNX variant (a LiteRT package lacks it).
+        from lambdalite.function.backends.onnxruntime import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(path, config.num_threads, variant, *names)
     cached, note = _with_weight_cache(path, variant, manifest, config)
     if cached is not None:
         return cached
 
     from lambdalite.function.backends.litert import LiteRTBackend
 
-    backend = LiteRTBackend(path, config.num_threads, variant,
-                            [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
+    backend = LiteRTBackend(path, config.num_threads, variant, *names)
     backend.weight_cache = note
     return backend
 
@@ -89,10 +101,3 @@ def _with_weight_cache(path: Path, variant: Variant, manifest: Manifest, config:
                                [o.name for o in manifest.outputs]), "used"
     except Exception as exc:  # noqa: BLE001 - a cache is an optimisation: the Interpreter serves
         return None, f"ignored: {type(exc).__name__}: {str(exc)[:200]}"
-
-
-def pad_rows(x: np.ndarray, size: int) -> np.ndarray:
-    """The last slice of a fixed-batch model, filled up with zero rows (dropped after)."""
-    if x.shape[0] == size:
-        return x
-    return np.concatenate([x, np.zeros((size - x.shape[0], *x.shape[1:]), x.dtype)])

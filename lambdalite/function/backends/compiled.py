@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lambdalite.function.backends.base import pad_rows
+from lambdalite.function.backends.batching import pad as pad_rows
 from lambdalite.manifest import InputSpec
 
 DEFAULT_SIGNATURE = "serving_default"

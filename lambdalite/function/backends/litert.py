@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from lambdalite.errors import ModelError
-from lambdalite.function.backends.base import pad_rows
+from lambdalite.function.backends.batching import batching_mode, run_request
 from lambdalite.manifest import TensorSpec, Variant
 
 try:
@@ -94,14 +94,8 @@ class LiteRTBackend:
 
     # ---- Backend protocol ---------------------------------------------------
     def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        arrays = {p.logical: inputs[p.logical] for p in self.inputs}
-        if self.batching != "loop":
-            return self._run(arrays)
-        size = self.inputs[0].shape[0]
-        rows = int(next(iter(arrays.values())).shape[0])
-        parts = [self._run({k: pad_rows(v[i : i + size], size) for k, v in arrays.items()})
-                 for i in range(0, rows, size)]
-        return {k: np.concatenate([p[k] for p in parts])[:rows] for k in parts[0]}
+        return run_request(self._run, inputs, [p.logical for p in self.inputs], self.batching,
+                           self.inputs[0].shape[0] if self.inputs[0].shape else 1)
 
     def describe(self) -> dict[str, Any]:
         first = self.inputs[0]
@@ -123,13 +117,7 @@ class LiteRTBackend:
 
     # ---- internals ----------------------------------------------------------
     def _batching(self) -> str:
-        """resize: one invoke per request (dynamic batch); loop: fixed batch, slice by slice."""
-        firsts = {p.shape[0] if p.shape else None for p in self.inputs}
-        if firsts == {-1}:
-            return "resize"
-        if len(firsts) == 1 and None not in firsts:
-            return "loop"
-        return "as-sent"
+        return batching_mode([p.shape for p in self.inputs])
 
     def _run(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         feed = {p.key: quantize(arrays[p.logical], p.detail) for p in self.inputs}

@@ -2,7 +2,8 @@
 model (numpy, PIL.Image and the backend's runtime) and nothing else; each call returns 1.
 
 The backend comes from LAMBDALITE_BACKEND, as the function reads it: ``litert`` (default)
-imports ``ai_edge_litert.interpreter``, ``tf`` imports TensorFlow the way the tf backend does.
+imports ``ai_edge_litert.interpreter``, ``tf`` imports TensorFlow the way the tf backend does,
+``onnxruntime`` imports onnxruntime.
 """
 
 import os
@@ -13,10 +14,15 @@ from PIL import Image  # noqa: F401
 
 from lambdalite import envvars
 
-if os.environ.get(envvars.BACKEND, "litert") == "tf":
+_BACKEND = os.environ.get(envvars.BACKEND, "litert")
+if _BACKEND == "tf":
     from lambdalite.function.backends.tf import import_tensorflow
 
     import_tensorflow()
+elif _BACKEND == "onnxruntime":
+    # The backend module imports onnxruntime (and only the shared modules the function's INIT
+    # imports anyway): the import rule keeps onnxruntime's import there.
+    import lambdalite.function.backends.onnxruntime  # noqa: F401
 else:
     import ai_edge_litert.interpreter  # noqa: F401
 

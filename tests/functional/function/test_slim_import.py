@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lambdalite.function import RUNTIME_PACKAGES, SHARED_MODULES
+from lambdalite.function import ONNX_PACKAGES, RUNTIME_PACKAGES, SHARED_MODULES
 
 LITERT_ALLOWED = frozenset({*RUNTIME_PACKAGES, "lambdalite"})
 # What `import tensorflow` (2.21) loads by itself, before the function asks anything of it:
@@ -114,3 +114,19 @@ def test_tf_handler_adds_only_tensorflow_and_what_it_loads(served: Any) -> None:
     assert _unexpected(result, TF_ALLOWED) == {"import": [], "invoke": []}
     assert "tensorflow" in result["after_import"]
     _only_shared_lambdalite(result)
+
+
+@pytest.mark.tf
+def test_onnxruntime_handler_adds_only_onnxruntime(served: Any, mnist_onnx_dir: Path) -> None:
+    """The ONNX backend loads onnxruntime (and nothing it requires but never imports: sympy,
+    protobuf, flatbuffers ...) and never LiteRT."""
+    onnx_served = type(served)(mnist_onnx_dir, served.samples, "mnist")
+    result, lines = _run(onnx_served, "onnxruntime")
+    allowed = frozenset({*RUNTIME_PACKAGES, *ONNX_PACKAGES, "lambdalite"}) - {"ai_edge_litert"}
+    assert _unexpected(result, allowed) == {"import": [], "invoke": []}
+    assert "onnxruntime" in result["after_import"]
+    assert "ai_edge_litert" not in result["after_invoke"]
+    _only_shared_lambdalite(result)
+    init = json.loads(next(line for line in lines if '"message":"init"' in line))
+    assert (init["backend"], init["variant"], init["num_threads"]) == (
+        "onnxruntime", "onnx_float32", 1)

@@ -21,7 +21,7 @@ def test_full_defaults():
     c = config_for(BenchOptions())
     assert (c.cold_starts, c.warm, c.warmup) == (FULL.cold_starts, FULL.warm, FULL.warmup)
     assert c.memory_sizes == DEFAULT_MEMORY == (1024, 3008)
-    assert c.backends == ("litert", "tf") and c.variants is None
+    assert c.backends == ("litert", "tf", "onnxruntime") and c.variants is None
     assert c.runtime == "python3.11" and c.notes == ()
 
 
@@ -29,7 +29,7 @@ def test_quick_is_small_and_says_why_tf_is_skipped():
     c = config_for(BenchOptions(quick=True))
     assert (c.cold_starts, c.warm, c.warmup) == (QUICK.cold_starts, QUICK.warm, QUICK.warmup)
     assert c.memory_sizes == (1024,)
-    assert c.backends == ("litert",) and c.notes == (QUICK_TF_SKIP,)
+    assert c.backends == ("litert", "onnxruntime") and c.notes == (QUICK_TF_SKIP,)
 
 
 def test_quick_keeps_tf_when_asked_for_explicitly():
@@ -46,6 +46,9 @@ def test_rows_split_into_variants_and_backends():
     assert config_for(BenchOptions(variants=("int8", "float32"))).variants == ("float32", "int8")
     tf_only = config_for(BenchOptions(variants=("tf",)))
     assert (tf_only.variants, tf_only.backends) == ((), ("tf",))
+    mixed = config_for(BenchOptions(variants=("onnx_dynamic", "tf", "dynamic")))
+    assert (mixed.variants, mixed.backends) == (("dynamic", "onnx_dynamic"),
+                                                ("litert", "tf", "onnxruntime"))
     assert config_for(BenchOptions(memory_sizes=(1024, 3008, 1024))).memory_sizes == (1024, 3008)
 
 

@@ -26,6 +26,7 @@ def test_cache_key_changes_with_what_makes_the_model():
     assert model_key("2.21.0") == model_key("2.21.0")
     assert model_key("2.21.0") != model_key("2.20.0")
     assert model_key("2.21.0", seed=1) != model_key("2.21.0")
+    assert model_key("2.21.0", tf2onnx_version="1.17.0") != model_key("2.21.0")
     assert cache_root({"LAMBDALITE_CACHE_DIR": "/c"}).as_posix() == "/c/models"
 
 

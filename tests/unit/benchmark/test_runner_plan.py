@@ -71,7 +71,7 @@ def test_progress_units_count_builds_and_every_invocation():
 
 def test_the_runtime_note_names_the_litert_of_the_measured_packages_not_the_hosts():
     from lambdalite.benchmark.results import PackageSize, RowResult
-    from lambdalite.benchmark.runner import _litert_version
+    from lambdalite.benchmark.runner import _installed_version
 
     def row(x86: str, arm: str) -> RowResult:
         return RowResult("float32", "litert", "float32", 1, None, None, (
@@ -79,6 +79,45 @@ def test_the_runtime_note_names_the_litert_of_the_measured_packages_not_the_host
             PackageSize("arm64", "zip", "python3.12", 1, 1, installed=(f"ai-edge-litert=={arm}",)),
         ))
 
+    def _litert_version(rows: list[RowResult]) -> str | None:
+        return _installed_version(rows, "ai-edge-litert")
+
     assert _litert_version([row("1.4.0", "2.1.0")]) == "1.4.0"
     assert _litert_version([row("1.4.0", "2.1.0"), row("2.3.0", "2.1.0")]) == "1.4.0, 2.3.0"
     assert _litert_version([]) is None
+    assert _installed_version([row("1.4.0", "2.1.0")], "onnxruntime") is None
+
+
+def _with_onnx(manifest: Manifest) -> Manifest:
+    twins = {f"onnx_{v}": dataclasses.replace(manifest.variants[v], name=f"onnx_{v}",
+                                              file=f"{v}.onnx", format="onnx")
+             for v in ("float32", "dynamic")}
+    return dataclasses.replace(manifest, variants={**manifest.variants, **twins})
+
+
+def test_onnx_variants_are_rows_of_the_onnxruntime_backend(manifest):
+    both = _with_onnx(manifest)
+    rows, _ = plan_rows(config_for(BenchOptions()), both)
+    assert [(r.name, r.backend) for r in rows][-2:] == [("onnx_float32", "onnxruntime"),
+                                                       ("onnx_dynamic", "onnxruntime")]
+    rows, _ = plan_rows(config_for(BenchOptions(variants=("onnx_dynamic", "dynamic"))), both)
+    assert [(r.name, r.backend, r.variant) for r in rows] == [
+        ("dynamic", "litert", "dynamic"), ("onnx_dynamic", "onnxruntime", "onnx_dynamic")]
+    # a manifest without them (convert without --onnx) measures what it has
+    assert "onnx_float32" not in [r.name for r in plan_rows(config_for(BenchOptions()),
+                                                            manifest)[0]]
+    with pytest.raises(UsageError, match="onnx_float32 not in the manifest.*convert them"):
+        plan_rows(config_for(BenchOptions(variants=("onnx_float32",))), manifest)
+
+
+def test_an_onnx_rows_arm64_package_is_not_run_emulated_and_says_why(tmp_path):
+    from pathlib import Path
+
+    from lambdalite.benchmark.runner import ORT_NOT_EMULATED, Built, Row, measure_emulated
+    from lambdalite.progress import SILENT
+
+    config = config_for(BenchOptions(runtime="python3.13", quick=True))
+    built = Built(Path(tmp_path), "h.handler", (), arm64_root=Path(tmp_path))
+    cell = measure_emulated(config, Row("onnx_dynamic", "onnxruntime", "onnx_dynamic"), built,
+                            b"{}", [], SILENT)
+    assert (cell.emulated, cell.arch, cell.error) == (True, "arm64", ORT_NOT_EMULATED)

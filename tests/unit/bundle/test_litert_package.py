@@ -14,17 +14,17 @@ def test_ai_edge_litert_by_default():
 
 
 def test_tflite_runtime_replaces_it_with_numpy_1():
-    assert requirements_for("litert", ("tqdm",), "tflite-runtime==2.7.0") == (
+    assert requirements_for("litert", ("tqdm",), litert_package="tflite-runtime==2.7.0") == (
         "numpy<2", "pillow", "tflite-runtime==2.7.0", "tqdm")
-    assert requirements_for("litert", (), "ai-edge-litert==1.4.0") == (
+    assert requirements_for("litert", (), litert_package="ai-edge-litert==1.4.0") == (
         "numpy", "pillow", "ai-edge-litert==1.4.0")
-    assert requirements_for("tf", (), "tflite-runtime==2.7.0") == (
+    assert requirements_for("tf", (), litert_package="tflite-runtime==2.7.0") == (
         "numpy", "pillow", "tensorflow")           # the TF backend has no LiteRT interpreter
 
 
 def test_another_distribution_is_refused_with_what_to_use():
     with pytest.raises(OptionError, match=r"comes from ai-edge-litert or tflite-runtime"):
-        requirements_for("litert", (), "onnxruntime")
+        requirements_for("litert", (), litert_package="onnxruntime")
 
 
 def test_python39_is_buildable_with_a_deprecation_warning():

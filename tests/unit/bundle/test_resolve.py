@@ -58,6 +58,21 @@ def test_requirements_per_backend():
     assert resolve.requirements_for("tf", ("extra==1",))[-1] == "extra==1"
 
 
+@pytest.mark.parametrize(("runtime", "arch", "wanted"), [
+    # Amazon Linux 2: the last manylinux2014 onnxruntime, and the NumPy 1.x it was built with.
+    ("python3.11", "x86_64", ("numpy<2", "pillow", "onnxruntime<1.17")),
+    ("python3.11", "arm64", ("numpy<2", "pillow", "onnxruntime<1.17")),
+    ("python3.12", "x86_64", ("numpy", "pillow", "onnxruntime<1.33")),
+    ("python3.13", "arm64", ("numpy", "pillow", "onnxruntime<1.33")),
+])
+def test_onnxruntime_is_pinned_for_the_runtimes_os(runtime: str, arch: str,
+                                                   wanted: tuple[str, ...]) -> None:
+    target = Target.of(runtime, arch)
+    assert resolve.requirements_for("onnxruntime", ("x==1",), target) == (*wanted, "x==1")
+    # the other backends take what pip picks for the tags
+    assert resolve.requirements_for("litert", (), target) == resolve.REQUIREMENTS["litert"]
+
+
 def test_requested_closure_follows_requires_dist_with_markers_on_the_target(site: Path):
     tag = "py3-none-any"
     _dist(site, "tqdm", "4.67.1", tag, ["tqdm/__init__.py"], requires=(

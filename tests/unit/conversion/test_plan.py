@@ -217,3 +217,13 @@ def test_a_tflite_is_planned_as_the_one_variant_it_is() -> None:
         make_plan(replace(OPTS, variants=("float32", "dynamic")), TFLITE)
     with pytest.raises(UsageError, match=r"calibration, tags: mnist\.keras is a \.tflite file"):
         make_plan(replace(OPTS, calibration=Path("c.npz"), tags=("serve",)), TFLITE)
+
+
+def test_onnx_adds_its_two_files_to_the_plan_and_not_to_a_tflite() -> None:
+    plan = make_plan(replace(OPTS, onnx=True), MNIST)
+    assert plan.onnx_variants == ("onnx_float32", "onnx_dynamic")
+    assert plan.files()[-2:] == ("model.onnx", "model_dynamic.onnx")
+    assert "onnx        onnx_float32, onnx_dynamic" in plan.describe()
+    assert make_plan(OPTS, MNIST).onnx_variants == ()
+    with pytest.raises(UsageError, match=r"^onnx: mnist\.keras is a \.tflite file"):
+        make_plan(replace(OPTS, onnx=True), TFLITE)

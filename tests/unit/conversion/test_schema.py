@@ -11,7 +11,7 @@ import pytest
 
 from lambdalite.conversion.schema import manifest_schema, schema_errors, validate_manifest
 from lambdalite.errors import ModelError
-from lambdalite.manifest import SCHEMA_VERSION, VARIANTS, Manifest
+from lambdalite.manifest import ALL_VARIANTS, SCHEMA_VERSION, Manifest
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def good(mnist_model_dir: Path) -> dict[str, Any]:
 def test_schema_is_versioned_like_the_dataclasses() -> None:
     schema = manifest_schema()
     assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
-    assert tuple(schema["$defs"]["variant_name"]["enum"]) == VARIANTS
+    assert tuple(schema["$defs"]["variant_name"]["enum"]) == ALL_VARIANTS
 
 
 def test_committed_mnist_manifest_is_valid_and_round_trips(good: dict[str, Any]) -> None:
@@ -101,3 +101,39 @@ def test_unknown_variant_key_is_refused(good: dict[str, Any]) -> None:
     data = copy.deepcopy(good)
     data["variants"]["bf16"] = data["variants"]["float32"]
     assert any("bf16" in e for e in schema_errors(data))
+
+
+def _with_onnx(good: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(good)
+    entry = {**copy.deepcopy(data["variants"]["float32"]), "name": "onnx_float32",
+             "file": "model.onnx", "format": "onnx", **changes}
+    data["variants"][entry["name"]] = entry
+    return data
+
+
+def test_an_onnx_variant_is_an_entry_with_its_format(good: dict[str, Any]) -> None:
+    data = _with_onnx(good)
+    assert schema_errors(data) == []
+    manifest = Manifest.from_dict(data)
+    assert manifest.variants["onnx_float32"].format == "onnx"
+    assert manifest.variants["float32"].format == "tflite"
+    assert manifest.to_dict() == data  # a tflite entry is written without "format", as before
+    sided = _with_onnx(good, external_data="model.onnx.data")
+    assert schema_errors(sided) == []
+    assert Manifest.from_dict(sided).variants["onnx_float32"].files == ("model.onnx",
+                                                                        "model.onnx.data")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"file": "model.tflite"},             # an onnx entry names an .onnx file
+        {"name": "float32", "file": "x.onnx"},  # and has an onnx_ name
+        {"format": "tflite"},                 # an onnx_ name is an onnx file
+        {"format": "pb"},
+        {"external_data": "../weights.data"},  # a side file in the model folder only
+    ],
+)
+def test_format_name_and_file_agree(good: dict[str, Any], changes: dict[str, Any]) -> None:
+    data = _with_onnx(good, **changes)
+    assert any(e.startswith("$.variants") for e in schema_errors(data)), schema_errors(data)

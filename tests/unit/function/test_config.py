@@ -19,7 +19,7 @@ def cpus(n):
 def test_defaults_follow_lambda_task_root():
     cfg = FunctionConfig.from_environ({"LAMBDA_TASK_ROOT": "/var/task"}, cpus(2))
     assert cfg.model_dir == Path("/var/task/model")
-    assert cfg.backend is BackendName.LITERT
+    assert cfg.backend is None  # unset: the backend the variant's file needs
     assert cfg.variant is None
     assert cfg.max_images == DEFAULT_MAX_IMAGES
     assert cfg.num_threads == 2  # no memory size: every CPU we have
@@ -82,3 +82,10 @@ def test_the_request_pixel_budget_and_memory_size_come_from_the_environment():
     assert (cfg.max_request_pixels, cfg.memory_mb) == (123456, 512)
     default = FunctionConfig.from_environ({}, available_cpus=lambda: 2)
     assert (default.max_request_pixels, default.memory_mb) == (None, None)
+
+
+def test_onnxruntime_is_a_backend_and_a_wrong_name_lists_them():
+    env = {"LAMBDALITE_BACKEND": " OnnxRuntime "}
+    assert FunctionConfig.from_environ(env, cpus(1)).backend is BackendName.ONNXRUNTIME
+    with pytest.raises(UsageError, match="litert, tf, onnxruntime"):
+        FunctionConfig.from_environ({"LAMBDALITE_BACKEND": "onnx"}, cpus(1))

@@ -4,7 +4,13 @@ import ast
 from pathlib import Path
 
 import lambdalite.function
-from lambdalite.function import RUNTIME_PACKAGES, RUNTIME_PROVIDED, SHARED_MODULES, TF_PACKAGES
+from lambdalite.function import (
+    ONNX_PACKAGES,
+    RUNTIME_PACKAGES,
+    RUNTIME_PROVIDED,
+    SHARED_MODULES,
+    TF_PACKAGES,
+)
 
 ALLOWED_ROOTS = {*RUNTIME_PACKAGES, *RUNTIME_PROVIDED, "__future__"}
 ALLOWED_LAMBDALITE = set(SHARED_MODULES)
@@ -27,6 +33,8 @@ def allowed(name: str, path: Path) -> bool:
         return False
     if root in TF_PACKAGES:
         return path.name == "tf.py"
+    if root in ONNX_PACKAGES:
+        return path.name == "onnxruntime.py"
     import sys
 
     return root in ALLOWED_ROOTS or root in sys.stdlib_module_names

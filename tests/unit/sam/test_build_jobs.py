@@ -145,7 +145,7 @@ def test_defaults_are_sam_defaults(tmp_path: Path):
     ("Runtime: python3.11", "Runtime: python3.10", "Runtime python3.10 is not buildable"),
     ("Runtime: python3.11", "Description: no runtime", "Runtime is required"),
     ("Architectures: [arm64]", "Architectures: [x86_64, arm64]", "Architectures must be"),
-    ("LAMBDALITE_BACKEND: litert", "LAMBDALITE_BACKEND: onnx", "use litert or tf"),
+    ("LAMBDALITE_BACKEND: litert", "LAMBDALITE_BACKEND: onnx", "use one of litert, tf, onnxruntime"),
     ("LambdaliteModelDir: ./model", "Other: 1", "add Metadata: {LambdaliteModelDir: ./model}"),
     ("LambdaliteModelDir: ./model", "LambdaliteModelDir: ./nope", "is not a folder"),
     ("MemorySize: !Ref Memory", "MemorySize: !GetAtt X.Y", "MemorySize must be a whole number"),
