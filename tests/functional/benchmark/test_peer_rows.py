@@ -40,9 +40,9 @@ def result(out: Path):
 
 
 def test_the_peer_rows_run_next_to_litert(result) -> None:
-    assert [r.row for r in result.rows] == ["float32", "dynamic", "tfl27-float32",
-                                            "tfl27-dynamic"]
-    for row in result.rows[2:]:
+    assert [r.row for r in result.rows] == ["floor-noop", "floor-imports", "float32", "dynamic",
+                                            "tfl27-float32", "tfl27-dynamic"]
+    for row in result.rows[4:]:
         assert row.peer == "tflite-runtime==2.7.0 on python3.9"
         (size,) = row.sizes
         assert size.error is None and size.runtime == "python3.9"

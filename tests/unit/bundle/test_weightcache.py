@@ -15,7 +15,7 @@ PY = "/usr/bin/python3.12"
     (("litert", "x86_64", PY, 1 * MB, None, "x86_64"), False, "off: the model is 1.0 MB, under 64 MB"),
     (("litert", "x86_64", PY, 1 * MB, True, "x86_64"), True, "built"),
     (("litert", "x86_64", PY, 208 * MB, False, "x86_64"), False, "off (weight_cache=False)"),
-    (("tf", "x86_64", PY, 208 * MB, None, "x86_64"), False, "off: the TensorFlow backend"),
+    (("tf", "x86_64", PY, 208 * MB, None, "x86_64"), False, "off: the tf backend has no XNNPACK"),
     (("litert", "arm64", PY, 208 * MB, None, "x86_64"), False,
      "not built: it is built on a CPU of the target's architecture and this machine is x86_64"),
     (("litert", "arm64", PY, 208 * MB, None, "aarch64"), True, "built on this aarch64 CPU"),
