@@ -21,7 +21,7 @@ def test_onnx_rows_run_beside_litert_and_may_be_picked(mnist_onnx_dir: Path,
                                                        tmp_path: Path) -> None:
     result = lambdalite.bench(lambdalite.BenchOptions(
         model=mnist_onnx_dir, variants=("float32", "onnx_float32"), cold_starts=1, warm=3,
-        warmup=1, memory_sizes=(1024,), arm64_sizes=False, out=tmp_path))
+        warmup=1, memory_sizes=(1024,), arm64_sizes=False, peer_rows=False, out=tmp_path))
     rows = [r for r in result.rows if r.floor is None]
     assert [(r.row, r.backend) for r in rows] == [("float32", "litert"),
                                                  ("onnx_float32", "onnxruntime")]
