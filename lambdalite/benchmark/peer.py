@@ -75,7 +75,12 @@ def dense_per_tensor_model(model_dir: Path, manifest: Manifest, variants: tuple[
     work = folder.with_name(folder.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     _convert(model_dir, manifest, ("float32", *variants), calibration, work, progress)
-    if calibration is not None:
+    # `lambdalite evaluate` scores image classifiers only (conversion/evaluate.py's rule): a
+    # model with other outputs (the large model's bits) is converted without it, and its rows
+    # are checked by their answers against LiteRT's instead.
+    classifier = (len(manifest.inputs) == 1 and manifest.image_input is not None
+                  and manifest.classifier_output is not None)
+    if calibration is not None and classifier:
         from lambdalite.conversion.pipeline import EvaluateOptions, evaluate
 
         evaluate(EvaluateOptions(model_dir=work, data=calibration), progress=progress)

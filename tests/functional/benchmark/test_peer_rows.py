@@ -5,8 +5,10 @@ accuracy on their own runtime, and that the ratios are printed; never speed."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lambdalite
@@ -78,3 +80,24 @@ def test_a_peer_row_is_never_picked(result) -> None:
     assert not verdict.row.startswith("tfl27")
     assert any("tfl27-dynamic @ 1024 MB: it is the write-up's runtime" in r
                for r in verdict.rejected)
+
+
+def test_a_model_that_is_not_a_classifier_gets_its_peer_files(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    """The large model (and stegastamp) give bits: `lambdalite evaluate` refuses them, so the
+    dense-per-tensor files are made without it (their rows are checked by answers)."""
+    pytest.importorskip("tensorflow")
+    from lambdalite.benchmark.peer import dense_per_tensor_model
+    from lambdalite.examples import stegastamp_example
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    model_dir = tmp_path / "steg" / "model"
+    shutil.copytree(stegastamp_example() / "model", model_dir)
+    # calibration data next to the model, as the large model has it (uint8 pictures)
+    pictures = np.random.default_rng(0).integers(0, 256, (4, 400, 400, 3), dtype=np.uint8)
+    np.savez(model_dir.parent / "calibration.npz", x=pictures)
+    manifest = Manifest.load(model_dir)
+    assert manifest.classifier_output is None
+    folder = dense_per_tensor_model(model_dir, manifest, ("dynamic", "int8"))
+    assert {"dynamic", "int8"} <= set(Manifest.load(folder).variants)
+    assert (folder / "dynamic.tflite").is_file() and (folder / "int8.tflite").is_file()
