@@ -262,7 +262,12 @@ class Environment:
         snapshot_at, init_printed = self._snapshot
         ended = event.at if isinstance(event, Ready) else time.monotonic()
         restore_ms = (ended - snapshot_at) * 1000
-        lines = init_output + init_printed + self._restore_start_line() + "\n" + self._take_output()
+        lines = init_output + init_printed
+        # The runtime's output is captured as it comes: a line it was still writing when the
+        # snapshot was taken must not swallow RESTORE_START.
+        if lines and not lines.endswith("\n"):
+            lines += "\n"
+        lines += self._restore_start_line() + "\n" + self._take_output()
         if isinstance(event, Ready):
             lines += log_lines.restore_report(restore_ms) + "\n"
             return self._serve(_Call(invocation, timeout_s, cold=True,
