@@ -12,11 +12,10 @@ Stdlib only: the function package ships this module.
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(NamedTuple):
     name: str            # Lambda's identifier, e.g. "python3.12"
     python: str          # "3.12"
     os: str              # base OS of the managed runtime
@@ -42,8 +41,7 @@ class Runtime:
         return tags
 
 
-@dataclass(frozen=True)
-class Arch:
+class Arch(NamedTuple):
     name: str             # Lambda's Architectures value: "x86_64" | "arm64"
     wheel_machine: str    # platform tag suffix in wheel names
     elf_machine: str      # e_machine as pyelftools reports it

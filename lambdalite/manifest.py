@@ -18,9 +18,8 @@ Stdlib only: this module ships inside the Lambda package.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from lambdalite.errors import ModelError
 
@@ -50,26 +49,24 @@ V1_INPUT_NAME = "image"
 V1_OUTPUT_NAME = "output_0"
 
 
-@dataclass(frozen=True)
-class Quantization:
+class Quantization(NamedTuple):
     scale: float = 0.0       # 0.0 means "not quantized", as TFLite reports it
     zero_point: int = 0
 
 
-@dataclass(frozen=True)
-class TensorSpec:
+class TensorSpec(NamedTuple):
     """One tensor of one variant's file, and the logical input/output it carries."""
 
     name: str                # the file's tensor name
     shape: list[int]         # -1 for a dynamic dimension (TFLite shape_signature)
     dtype: str               # numpy dtype name: float32, int8, uint8, float16 ...
-    quantization: Quantization = field(default_factory=Quantization)
+    quantization: Quantization = Quantization()
     logical: str = ""        # the manifest input/output name ("" in a version 1 manifest)
-    index: int = -1          # the tensor's index in the file (-1: unknown, find it by name)
+    # the tensor's index in the file (-1: unknown, find it by name); the name shadows tuple.index
+    index: int = -1  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     examples: int
     accuracy: float | None           # None when the evaluation set has no labels
     agreement_with_float32: float | None
@@ -79,8 +76,7 @@ class Evaluation:
     dataset: str = ""
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):
     name: str                         # one of ALL_VARIANTS
     file: str                         # relative to the manifest's folder
     size_bytes: int
@@ -98,7 +94,7 @@ class Variant:
         return (self.file, self.external_data) if self.external_data else (self.file,)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = plain(self)
         if self.format == FILE_FORMAT:  # written as before, so older readers still read it
             del out["format"]
         if self.external_data is None:
@@ -110,8 +106,7 @@ class Variant:
         return next((s for s in specs if s.logical == logical), None)
 
 
-@dataclass(frozen=True)
-class Preprocessing:
+class Preprocessing(NamedTuple):
     color_mode: ColorMode = "RGB"
     height: int = 224
     width: int = 224
@@ -121,8 +116,7 @@ class Preprocessing:
     layout: Literal["NHWC", "NCHW"] = "NHWC"
 
 
-@dataclass(frozen=True)
-class InputSpec:
+class InputSpec(NamedTuple):
     """A logical model input: what a request (or a preprocess hook) gives the model.
 
     ``dtype`` is the model's own interface type (float32 for a quantized variant, which the
@@ -138,12 +132,11 @@ class InputSpec:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "dtype": self.dtype,
                                "shape": list(self.shape)}
         if self.kind == "image":
-            out["preprocessing"] = asdict(self.preprocessing or Preprocessing())
+            out["preprocessing"] = plain(self.preprocessing or Preprocessing())
         return out
 
 
-@dataclass(frozen=True)
-class OutputSpec:
+class OutputSpec(NamedTuple):
     """A logical model output and how the function answers with it.
 
     ``classes``: one class per row (argmax; ``top_k`` ranks them); ``scores``: a score per
@@ -170,24 +163,21 @@ class OutputSpec:
         return out
 
 
-@dataclass(frozen=True)
-class Hooks:
+class Hooks(NamedTuple):
     """User code shipped with the model: ``module`` (a file in the model folder, imported once
     at INIT) and the pip requirements it needs (installed by ``lambdalite build``)."""
 
     module: str = "hooks.py"
-    requirements: list[str] = field(default_factory=list)
+    requirements: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     path: str                         # as given to convert
     format: str                       # saved_model_tf2 | saved_model_tf1 | keras | h5 | tflite
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(NamedTuple):
     name: str
     source: Source
     tf_version: str | None = None     # None: made without TensorFlow (a .tflite given as is)
@@ -196,8 +186,7 @@ class ModelInfo:
     tf_model: str | None = None
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     model: ModelInfo
     inputs: list[InputSpec]
     outputs: list[OutputSpec]
@@ -215,10 +204,10 @@ class Manifest:
             "lambdalite_version": self.lambdalite_version,
             "created": self.created,
             "default_variant": self.default_variant,
-            "model": asdict(self.model),
+            "model": plain(self.model),
             "inputs": [i.to_dict() for i in self.inputs],
             "outputs": [o.to_dict() for o in self.outputs],
-            "hooks": asdict(self.hooks) if self.hooks is not None else None,
+            "hooks": plain(self.hooks) if self.hooks is not None else None,
             "evaluation_set": self.evaluation_set,
             "variants": {k: v.to_dict() for k, v in self.variants.items()},
         }
@@ -301,7 +290,7 @@ class Manifest:
         return chosen
 
     def with_variant(self, variant: Variant) -> Manifest:
-        return replace(self, variants={**self.variants, variant.name: variant})
+        return self._replace(variants={**self.variants, variant.name: variant})
 
     def input(self, name: str) -> InputSpec:
         return _named(self.inputs, name, "input")
@@ -327,6 +316,18 @@ class Manifest:
         if len(self.outputs) == 1 and self.outputs[0].kind == "classes":
             return self.outputs[0]
         return None
+
+
+def plain(record: Any) -> Any:
+    """A record as JSON-ready data: NamedTuples as dicts, lists and tuples as lists, nested (what
+    ``dataclasses.asdict`` did when these were dataclasses)."""
+    if hasattr(record, "_asdict"):
+        return {k: plain(v) for k, v in record._asdict().items()}
+    if isinstance(record, (list, tuple)):
+        return [plain(v) for v in record]
+    if isinstance(record, dict):
+        return {k: plain(v) for k, v in record.items()}
+    return record
 
 
 def first_image(inputs: Any) -> Any:
@@ -412,7 +413,7 @@ def _from_v2(data: dict[str, Any]) -> Manifest:
         outputs=outputs,
         variants={k: _variant(v) for k, v in data["variants"].items()},
         default_variant=data.get("default_variant", "float32"),
-        hooks=Hooks(hooks["module"], list(hooks.get("requirements", ()))) if hooks else None,
+        hooks=Hooks(hooks["module"], tuple(hooks.get("requirements", ()))) if hooks else None,
         evaluation_set=data.get("evaluation_set"),
         lambdalite_version=data.get("lambdalite_version", ""),
         created=data.get("created", ""),

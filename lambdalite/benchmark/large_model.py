@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,8 @@ def _record_source(model_dir: Path) -> None:
     gone): point it at the copy the conversion kept next to the variants."""
     manifest = Manifest.load(model_dir)
     if manifest.model.tf_model:
-        source = replace(manifest.model.source, path=manifest.model.tf_model)
-        replace(manifest, model=replace(manifest.model, source=source)).save(model_dir)
+        source = manifest.model.source._replace(path=manifest.model.tf_model)
+        manifest._replace(model=manifest.model._replace(source=source)).save(model_dir)
 
 
 def _write_calibration(path: Path) -> None:

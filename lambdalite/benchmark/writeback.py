@@ -4,7 +4,7 @@ SAM template's ``MemorySize`` and ``LAMBDALITE_BACKEND``/``LAMBDALITE_VARIANT`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from lambdalite import envvars
@@ -21,7 +21,7 @@ def write_manifest(model_dir: Path, verdict: Verdict) -> Path:
     if verdict.row not in manifest.variants:
         raise UsageError(f"the pick is {verdict.row!r}, not a LiteRT variant of this manifest: "
                          "set LAMBDALITE_BACKEND=tf in the function's environment instead")
-    return replace(manifest, default_variant=verdict.row).save(model_dir)
+    return manifest._replace(default_variant=verdict.row).save(model_dir)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ import os
 import shutil
 import stat
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import lambdalite
@@ -59,11 +58,11 @@ def copy_model(model_dir: Path, task_root: Path, variant: str | None, backend: s
     else:
         for name in chosen.files:
             shutil.copyfile(model_dir / name, dest / name)
-        manifest = replace(manifest, model=replace(manifest.model, tf_model=None))
+        manifest = manifest._replace(model=manifest.model._replace(tf_model=None))
     if manifest.hooks is not None:
         shutil.copyfile(model_dir / manifest.hooks.module, dest / manifest.hooks.module)
-    slim = replace(manifest, variants={chosen.name: chosen}, default_variant=chosen.name,
-                   evaluation_set=None)
+    slim = manifest._replace(variants={chosen.name: chosen}, default_variant=chosen.name,
+                             evaluation_set=None)
     slim.save(dest)
     return slim
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -159,17 +159,17 @@ def _renamed(variant: Variant, in_names: list[str], out_names: list[str], model:
         keys = [s.logical for s in specs]
         if sorted(keys) == sorted(names):
             return specs
-        return [replace(s, logical=n) for s, n in zip(specs, names, strict=True)]
+        return [s._replace(logical=n) for s, n in zip(specs, names, strict=True)]
 
-    return replace(variant, inputs=rename(variant.inputs, in_names, "input"),
-                   outputs=rename(variant.outputs, out_names, "output"))
+    return variant._replace(inputs=rename(variant.inputs, in_names, "input"),
+                            outputs=rename(variant.outputs, out_names, "output"))
 
 
 def _copy_hooks(plan: ConversionPlan) -> Hooks | None:
     if plan.hooks is None:
         return None
     _copy_into(plan.hooks, plan.out)
-    return Hooks(module=plan.hooks.name, requirements=list(plan.hook_requirements))
+    return Hooks(module=plan.hooks.name, requirements=tuple(plan.hook_requirements))
 
 
 def _copy_evaluation_set(plan: ConversionPlan, inputs: list[InputSpec],

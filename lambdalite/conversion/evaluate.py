@@ -9,7 +9,7 @@ classifiers (one image input, one ``classes`` output); other models are refused 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +63,7 @@ class EvaluationReport:
             "tolerance_points": self.tolerance,
             "flagged": list(self.flagged),
             "variants": {
-                s.variant: {"size_bytes": s.size_bytes, **s.evaluation.__dict__}
+                s.variant: {"size_bytes": s.size_bytes, **s.evaluation._asdict()}
                 for s in self.scores
             },
         }
@@ -178,8 +178,7 @@ def evaluate(
         VariantScore(
             variant=name,
             size_bytes=manifest.variants[name].size_bytes,
-            evaluation=replace(
-                evaluations[name],
+            evaluation=evaluations[name]._replace(
                 mean_latency_ms=round(latency[name] * 1000.0, 4),
                 dataset=Path(data.source).name,
             ),
@@ -194,7 +193,7 @@ def write_evaluations(model_dir: Path, report: EvaluationReport) -> Path:
     manifest = Manifest.load(model_dir)
     for s in report.scores:
         manifest = manifest.with_variant(
-            replace(manifest.variants[s.variant], evaluation=s.evaluation)
+            manifest.variants[s.variant]._replace(evaluation=s.evaluation)
         )
     validate_manifest(manifest)
     return manifest.save(model_dir)

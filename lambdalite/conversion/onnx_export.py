@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -175,12 +174,12 @@ def onnx_record(name: str, path: Path, external_data: str | None = None) -> Vari
     except ModelError as exc:
         raise ConversionError(exc.message) from exc
     interface = FileInterface(_specs(ins), _specs(outs), activations=[])
-    record = replace(variant_record(name, path, interface), format="onnx",
-                     external_data=external_data)
+    record = variant_record(name, path, interface)._replace(format="onnx",
+                                                           external_data=external_data)
     if external_data is None:
         return record
-    return replace(record, size_bytes=record.size_bytes + (path.parent / external_data).stat()
-                   .st_size)
+    return record._replace(size_bytes=record.size_bytes + (path.parent / external_data).stat()
+                           .st_size)
 
 
 def _specs(ports: list[Any]) -> list[TensorSpec]:

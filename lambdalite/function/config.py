@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lambdalite import envvars
 from lambdalite.errors import UsageError
@@ -36,8 +36,7 @@ class BackendName(StrEnum):
     ONNXRUNTIME = "onnxruntime"
 
 
-@dataclass(frozen=True)
-class FunctionConfig:
+class FunctionConfig(NamedTuple):
     model_dir: Path
     variant: str | None = None  # None: the manifest's default_variant
     backend: BackendName | None = None  # None: what the variant's file needs (LiteRT, ONNX Runtime)

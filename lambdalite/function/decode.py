@@ -28,7 +28,7 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import (
     Image,
@@ -76,8 +76,7 @@ PNG_TEXT_CHUNK_LIMIT, PNG_TEXT_MEMORY_LIMIT = 1 * MB, 2 * MB
 _REDUCIBLE_AS = {"1": "L", "P": "RGB", "I;16": "I", "I;16L": "I", "I;16B": "I", "I;16N": "I"}
 
 
-@dataclass(frozen=True)
-class DecodeLimits:
+class DecodeLimits(NamedTuple):
     """What a request may decode: ``max_pixels`` per image (declared size), ``request_pixels``
     for the whole request (None: no budget, memory unknown), why that budget (for the 413),
     and the model's input (width, height) that images are reduced toward (None: no reduction).

@@ -26,8 +26,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambdalite.function.compat import StrEnum
 from lambdalite.function.errors import (
@@ -60,20 +59,17 @@ class EventKind(StrEnum):
         return self in (EventKind.API_GATEWAY_V1, EventKind.HTTP_API_V2, EventKind.FUNCTION_URL)
 
 
-@dataclass(frozen=True)
-class EncodedImage:
+class EncodedImage(NamedTuple):
     data: bytes
     is_base64: bool  # True: base64 text still to decode; False: the image's bytes
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     max_images: int
     max_payload_bytes: int
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     kind: EventKind
     images: tuple[EncodedImage, ...] = ()
     batch: bool = False  # the caller sent a list ("images") or tensors: answer with a list

@@ -22,10 +22,9 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from types import MappingProxyType, ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -38,20 +37,18 @@ MODULE_NAME = "lambdalite_model_hooks"
 HOOK_NAMES = ("setup", "preprocess", "postprocess")
 
 
-@dataclass(frozen=True)
-class HookRequest:
+class HookRequest(NamedTuple):
     """What a hook sees of one request (already checked against the function's limits)."""
 
     images: tuple[Image.Image, ...] = ()           # decoded "image"/"images"/raw body, in order
-    tensors: Mapping[str, np.ndarray] = field(default_factory=dict)  # "inputs", checked
+    tensors: Mapping[str, np.ndarray] = MappingProxyType({})  # "inputs", checked
     body: Mapping[str, Any] | None = None           # the JSON object sent, None for a raw body
     top_k: int | None = None
     batch: bool = False                             # the caller sent a list: answer a list
     event: str = "direct"                           # EventKind value: direct, apigateway-rest ...
 
 
-@dataclass(frozen=True)
-class LoadedHooks:
+class LoadedHooks(NamedTuple):
     path: Path
     setup: Callable[[Path], None] | None = None
     preprocess: Callable[[HookRequest], Mapping[str, np.ndarray]] | None = None

@@ -4,21 +4,19 @@ probabilities), and ranked rows of any ``classes``/``scores`` output."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Ranked:
-    index: int
+class Ranked(NamedTuple):
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as a NamedTuple field may
     probability: float
     label: str | None = None
 
 
-@dataclass(frozen=True)
-class Prediction:
-    index: int
+class Prediction(NamedTuple):
+    index: int  # type: ignore[assignment]  # shadows tuple.index
     label: str | None = None
     top_k: tuple[Ranked, ...] | None = None
 

@@ -22,8 +22,7 @@ from __future__ import annotations
 import binascii
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,15 +38,13 @@ _WHITESPACE = b" \t\n\r\x0b\x0c"
 _MIN_JSON_NUMBER_BYTES = 2
 
 
-@dataclass(frozen=True)
-class NpyBytes:
+class NpyBytes(NamedTuple):
     """The raw bytes of a ``.npy`` file (an ``application/x-npy`` HTTP body)."""
 
     data: bytes
 
 
-@dataclass(frozen=True)
-class TensorLimits:
+class TensorLimits(NamedTuple):
     max_batch: int
     max_payload_bytes: int
 

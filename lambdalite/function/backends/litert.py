@@ -20,9 +20,8 @@ a model whose batch dimension is fixed runs slice by slice, the last slice padde
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -41,8 +40,7 @@ _INT_TYPES = (np.int8, np.uint8, np.int16)
 DEFAULT_SIGNATURE = "serving_default"
 
 
-@dataclass(frozen=True)
-class Port:
+class Port(NamedTuple):
     """One logical input or output bound to one tensor of the file."""
 
     logical: str

@@ -14,9 +14,8 @@ slice by slice, float outputs come back as float32.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import onnxruntime as ort
@@ -34,8 +33,7 @@ _DTYPES = {
 }
 
 
-@dataclass(frozen=True)
-class OnnxPort:
+class OnnxPort(NamedTuple):
     """One logical input or output bound to one of the graph's tensors."""
 
     logical: str

@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 SUFFIX = ".xnnpack_cache"
 SIDECAR_SUFFIX = ".xnnpack_cache.json"
@@ -28,8 +27,7 @@ SIDECAR_SUFFIX = ".xnnpack_cache.json"
 _X86_ISA = re.compile(r"^(sse|ssse|avx|fma|f16c|amx)")
 
 
-@dataclass(frozen=True)
-class CacheFacts:
+class CacheFacts(NamedTuple):
     """What a cache file was built for (the sidecar's content)."""
 
     variant: str
@@ -41,7 +39,7 @@ class CacheFacts:
     cpu_flags: tuple[str, ...]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
+        return json.dumps(self._asdict(), indent=1, sort_keys=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> CacheFacts:

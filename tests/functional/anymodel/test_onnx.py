@@ -166,7 +166,6 @@ def test_weights_in_a_side_file_serve_and_ship(mnist_onnx_dir: Path, tmp_path: P
                                                serve) -> None:
     """What --onnx does with a float32 file of EXTERNAL_DATA_BYTES or more (the large model),
     forced here on the MNIST file: the same answers, and the build copies both files."""
-    import dataclasses
     import shutil
 
     from lambdalite.bundle.package import copy_model
@@ -180,7 +179,7 @@ def test_weights_in_a_side_file_serve_and_ship(mnist_onnx_dir: Path, tmp_path: P
     manifest = Manifest.load(folder)
     whole = manifest.variants["onnx_float32"]
     record = onnx_record("onnx_float32", folder / "model.onnx", data)
-    manifest = manifest.with_variant(dataclasses.replace(record, inputs=whole.inputs,
+    manifest = manifest.with_variant(record._replace(inputs=whole.inputs,
                                                          outputs=whole.outputs))
     validate_manifest(manifest)
     manifest.save(folder)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,9 +35,9 @@ def hooked_build(tmp_path_factory: pytest.TempPathFactory):
     shutil.copyfile(MODEL_DIR / variant.file, folder / variant.file)
     (folder / "hooks.py").write_text(HOOKS)
     (folder / "eval.npz").write_bytes(b"not needed in the package")
-    replace(manifest, variants={"float32": variant}, evaluation_set="eval.npz",
-            hooks=Hooks("hooks.py", ["typing_extensions>=4"]),
-            model=replace(manifest.model, tf_model=None)).save(folder)
+    manifest._replace(variants={"float32": variant}, evaluation_set="eval.npz",
+            hooks=Hooks("hooks.py", ("typing_extensions>=4",)),
+            model=manifest.model._replace(tf_model=None)).save(folder)
     out = tmp_path_factory.mktemp("hooked-build")
     return build_package(PackageOptions(model_dir=folder, out_dir=out, runtime="python3.11",
                                         arch="x86_64"))
@@ -50,7 +49,7 @@ def test_hooks_and_their_requirements_ship(hooked_build, run_isolated, mnist_eve
     assert sorted(p.name for p in (root / "model").iterdir()) == [
         "__pycache__", "float32.tflite", "hooks.py", "manifest.json"]
     shipped = Manifest.load(root / "model")
-    assert shipped.hooks == Hooks("hooks.py", ["typing_extensions>=4"])
+    assert shipped.hooks == Hooks("hooks.py", ("typing_extensions>=4",))
     assert shipped.evaluation_set is None  # bench's data stays behind
     assert (root / "typing_extensions.py").is_file()
     assert any(pin.startswith("typing_extensions==") for pin in hooked_build.installed)

@@ -96,9 +96,8 @@ def test_tensorflow_backend_reads_keras_files(tmp_path, served):
     for f in served.model_dir.iterdir():
         if f.is_file():
             shutil.copy(f, tmp_path / f.name)
-    from dataclasses import replace
 
-    replace(manifest, model=replace(manifest.model, tf_model=keras_files[0].name)).save(tmp_path)
+    manifest._replace(model=manifest.model._replace(tf_model=keras_files[0].name)).save(tmp_path)
     app = create_app(
         FunctionConfig(model_dir=tmp_path, backend=BackendName.TF), stream=io.StringIO()
     )

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,8 +75,8 @@ def hooked_model(tmp_path: Path, source: str, module: str = "hooks.py") -> Path:
     variant = manifest.variant("float32")
     shutil.copyfile(MNIST_MODEL / variant.file, folder / variant.file)
     (folder / module).write_text(textwrap.dedent(source))
-    replace(manifest, variants={"float32": variant}, hooks=Hooks(module, []),
-            model=replace(manifest.model, tf_model=None)).save(folder)
+    manifest._replace(variants={"float32": variant}, hooks=Hooks(module, ()),
+            model=manifest.model._replace(tf_model=None)).save(folder)
     return folder
 
 
@@ -189,7 +188,7 @@ def test_a_missing_or_misplaced_hooks_file_is_a_model_error(tmp_path: Path) -> N
     with pytest.raises(ModelError, match="hooks module 'hooks.py' but .* is missing"):
         create_app(FunctionConfig(model_dir=folder), stream=io.StringIO())
     manifest = Manifest.load(folder)
-    replace(manifest, hooks=Hooks("../hooks.py", [])).save(folder)
+    manifest._replace(hooks=Hooks("../hooks.py", ())).save(folder)
     with pytest.raises(ModelError, match="must be a .py file name in the model folder"):
         create_app(FunctionConfig(model_dir=folder), stream=io.StringIO())
 

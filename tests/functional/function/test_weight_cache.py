@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,8 @@ def cached_dir(tmp_path_factory) -> Path:
     manifest = Manifest.load(MNIST_MODEL)
     variant = manifest.variant("float32")
     shutil.copyfile(MNIST_MODEL / variant.file, folder / variant.file)
-    replace(manifest, variants={"float32": variant}, default_variant="float32",
-            model=replace(manifest.model, tf_model=None), evaluation_set=None).save(folder)
+    manifest._replace(variants={"float32": variant}, default_variant="float32",
+            model=manifest.model._replace(tf_model=None), evaluation_set=None).save(folder)
     subprocess.run([sys.executable, "-m", "lambdalite.function.backends.weight_cache",
                     str(folder)], check=True, capture_output=True, timeout=300)
     return folder
@@ -55,7 +54,7 @@ def _app(model_dir: Path):
 def _edit_sidecar(model_dir: Path, **changes: object) -> None:
     path = wc.sidecar_path(model_dir / "float32.tflite")
     facts = wc.CacheFacts.from_json(path.read_text())
-    path.write_text(replace(facts, **changes).to_json())  # type: ignore[arg-type]
+    path.write_text(facts._replace(**changes).to_json())  # type: ignore[arg-type]
 
 
 def _digits(served) -> np.ndarray:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +85,7 @@ def test_answers_hold_the_expected_keys() -> None:
 
 
 def test_outputs_are_compared_by_kind() -> None:
-    manifest = replace(Manifest.load(stegastamp_example() / "model"), hooks=None, outputs=[
+    manifest = Manifest.load(stegastamp_example() / "model")._replace(hooks=None, outputs=[
         OutputSpec("flags", "float32", [-1, 3], "bits"),
         OutputSpec("value", "float32", [-1, 2], "tensor"),
         OutputSpec("kind", "float32", [-1, 3], "classes")])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 import json
 
@@ -36,13 +35,13 @@ def test_rows_follow_the_variants_asked_for(manifest):
 
 
 def test_a_model_without_its_tf_original_says_why_there_is_no_tf_row(manifest):
-    no_tf = dataclasses.replace(manifest, model=dataclasses.replace(manifest.model, tf_model=None))
+    no_tf = manifest._replace(model=manifest.model._replace(tf_model=None))
     rows, notes = plan_rows(config_for(BenchOptions()), no_tf)
     assert "tf" not in [r.name for r in rows] and "--keep-tf-model" in notes[0]
 
 
 def test_a_variant_missing_from_the_manifest_is_a_usage_error(manifest):
-    only = dataclasses.replace(manifest, variants={"float32": manifest.variants["float32"]})
+    only = manifest._replace(variants={"float32": manifest.variants["float32"]})
     with pytest.raises(UsageError, match="dynamic not in the manifest"):
         plan_rows(config_for(BenchOptions(variants=("float32", "dynamic"))), only)
 
@@ -56,8 +55,8 @@ def test_mnist_sends_the_examples_api_gateway_event(manifest, mnist_model_dir):
 
 def test_other_models_get_a_seeded_png_of_their_input_size(manifest, tmp_path):
     image = manifest.inputs[0]
-    big = dataclasses.replace(manifest, inputs=[dataclasses.replace(image, preprocessing=(
-        dataclasses.replace(image.preprocessing, color_mode="RGB", height=40, width=30)))])
+    big = manifest._replace(inputs=[image._replace(preprocessing=(
+        image.preprocessing._replace(color_mode="RGB", height=40, width=30)))])
     event = make_event(tmp_path, big)
     image = Image.open(io.BytesIO(base64.b64decode(json.loads(event.payload)["image"])))
     assert image.size == (30, 40) and image.mode == "RGB"
@@ -89,10 +88,10 @@ def test_the_runtime_note_names_the_litert_of_the_measured_packages_not_the_host
 
 
 def _with_onnx(manifest: Manifest) -> Manifest:
-    twins = {f"onnx_{v}": dataclasses.replace(manifest.variants[v], name=f"onnx_{v}",
+    twins = {f"onnx_{v}": manifest.variants[v]._replace(name=f"onnx_{v}",
                                               file=f"{v}.onnx", format="onnx")
              for v in ("float32", "dynamic")}
-    return dataclasses.replace(manifest, variants={**manifest.variants, **twins})
+    return manifest._replace(variants={**manifest.variants, **twins})
 
 
 def test_onnx_variants_are_rows_of_the_onnxruntime_backend(manifest):

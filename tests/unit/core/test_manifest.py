@@ -46,7 +46,7 @@ def _manifest() -> Manifest:
             )
         },
         default_variant="int8",
-        hooks=Hooks("hooks.py", ["bchlib>=2.1,<3"]),
+        hooks=Hooks("hooks.py", ("bchlib>=2.1,<3",)),
         evaluation_set="eval.npz",
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,16 @@ from lambdalite.manifest import Manifest
 
 def test_tf_backend_without_tf_model_names_keep_tf_model(mnist_model_dir: Path) -> None:
     manifest = Manifest.load(mnist_model_dir)
-    manifest = replace(manifest, model=replace(manifest.model, tf_model=None))
+    manifest = manifest._replace(model=manifest.model._replace(tf_model=None))
     config = FunctionConfig(model_dir=mnist_model_dir, backend=BackendName.TF)
     with pytest.raises(ModelError, match="lambdalite convert MODEL --out DIR --keep-tf-model"):
         load_backend(config, manifest)
 
 
 def _with_onnx(manifest: Manifest) -> Manifest:
-    twins = {f"onnx_{v}": replace(manifest.variants[v], name=f"onnx_{v}", file=f"{v}.onnx",
+    twins = {f"onnx_{v}": manifest.variants[v]._replace(name=f"onnx_{v}", file=f"{v}.onnx",
                                   format="onnx") for v in ("float32", "dynamic")}
-    return replace(manifest, variants={**manifest.variants, **twins})
+    return manifest._replace(variants={**manifest.variants, **twins})
 
 
 @pytest.mark.parametrize(("variant", "backend", "served"), [
