@@ -18,10 +18,13 @@ Stdlib only: this module ships inside the Lambda package.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Literal, NamedTuple
+import os
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lambdalite.errors import ModelError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -215,7 +218,9 @@ class Manifest(NamedTuple):
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
 
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        from pathlib import Path  # writing is the CLI's: the function only reads (os.path)
+
         path = Path(folder) / MANIFEST_NAME
         path.write_text(self.to_json())
         return path
@@ -240,12 +245,15 @@ class Manifest(NamedTuple):
             ) from exc
 
     @classmethod
-    def load(cls, folder_or_file: str | Path) -> Manifest:
-        path = Path(folder_or_file)
-        if path.is_dir():
-            path = path / MANIFEST_NAME
+    def load(cls, folder_or_file: str | os.PathLike[str]) -> Manifest:
+        # os.path, not pathlib: the function reads its manifest at INIT, and pathlib would cost
+        # python3.12 22 M instructions there (it imports urllib.parse, ipaddress, fnmatch).
+        path = os.fspath(folder_or_file)
+        if os.path.isdir(path):
+            path = os.path.join(path, MANIFEST_NAME)
         try:
-            data = json.loads(path.read_text())
+            with open(path) as text:
+                data = json.load(text)
         except FileNotFoundError:
             raise ModelError(
                 f"no manifest at {path}; point to a folder made by `lambdalite convert`"

@@ -110,7 +110,7 @@ def predict_onnx(path: Path, x: np.ndarray, num_threads: int = 1) -> tuple[np.nd
     # Deferred: onnxruntime is needed only when the manifest has ONNX variants.
     from lambdalite.function.backends.onnxruntime import graph_ports, open_session
 
-    session = open_session(path, num_threads)
+    session = open_session(str(path), num_threads)
     (inp, *_), (out, *_) = graph_ports(session)
     fits = len(inp.shape) == x.ndim and all(
         w in (-1, d) for w, d in zip(inp.shape[1:], x.shape[1:], strict=True))

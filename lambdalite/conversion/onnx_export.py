@@ -170,7 +170,7 @@ def onnx_record(name: str, path: Path, external_data: str | None = None) -> Vari
     from lambdalite.function.backends.onnxruntime import graph_ports, open_session
 
     try:
-        ins, outs = graph_ports(open_session(path))
+        ins, outs = graph_ports(open_session(str(path)))
     except ModelError as exc:
         raise ConversionError(exc.message) from exc
     interface = FileInterface(_specs(ins), _specs(outs), activations=[])

@@ -310,7 +310,9 @@ def _init_hooks(config: FunctionConfig, manifest: Manifest, logger: JsonLogger
     try:
         hooks = load_hooks(config.model_dir, manifest.hooks.module)
         if hooks.setup is not None:
-            hooks.setup(config.model_dir)
+            from pathlib import Path  # the documented argument; the function itself uses os.path
+
+            hooks.setup(Path(config.model_dir))
     except Exception as exc:
         logger.error(
             "hook setup failed",

@@ -1,4 +1,4 @@
-"""Function configuration: environment variables -> one frozen dataclass.
+"""Function configuration: environment variables -> one NamedTuple.
 
 ``FunctionConfig.from_environ`` takes the environment as a mapping so tests pass
 a dict; the names live in ``lambdalite.envvars``.
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lambdalite import envvars
 from lambdalite.errors import UsageError
 from lambdalite.function.compat import StrEnum
 from lambdalite.lambda_facts import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
+
+if TYPE_CHECKING:
+    from lambdalite.function.compat import StrPath
 
 DEFAULT_MAX_IMAGES = 16
 # Rows of a tensor request: a bound on the work one request can ask for (a 6 MB body of small
@@ -37,7 +39,7 @@ class BackendName(StrEnum):
 
 
 class FunctionConfig(NamedTuple):
-    model_dir: Path
+    model_dir: StrPath          # a str from the environment; callers may pass a Path
     variant: str | None = None  # None: the manifest's default_variant
     backend: BackendName | None = None  # None: what the variant's file needs (LiteRT, ONNX Runtime)
     num_threads: int = 1
@@ -110,12 +112,12 @@ def available_cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _model_dir(environ: Mapping[str, str]) -> Path:
+def _model_dir(environ: Mapping[str, str]) -> str:
     explicit = environ.get(envvars.MODEL_DIR)
     if explicit:
-        return Path(explicit)
+        return explicit
     task_root = environ.get(envvars.LAMBDA_TASK_ROOT) or os.getcwd()
-    return Path(task_root) / "model"
+    return os.path.join(task_root, "model")
 
 
 def _switch(environ: Mapping[str, str], name: str) -> bool | None:

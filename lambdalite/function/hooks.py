@@ -20,16 +20,21 @@ is imported. docs/FUNCTION.md has the whole contract.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from PIL import Image
 
 from lambdalite.errors import ModelError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lambdalite.function.compat import StrPath
 
 # The module's name in sys.modules: fixed, so a hook's own pickling/dataclasses work and a
 # test can tell that nothing was imported.
@@ -49,7 +54,7 @@ class HookRequest(NamedTuple):
 
 
 class LoadedHooks(NamedTuple):
-    path: Path
+    path: str
     setup: Callable[[Path], None] | None = None
     preprocess: Callable[[HookRequest], Mapping[str, np.ndarray]] | None = None
     postprocess: Callable[[Mapping[str, np.ndarray], HookRequest], Any] | None = None
@@ -58,14 +63,14 @@ class LoadedHooks(NamedTuple):
         return [n for n in HOOK_NAMES if getattr(self, n) is not None]
 
 
-def load_hooks(model_dir: Path, module: str) -> LoadedHooks:
+def load_hooks(model_dir: StrPath, module: str) -> LoadedHooks:
     """Import ``model_dir/module`` by file path (exceptions from the import propagate as
     they are: the caller logs them with the traceback)."""
-    if Path(module).name != module or not module.endswith(".py"):
+    if os.path.basename(module) != module or not module.endswith(".py"):
         raise ModelError(f"the manifest's hooks module {module!r} must be a .py file name in the "
                          "model folder (no path); re-create the folder with `lambdalite convert`")
-    path = model_dir / module
-    if not path.is_file():
+    path = os.path.join(model_dir, module)
+    if not os.path.isfile(path):
         raise ModelError(
             f"the manifest names hooks module {module!r} but {path} is missing; rebuild the "
             "package (lambdalite build copies it with the model)"

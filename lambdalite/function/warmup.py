@@ -19,6 +19,7 @@ INIT, and a restored environment's first request is still reported as its cold s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,7 @@ def model_bytes(backend: Backend) -> int | None:
     """The backend's model file size (None: a folder, e.g. TensorFlow's SavedModel)."""
     path = getattr(backend, "model_path", None)
     try:
-        return path.stat().st_size if path is not None and path.is_file() else None
+        return os.path.getsize(path) if path is not None and os.path.isfile(path) else None
     except OSError:
         return None
 

@@ -8,8 +8,8 @@ dequantized on the way out).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -52,12 +52,12 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
                 "`lambdalite convert MODEL --out DIR --keep-tf-model` to keep the TensorFlow "
                 "model next to the variants, or set LAMBDALITE_BACKEND=litert"
             )
-        return TFBackend(config.model_dir / manifest.model.tf_model, config.num_threads,
+        return TFBackend(os.path.join(config.model_dir, manifest.model.tf_model), config.num_threads,
                          [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
 
     variant = chosen_variant(config, manifest)
     names = ([i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
-    path = config.model_dir / variant.file
+    path = os.path.join(config.model_dir, variant.file)
     if variant.format == "onnx":
         # Deferred: onnxruntime is imported only for an ONNX variant (a LiteRT package lacks it).
         from lambdalite.function.backends.onnxruntime import OnnxRuntimeBackend
@@ -74,23 +74,24 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
     return backend
 
 
-def _with_weight_cache(path: Path, variant: Variant, manifest: Manifest, config: FunctionConfig
+def _with_weight_cache(path: str, variant: Variant, manifest: Manifest, config: FunctionConfig
                        ) -> tuple[Backend | None, str | None]:
     """The CompiledModel backend when the package ships a weight cache that matches here, else
     (None, why not: "ignored: ..."; None without a cache)."""
     from lambdalite.function.backends import weight_cache as wc
 
     sidecar, cache = wc.sidecar_path(path), wc.cache_path(path)
-    if not sidecar.is_file():
+    if not os.path.isfile(sidecar):
         return None, None
     try:
         import ai_edge_litert
 
-        facts = wc.CacheFacts.from_json(sidecar.read_text())
+        with open(sidecar) as text:
+            facts = wc.CacheFacts.from_json(text.read())
         machine, flags = wc.this_cpu()
         why = wc.mismatch(facts, variant=variant.name, model_sha256=variant.sha256,
-                          model_bytes=path.stat().st_size,
-                          cache_bytes=cache.stat().st_size if cache.is_file() else -1,
+                          model_bytes=os.path.getsize(path),
+                          cache_bytes=os.path.getsize(cache) if os.path.isfile(cache) else -1,
                           litert_version=str(getattr(ai_edge_litert, "__version__", "?")),
                           machine=machine, flags=flags)
         if why is not None:

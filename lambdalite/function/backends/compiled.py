@@ -10,8 +10,8 @@ last slice padded. A model outside that raises ``Unsupported`` and gets the Inte
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ class Unsupported(Exception):
 class CompiledBackend:
     name = "litert"
 
-    def __init__(self, model_path: Path, cache: Path, num_threads: int,
+    def __init__(self, model_path: str, cache: str, num_threads: int,
                  inputs: Sequence[InputSpec], outputs: Sequence[str]) -> None:
         for spec in inputs:
             if spec.dtype != "float32" or any(d < 0 for d in spec.shape[1:]):
@@ -41,11 +41,11 @@ class CompiledBackend:
         from ai_edge_litert.options import CpuOptions, Options
 
         options = Options(cpu_options=CpuOptions(num_threads=num_threads,
-                                                 xnnpack_weight_cache_path=str(cache)))
-        self._cm = CompiledModel.from_file(str(model_path), options=options)
+                                                 xnnpack_weight_cache_path=cache))
+        self._cm = CompiledModel.from_file(model_path, options=options)
         signatures = self._cm.get_signature_list()
         if not signatures:
-            raise Unsupported(f"{model_path.name} has no signature")
+            raise Unsupported(f"{os.path.basename(model_path)} has no signature")
         key = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in signatures else next(iter(signatures))
         self._index = self._cm.get_signature_index(key)
         in_keys, out_keys = signatures[key]["inputs"], signatures[key]["outputs"]
@@ -77,8 +77,8 @@ class CompiledBackend:
                 for name, k in self._out.items()}
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "api": "CompiledModel", "model": self.model_path.name,
-                "num_threads": self.num_threads, "weight_cache": f"used ({self.cache.name})",
+        return {"backend": self.name, "api": "CompiledModel", "model": os.path.basename(self.model_path),
+                "num_threads": self.num_threads, "weight_cache": f"used ({os.path.basename(self.cache)})",
                 "inputs": {n: f"float32 {s}" for n, s in self.input_shapes.items()},
                 "batching": self.batching}
 

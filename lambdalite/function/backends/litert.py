@@ -19,8 +19,8 @@ a model whose batch dimension is fixed runs slice by slice, the last slice padde
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -58,16 +58,16 @@ class LiteRTBackend:
 
     def __init__(
         self,
-        model_path: Path,
+        model_path: str,
         num_threads: int,
         variant: Variant | None = None,
         inputs: Sequence[str] | None = None,
         outputs: Sequence[str] | None = None,
     ) -> None:
-        if not model_path.is_file():
+        if not os.path.isfile(model_path):
             raise ModelError(f"model file {model_path} is missing; rebuild the package")
         try:
-            self._it = Interpreter(model_path=str(model_path), num_threads=num_threads)
+            self._it = Interpreter(model_path=model_path, num_threads=num_threads)
             self._it.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{RUNTIME} could not load {model_path}: {exc}{_hint(exc)}") from exc
@@ -76,7 +76,7 @@ class LiteRTBackend:
         self.signature, file_in, file_out = file_ports(self._it)
         self._runner = self._it.get_signature_runner(self.signature) if self.signature else None
         if not file_in or not file_out:
-            raise ModelError(f"{model_path.name} has {len(file_in)} inputs and {len(file_out)} "
+            raise ModelError(f"{os.path.basename(model_path)} has {len(file_in)} inputs and {len(file_out)} "
                              "outputs; a model needs at least one of each")
         self.inputs = _bind(file_in, inputs, variant.inputs if variant else None, "input",
                             model_path)
@@ -100,7 +100,7 @@ class LiteRTBackend:
         return {
             "backend": self.name,
             "runtime": RUNTIME,
-            "model": self.model_path.name,
+            "model": os.path.basename(self.model_path),
             "num_threads": self.num_threads,
             "xnnpack": self.delegated_nodes > 0 if self.delegated_nodes >= 0 else None,
             "delegated_nodes": self.delegated_nodes,
@@ -180,7 +180,7 @@ def _bind(
     names: Sequence[str] | None,
     specs: Sequence[TensorSpec] | None,
     what: str,
-    path: Path,
+    path: str,
 ) -> list[Port]:
     """The file's tensors under the manifest's names (the file's own names without them)."""
     if names is None:
@@ -196,7 +196,7 @@ def _bind(
             port = ports[0]
         if port is None:
             have = ", ".join(f"{p.key} ({p.detail['name']})" for p in ports)
-            raise ModelError(f"{path.name} has no tensor for the manifest's {what} {name!r} "
+            raise ModelError(f"{os.path.basename(path)} has no tensor for the manifest's {what} {name!r} "
                              f"(it has: {have}); re-create the folder with `lambdalite convert`")
         bound.append(Port(name, port.key, port.detail))
     return bound

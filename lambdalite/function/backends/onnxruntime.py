@@ -13,8 +13,8 @@ slice by slice, float outputs come back as float32.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -59,14 +59,14 @@ def session_options(num_threads: int) -> Any:
     return options
 
 
-def open_session(model_path: Path, num_threads: int = 1) -> Any:
-    if not model_path.is_file():
+def open_session(model_path: str, num_threads: int = 1) -> Any:
+    if not os.path.isfile(model_path):
         raise ModelError(f"model file {model_path} is missing; rebuild the package")
     try:
-        return ort.InferenceSession(str(model_path), sess_options=session_options(num_threads),
+        return ort.InferenceSession(model_path, sess_options=session_options(num_threads),
                                     providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/NotImplemented
-        raise ModelError(f"ONNX Runtime {ort.__version__} could not load {model_path.name}: "
+        raise ModelError(f"ONNX Runtime {ort.__version__} could not load {os.path.basename(model_path)}: "
                          f"{exc}") from exc
 
 
@@ -84,7 +84,7 @@ class OnnxRuntimeBackend:
 
     def __init__(
         self,
-        model_path: Path,
+        model_path: str,
         num_threads: int,
         variant: Variant | None = None,
         inputs: Sequence[str] | None = None,
@@ -110,7 +110,7 @@ class OnnxRuntimeBackend:
         first = self.inputs[0]
         return {
             "backend": self.name,
-            "model": self.model_path.name,
+            "model": os.path.basename(self.model_path),
             "num_threads": self.num_threads,
             "onnxruntime": ort.__version__,
             "providers": list(self._session.get_providers()),
@@ -126,7 +126,7 @@ class OnnxRuntimeBackend:
         try:
             raw = self._session.run(self._output_names, feed)
         except Exception as exc:  # shapes were checked against the manifest: a model fault
-            raise ModelError(f"ONNX Runtime failed to run {self.model_path.name}: {exc}"
+            raise ModelError(f"ONNX Runtime failed to run {os.path.basename(self.model_path)}: {exc}"
                              ) from exc
         return {p.logical: _float32(r) for p, r in zip(self.outputs, raw, strict=True)}
 
@@ -141,7 +141,7 @@ def _float32(x: Any) -> np.ndarray:
 
 
 def _bind(ports: list[OnnxPort], names: Sequence[str] | None,
-          specs: Sequence[TensorSpec] | None, what: str, path: Path) -> list[OnnxPort]:
+          specs: Sequence[TensorSpec] | None, what: str, path: str) -> list[OnnxPort]:
     """The graph's tensors under the manifest's names (their own names without them)."""
     if names is None:
         return ports
@@ -153,7 +153,7 @@ def _bind(ports: list[OnnxPort], names: Sequence[str] | None,
             port = ports[0]
         if port is None:
             have = ", ".join(p.name for p in ports)
-            raise ModelError(f"{path.name} has no tensor for the manifest's {what} {name!r} "
+            raise ModelError(f"{os.path.basename(path)} has no tensor for the manifest's {what} {name!r} "
                              f"(it has: {have}); re-create the folder with `lambdalite convert "
                              "--onnx`")
         bound.append(OnnxPort(name, port.name, port.shape, port.dtype))

@@ -100,11 +100,11 @@ Call = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
 class TFBackend:
     name = "tf"
 
-    def __init__(self, model_path: Path, num_threads: int, inputs: Sequence[str] = (),
+    def __init__(self, model_path: str | Path, num_threads: int, inputs: Sequence[str] = (),
                  outputs: Sequence[str] = ()) -> None:
         tf = import_tensorflow()  # deferred on purpose, see module docstring
         self._tf = tf
-        self.model_path = model_path
+        self.model_path = model_path = Path(model_path)
         self.num_threads = num_threads
         self.threads_applied = _set_threads(tf, num_threads)
         if not model_path.exists():

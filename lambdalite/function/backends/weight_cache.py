@@ -15,10 +15,15 @@ memory, but none for the CPU, and it would try to rewrite the read-only file.)
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lambdalite.function.compat import StrPath
 
 SUFFIX = ".xnnpack_cache"
 SIDECAR_SUFFIX = ".xnnpack_cache.json"
@@ -49,12 +54,12 @@ class CacheFacts(NamedTuple):
                    tuple(str(f) for f in d["cpu_flags"]))
 
 
-def cache_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + SUFFIX)
+def cache_path(model_path: StrPath) -> str:
+    return os.fspath(model_path) + SUFFIX
 
 
-def sidecar_path(model_path: Path) -> Path:
-    return model_path.with_name(model_path.name + SIDECAR_SUFFIX)
+def sidecar_path(model_path: StrPath) -> str:
+    return os.fspath(model_path) + SIDECAR_SUFFIX
 
 
 def cpu_flags(cpuinfo: str, machine: str) -> tuple[str, ...]:
@@ -70,13 +75,14 @@ def cpu_flags(cpuinfo: str, machine: str) -> tuple[str, ...]:
     return ()
 
 
-def this_cpu(cpuinfo_path: Path = Path("/proc/cpuinfo")) -> tuple[str, tuple[str, ...]]:
+def this_cpu(cpuinfo_path: str = "/proc/cpuinfo") -> tuple[str, tuple[str, ...]]:
     """(machine, ISA flags) of the CPU this process runs on."""
     import platform  # deferred: only a package with a cache asks (it costs ms at import)
 
     machine = platform.machine()
     try:
-        text = cpuinfo_path.read_text()
+        with open(cpuinfo_path) as cpuinfo:
+            text = cpuinfo.read()
     except OSError:
         text = ""
     return machine, cpu_flags(text, machine)
@@ -108,6 +114,8 @@ def build(model_dir: Path, num_threads: int = 1) -> CacheFacts:
     """Write the cache and its sidecar for the manifest's default variant in ``model_dir``,
     on this CPU with this ai-edge-litert (``lambdalite build`` runs this module with the
     target's Python in the task root: ``python -m lambdalite.function.backends.weight_cache``)."""
+    from pathlib import Path  # build time only (the function uses os.path)
+
     import ai_edge_litert
     import numpy as np
     from ai_edge_litert.compiled_model import CompiledModel
@@ -117,7 +125,7 @@ def build(model_dir: Path, num_threads: int = 1) -> CacheFacts:
 
     variant = Manifest.load(model_dir).variant()
     model = model_dir / variant.file
-    cache = cache_path(model)
+    cache = Path(cache_path(model))
     cache.unlink(missing_ok=True)
     options = Options(cpu_options=CpuOptions(num_threads=num_threads,
                                              xnnpack_weight_cache_path=str(cache)))
@@ -133,11 +141,12 @@ def build(model_dir: Path, num_threads: int = 1) -> CacheFacts:
     machine, flags = this_cpu()
     facts = CacheFacts(variant.name, variant.sha256, model.stat().st_size, cache.stat().st_size,
                        str(ai_edge_litert.__version__), machine, flags)
-    sidecar_path(model).write_text(facts.to_json())
+    Path(sidecar_path(model)).write_text(facts.to_json())
     return facts
 
 
 if __name__ == "__main__":
     import sys
+    from pathlib import Path
 
     print(build(Path(sys.argv[1])).to_json(), end="")

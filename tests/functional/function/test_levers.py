@@ -240,3 +240,26 @@ def test_every_accepted_format_decodes_with_no_plugin_imported_in_a_request():
                                        ("Bmp", "Gif", "Jpeg", "Png", "Ppm", "WebP"))
     assert seen["after"] == seen["at_import"]
     assert seen["initialized"] == 1
+
+
+EXTRA_AT_INIT = r"""
+import json, os, sys
+import numpy, PIL.Image, ai_edge_litert.interpreter     # the imports-only floor
+floor = set(sys.modules)
+from lambdalite.function.app import create_app
+from lambdalite.function.config import FunctionConfig
+app = create_app(FunctionConfig(model_dir=sys.argv[1]), stream=open(os.devnull, "w"))
+app({"image": sys.stdin.read()}, None)
+print(json.dumps(sorted(set(sys.modules) - floor)))
+"""
+
+
+def test_init_and_a_request_import_neither_dataclasses_nor_pathlib(served):
+    # Both are the function's own cost over the floor (python3.12: 97 M and 22 M instructions
+    # of INIT, docs/BENCHMARKS.md): its records are NamedTuples and its paths os.path strings.
+    proc = subprocess.run([sys.executable, "-c", EXTRA_AT_INIT, str(served.model_dir)],
+                          input=served.samples[0].b64, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    extra = json.loads(proc.stdout.splitlines()[-1])
+    assert "lambdalite.function.app" in extra       # the probe measured the function
+    assert [m for m in extra if m in ("dataclasses", "pathlib")] == []

@@ -52,7 +52,7 @@ def _app(model_dir: Path):
 
 
 def _edit_sidecar(model_dir: Path, **changes: object) -> None:
-    path = wc.sidecar_path(model_dir / "float32.tflite")
+    path = Path(wc.sidecar_path(model_dir / "float32.tflite"))
     facts = wc.CacheFacts.from_json(path.read_text())
     path.write_text(facts._replace(**changes).to_json())  # type: ignore[arg-type]
 
@@ -88,7 +88,7 @@ def test_a_matching_cache_is_used_and_answers_as_the_interpreter_does(model_dir,
 def test_a_cache_that_does_not_match_is_ignored_with_a_log_line(model_dir, served, case,
                                                                  reason):
     model = model_dir / "float32.tflite"
-    facts = wc.CacheFacts.from_json(wc.sidecar_path(model).read_text())
+    facts = wc.CacheFacts.from_json(Path(wc.sidecar_path(model)).read_text())
     if case == "another CPU":
         _edit_sidecar(model_dir, cpu_flags=tuple(f for f in facts.cpu_flags if f != "avx2"))
     elif case == "another variant":
@@ -96,7 +96,7 @@ def test_a_cache_that_does_not_match_is_ignored_with_a_log_line(model_dir, serve
     elif case == "another model":
         _edit_sidecar(model_dir, model_sha256="0" * 64)
     elif case == "truncated":
-        with wc.cache_path(model).open("r+b") as f:
+        with open(wc.cache_path(model), "r+b") as f:
             f.truncate(4096)
     else:
         _edit_sidecar(model_dir, litert_version="0.0.1")
@@ -112,7 +112,7 @@ def test_a_cache_that_does_not_match_is_ignored_with_a_log_line(model_dir, serve
 
 
 def test_a_sidecar_that_cannot_be_read_is_ignored(model_dir, served):
-    wc.sidecar_path(model_dir / "float32.tflite").write_text("{not json")
+    Path(wc.sidecar_path(model_dir / "float32.tflite")).write_text("{not json")
     app, logs = _app(model_dir)
     assert "JSONDecodeError" in next(r for r in logs if r["level"] == "WARNING")["reason"]
     assert app({"image": served.samples[0].b64}, None) == {

@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ def cpus(n):
 
 def test_defaults_follow_lambda_task_root():
     cfg = FunctionConfig.from_environ({"LAMBDA_TASK_ROOT": "/var/task"}, cpus(2))
-    assert cfg.model_dir == Path("/var/task/model")
+    assert cfg.model_dir == "/var/task/model"
     assert cfg.backend is None  # unset: the backend the variant's file needs
     assert cfg.variant is None
     assert cfg.max_images == DEFAULT_MAX_IMAGES
@@ -38,7 +37,7 @@ def test_every_variable_is_read():
         envvars.LAMBDA_FUNCTION_NAME: "fn",
     }
     cfg = FunctionConfig.from_environ(env, cpus(1))
-    assert (cfg.model_dir, cfg.variant, cfg.backend) == (Path("/opt/m"), "int8", BackendName.TF)
+    assert (cfg.model_dir, cfg.variant, cfg.backend) == ("/opt/m", "int8", BackendName.TF)
     assert (cfg.num_threads, cfg.max_images, cfg.max_pixels) == (3, 4, 1000)
     assert (cfg.log_level, cfg.metrics_namespace, cfg.function_name) == ("DEBUG", "ns", "fn")
 
