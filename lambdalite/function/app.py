@@ -11,6 +11,7 @@ at module scope from the environment; tests build theirs from an explicit config
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import traceback
@@ -38,7 +39,13 @@ from lambdalite.function.tensors import (
     describe_inputs,
     parse_inputs,
 )
-from lambdalite.function.warmup import model_bytes, register_snapstart, wanted, warm_up
+from lambdalite.function.warmup import (
+    model_bytes,
+    register_snapstart,
+    rehearsal_event,
+    wanted,
+    warm_up,
+)
 from lambdalite.manifest import Manifest
 
 Clock = Callable[[], float]
@@ -160,6 +167,16 @@ class App:
         )
         return response.reply(request.kind, body)
 
+    def rehearse(self, event: Any) -> None:
+        """The request chain once on ``event`` (the warm-up's generated request): its answer is
+        dropped and its log lines go to nowhere; nothing is counted and the next request is
+        still the cold start."""
+        logger, self.logger = self.logger, JsonLogger(self.config.log_level, io.StringIO())
+        try:
+            self._infer(parse(event, self.limits), {})
+        finally:
+            self.logger = logger
+
     # ---- the built-in steps -------------------------------------------------
     def _model_inputs(
         self, images: list[Image.Image], tensors: Mapping[str, np.ndarray]
@@ -267,11 +284,12 @@ def create_app(
         if spec.kind == "image" and spec.preprocessing is not None:
             check_input_shape(spec.preprocessing, shapes.get(spec.name, spec.shape))
     hooks = _init_hooks(config, manifest, logger)
-    warmup = _init_warmup(config, manifest, backend, logger, clock)
     variant = "tf" if config.backend is BackendName.TF else chosen_variant(config, manifest).name
     metrics = MetricsSink(
         config.metrics_namespace, {"FunctionName": config.function_name, "Variant": variant}, stream
     )
+    app = App(config, manifest, backend, logger, metrics, clock, hooks)
+    warmup = _init_warmup(app, clock)
     logger.info(
         "init",
         model_name=manifest.model.name,
@@ -282,23 +300,30 @@ def create_app(
         **warmup,
         **backend.describe(),
     )
-    return App(config, manifest, backend, logger, metrics, clock, hooks)
+    return app
 
 
-def _init_warmup(config: FunctionConfig, manifest: Manifest, backend: Backend,
-                 logger: JsonLogger, clock: Clock) -> dict[str, Any]:
-    """The warm-up now, at SnapStart's before-snapshot, or not: the INIT line's fields."""
+def _init_warmup(app: App, clock: Clock) -> dict[str, Any]:
+    """The warm-up now, at SnapStart's before-snapshot, or not: the INIT line's fields
+    (``warmup_path``: ``request``, the whole chain on a generated request, or ``model``)."""
+    config, manifest, backend, logger = app.config, app.manifest, app.backend, app.logger
     on, why = wanted(config.warmup, config.snap_start, model_bytes(backend))
+    event = rehearsal_event(manifest) if on else None
+    rehearse = (lambda: app.rehearse(event)) if event is not None else None
+    path = {"warmup_path": "request" if event is not None else "model"} if on else {}
+
+    def run() -> float | None:
+        return warm_up(backend, manifest.inputs, logger, clock, rehearse)
 
     def before_snapshot() -> None:
         if on:
-            logger.info("before snapshot", warmup_ms=warm_up(backend, manifest.inputs, logger,
-                                                             clock))
+            logger.info("before snapshot", warmup_ms=run(), **path)
 
     if config.snap_start and register_snapstart(before_snapshot, logger):
-        return {"warmup": f"{'before snapshot' if on else 'off'} ({why})", "warmup_ms": None}
-    return {"warmup": f"{'on' if on else 'off'} ({why})",
-            "warmup_ms": warm_up(backend, manifest.inputs, logger, clock) if on else None}
+        return {"warmup": f"{'before snapshot' if on else 'off'} ({why})", "warmup_ms": None,
+                **path}
+    return {"warmup": f"{'on' if on else 'off'} ({why})", "warmup_ms": run() if on else None,
+            **path}
 
 
 def _init_hooks(config: FunctionConfig, manifest: Manifest, logger: JsonLogger

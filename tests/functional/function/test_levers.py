@@ -19,7 +19,8 @@ from lambdalite.errors import UsageError
 from lambdalite.function.app import create_app
 from lambdalite.function.backends import load_backend
 from lambdalite.function.config import FunctionConfig
-from lambdalite.manifest import Manifest
+from lambdalite.function.warmup import rehearsal_event
+from lambdalite.manifest import Hooks, Manifest
 
 from .conftest import CountingBackend
 
@@ -263,3 +264,30 @@ def test_init_and_a_request_import_neither_dataclasses_nor_pathlib(served):
     extra = json.loads(proc.stdout.splitlines()[-1])
     assert "lambdalite.function.app" in extra       # the probe measured the function
     assert [m for m in extra if m in ("dataclasses", "pathlib")] == []
+
+
+def test_an_image_model_warms_up_through_the_request_chain_and_logs_nothing_of_it(served):
+    cfg = FunctionConfig(model_dir=served.model_dir)
+    backend = CountingBackend(load_backend(cfg, Manifest.load(served.model_dir)))
+    out = io.StringIO()
+    app = create_app(cfg, backend=backend, stream=out)
+    (init,) = _records(out)   # the rehearsal's prediction line and metrics went nowhere
+    assert init["warmup_path"] == "request" and backend.calls == 1
+    app({"image": served.samples[0].b64}, None)
+    records = _records(out)
+    assert [r["cold_start"] for r in records if r.get("message") == "prediction"] == [True]
+    assert [r["ColdStart"] for r in records if "_aws" in r] == [1]
+
+
+def test_the_request_rehearsal_is_for_one_image_input_and_no_hooks_only(served):
+    manifest = Manifest.load(served.model_dir)
+    event = rehearsal_event(manifest)
+    assert event is not None
+    pre = manifest.inputs[0].preprocessing
+    with Image.open(io.BytesIO(base64.b64decode(event["image"]))) as picture:
+        assert (picture.format, picture.size, picture.mode) == (
+            "PNG", (pre.width, pre.height), pre.color_mode)
+    # a hook's code never runs on made-up data; a tensor input has no picture to make
+    assert rehearsal_event(manifest._replace(hooks=Hooks())) is None
+    tensor = manifest.inputs[0]._replace(kind="tensor", preprocessing=None)
+    assert rehearsal_event(manifest._replace(inputs=[tensor])) is None
