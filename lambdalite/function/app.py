@@ -16,7 +16,7 @@ import json
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 from PIL import Image
@@ -29,7 +29,6 @@ from lambdalite.function.config import BackendName, FunctionConfig
 from lambdalite.function.decode import decode_images, limits_for
 from lambdalite.function.errors import HookError, InvalidInput, InvalidRequest
 from lambdalite.function.events import Limits, Request, classify, parse
-from lambdalite.function.hooks import HookRequest, LoadedHooks, jsonable, load_hooks
 from lambdalite.function.observability import COUNT, MILLISECONDS, JsonLogger, MetricsSink
 from lambdalite.function.preprocess import check_input_shape, preprocess
 from lambdalite.function.tensors import (
@@ -47,6 +46,9 @@ from lambdalite.function.warmup import (
     warm_up,
 )
 from lambdalite.manifest import Manifest
+
+if TYPE_CHECKING:
+    from lambdalite.function.hooks import HookRequest, LoadedHooks
 
 Clock = Callable[[], float]
 
@@ -139,8 +141,8 @@ class App:
             parse_inputs(request.inputs, self.manifest.inputs, self.tensor_limits)
             if request.inputs is not None else {}
         )
-        hook_request = HookRequest(tuple(images), tensors, request.body, request.top_k,
-                                   request.batch, request.kind.value)
+        hook_request = (self._hook_request(request, images, tensors) if self.hooks is not None
+                        else None)
         if self.hooks is not None and self.hooks.preprocess is not None:
             inputs = self._hook_inputs(self._call_hook("preprocess", hook_request))
         else:
@@ -217,6 +219,15 @@ class App:
             )
 
     # ---- hooks --------------------------------------------------------------
+    @staticmethod
+    def _hook_request(request: Request, images: list[Image.Image],
+                      tensors: Mapping[str, np.ndarray]) -> HookRequest:
+        # Deferred: hooks.py is imported (at INIT) only for a model that declares hooks.
+        from lambdalite.function.hooks import HookRequest
+
+        return HookRequest(tuple(images), tensors, request.body, request.top_k, request.batch,
+                           request.kind.value)
+
     def _call_hook(self, name: str, *args: Any) -> Any:
         hook = getattr(self.hooks, name)
         try:
@@ -251,6 +262,8 @@ class App:
 def _json_ready(body: Any) -> Any:
     """What the postprocess hook returned, as plain JSON types (HookError when it cannot be)."""
     try:
+        from lambdalite.function.hooks import jsonable  # loaded at INIT with the hooks
+
         return json.loads(json.dumps(body, default=jsonable, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise HookError(
@@ -333,6 +346,8 @@ def _init_hooks(config: FunctionConfig, manifest: Manifest, logger: JsonLogger
     if manifest.hooks is None:
         return None  # no hook, no import
     try:
+        from lambdalite.function.hooks import load_hooks
+
         hooks = load_hooks(config.model_dir, manifest.hooks.module)
         if hooks.setup is not None:
             from pathlib import Path  # the documented argument; the function itself uses os.path

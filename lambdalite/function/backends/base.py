@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from lambdalite.function.config import FunctionConfig
     from lambdalite.manifest import Manifest, Variant
 
+# The weight cache's sidecar (weight_cache.py): the model file's name + this. Here, so that
+# a package without a cache finds out without importing weight_cache.
+SIDECAR_SUFFIX = ".xnnpack_cache.json"
+
 
 class Backend(Protocol):
     name: str
@@ -78,11 +82,12 @@ def _with_weight_cache(path: str, variant: Variant, manifest: Manifest, config: 
                        ) -> tuple[Backend | None, str | None]:
     """The CompiledModel backend when the package ships a weight cache that matches here, else
     (None, why not: "ignored: ..."; None without a cache)."""
+    # A package without a cache (most) checks one file name and imports nothing more.
+    if not os.path.isfile(path + SIDECAR_SUFFIX):
+        return None, None
     from lambdalite.function.backends import weight_cache as wc
 
     sidecar, cache = wc.sidecar_path(path), wc.cache_path(path)
-    if not os.path.isfile(sidecar):
-        return None, None
     try:
         import ai_edge_litert
 

@@ -20,13 +20,14 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from lambdalite.function.backends.base import SIDECAR_SUFFIX
+
 if TYPE_CHECKING:
     from pathlib import Path
 
     from lambdalite.function.compat import StrPath
 
 SUFFIX = ".xnnpack_cache"
-SIDECAR_SUFFIX = ".xnnpack_cache.json"
 # The /proc/cpuinfo flags XNNPACK's x86 kernels dispatch on (vector ISA extensions); arm64's
 # "Features" line is taken whole (asimd, asimddp, fphp, i8mm, sve, bf16 ...).
 _X86_ISA = re.compile(r"^(sse|ssse|avx|fma|f16c|amx)")
