@@ -8,15 +8,26 @@ thread at the same moment, so that ``n`` environments start (their cold starts a
 counted), then ``calls`` warm calls shared by the threads, timed from the first to the last.
 The settings alternate round by round (1, 2, 1, 2 ...) so that a machine whose load drifts
 weighs on each alike; the figure of a setting is its median round.
+
+Each round also counts CPU time over its warm calls, so that a ratio's cause is visible even on
+a loaded machine (wall time is not, CPU time per call mostly is): the engine process's
+(``getrusage(RUSAGE_SELF)``: every thread, client threads included), per thread group (from
+``/proc/self/task/<tid>/stat``, by thread name), and the runtime processes' (``/proc/<pid>/stat``
+of each environment's runtime: ``RUSAGE_CHILDREN`` counts only children that have exited).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import resource
 import statistics
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from lambdalite.errors import LambdaliteError
 from lambdalite.local.engine import LocalLambda
@@ -29,10 +40,21 @@ class Round:
     calls: int
     seconds: float
     errors: int
+    engine_cpu_s: float | None = None      # the engine process, every thread, over the calls
+    runtime_cpu_s: float | None = None     # the environments' runtime processes, summed
+    threads: dict[str, float] = field(default_factory=dict)   # engine CPU by thread group
 
     @property
     def calls_per_second(self) -> float:
         return self.calls / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def engine_ms_per_call(self) -> float | None:
+        return None if self.engine_cpu_s is None else self.engine_cpu_s * 1000 / self.calls
+
+    @property
+    def runtime_ms_per_call(self) -> float | None:
+        return None if self.runtime_cpu_s is None else self.runtime_cpu_s * 1000 / self.calls
 
 
 @dataclass(frozen=True)
@@ -64,8 +86,19 @@ def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: 
         errors = [0]
         go = threading.Barrier(environments + 1)
 
+        clients: list[float] = []    # each client thread's CPU seconds (they end before
+                                     # the round's closing sample)
+
         def client() -> None:
             go.wait()
+            began = time.thread_time()
+            try:
+                calls_until_done()
+            finally:
+                with lock:
+                    clients.append(time.thread_time() - began)
+
+        def calls_until_done() -> None:
             while True:
                 with lock:
                     if left[0] <= 0:
@@ -83,12 +116,17 @@ def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: 
                    for i in range(environments)]
         for thread in threads:
             thread.start()
+        pids = [e.pid for e in engine.environments(spec.name) if e.pid]
         go.wait()
+        before = CpuSample.take(pids)
         started = time.perf_counter()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
-        return Round(environments, calls, seconds, errors[0])
+        used = CpuSample.take(pids).since(before)
+        used.threads["client"] = sum(clients)
+        return Round(environments, calls, seconds, errors[0], used.engine_s, used.runtime_s,
+                     used.threads)
     finally:
         engine.close()
 
@@ -98,6 +136,60 @@ def scaling(spec: FunctionSpec, payload: bytes, *, environments: Sequence[int] =
     """Each setting of ``environments`` measured ``rounds`` times, interleaved."""
     done = [measure_round(spec, payload, n, calls) for _ in range(rounds) for n in environments]
     return Scaling(spec.memory_mb, tuple(done))
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_THREAD_NUMBER = re.compile(r"[-_ ]?\d+\b.*$")    # "client-1", "Thread-7 (process_request...)"
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far by the engine (all threads, and by thread group) and by the
+    runtime processes ``pids``."""
+
+    engine_s: float
+    runtime_s: float
+    threads: dict[str, float]
+
+    @classmethod
+    def take(cls, pids: Iterable[int]) -> CpuSample:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(usage.ru_utime + usage.ru_stime, sum(map(_process_cpu_s, pids)),
+                   thread_groups())
+
+    def since(self, before: CpuSample) -> CpuSample:
+        # A thread that ended during the calls drops out of its group's sum: clamp at zero.
+        groups = {name: max(0.0, s - before.threads.get(name, 0.0))
+                  for name, s in self.threads.items()}
+        return CpuSample(self.engine_s - before.engine_s, self.runtime_s - before.runtime_s,
+                         groups)
+
+
+def thread_groups() -> dict[str, float]:
+    """CPU seconds of this process's live Python threads, summed by name without its number
+    ("client", "runtime-api", "Thread (process_request_thread)" ...)."""
+    groups: dict[str, float] = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None:
+            continue
+        name = _THREAD_NUMBER.sub("", thread.name) or thread.name
+        if "process_request_thread" in thread.name:
+            name = "runtime-api request"
+        seconds = _stat_cpu_s(Path(f"/proc/self/task/{thread.native_id}/stat"))
+        groups[name] = groups.get(name, 0.0) + seconds
+    return groups
+
+
+def _process_cpu_s(pid: int) -> float:
+    return _stat_cpu_s(Path(f"/proc/{pid}/stat"))
+
+
+def _stat_cpu_s(path: Path) -> float:
+    """utime + stime of a /proc stat file, in seconds (0 when it is gone)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = path.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return 0.0
 
 
 def _start_environments(engine: LocalLambda, function: str, payload: bytes,

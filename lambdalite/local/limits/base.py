@@ -66,6 +66,7 @@ class Sandbox(ABC):
         self.pid: int | None = None
         self._lifetime_peak = 0
         self.files = OpenFiles()     # the files read and written on every invocation
+        self._status = self._clear_refs = ""
 
     @classmethod
     def notice(cls, root: Path = CGROUP_ROOT) -> str:
@@ -85,6 +86,9 @@ class Sandbox(ABC):
 
     def started(self, pid: int) -> None:
         self.pid = pid
+        # Built once: a path made per call (pathlib) cost more than the read it names.
+        self._status = f"/proc/{pid}/status"
+        self._clear_refs = f"/proc/{pid}/clear_refs"
 
     def pids(self) -> list[int]:
         """The environment's processes: the runtime and its descendants."""
@@ -109,7 +113,7 @@ class Sandbox(ABC):
         # The cgroup is not charged for shared library pages the host had already cached
         # (libpython, numpy's .so ...), which Lambda's fresh microVM does count: take the
         # larger of the mode's own peak and the runtime process's own peak RSS (VmHWM).
-        peak = max(self._measured_peak(), vm_hwm(self.pid, self.files))
+        peak = max(self._measured_peak(), self._vm_hwm())
         self._lifetime_peak = max(self._lifetime_peak, peak)
         return peak
 
@@ -122,7 +126,17 @@ class Sandbox(ABC):
         self.peak_since_reset()
         self._reset_measured_peak()
         if self.pid:
-            clear_hwm(self.pid, self.files)
+            with contextlib.suppress(OSError):
+                self.files.write(self._clear_refs, CLEAR_HWM)
+
+    def _vm_hwm(self) -> int:
+        """The runtime's VmHWM in bytes, from its open status file (0 when it is gone)."""
+        if not self.pid:
+            return 0
+        try:
+            return hwm_from_status(self.files.read_bytes(self._status))
+        except OSError:
+            return 0
 
     @abstractmethod
     def _measured_peak(self) -> int:
@@ -174,6 +188,23 @@ def tree_rss_bytes(pid: int) -> int:
     return sum(_rss(p) for p in _tree(pid))
 
 
+CLEAR_HWM = "5"   # written to /proc/<pid>/clear_refs: resets VmHWM; see proc(5)
+_VM_HWM = b"\nVmHWM:"
+
+
+def hwm_from_status(status: bytes) -> int:
+    """VmHWM in bytes from a /proc/<pid>/status text (0 when absent): one find, no line split
+    (it is read twice a call, and the file has ~55 lines)."""
+    start = status.find(_VM_HWM)
+    if start < 0:
+        return 0
+    end = status.find(b"kB", start)
+    try:
+        return int(status[start + len(_VM_HWM):end]) * 1024
+    except ValueError:
+        return 0
+
+
 class OpenFiles:
     """The cgroup and /proc files an environment reads and writes on every invocation (its
     memory peak, VmHWM, freezer), kept open: read again with one ``pread`` at offset 0 (the
@@ -186,15 +217,18 @@ class OpenFiles:
         self._fds: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
 
-    def read(self, path: Path) -> str:
+    def read(self, path: str | Path) -> str:
+        return self.read_bytes(path).decode()
+
+    def read_bytes(self, path: str | Path) -> bytes:
         fd = self._fd(path, os.O_RDONLY)
         try:
-            return os.pread(fd, 1 << 16, 0).decode()
+            return os.pread(fd, 1 << 16, 0)
         except OSError:
             self._drop(path, os.O_RDONLY)
             raise
 
-    def write(self, path: Path, text: str) -> None:
+    def write(self, path: str | Path, text: str) -> None:
         fd = self._fd(path, os.O_WRONLY)
         data = text.encode()
         try:
@@ -214,8 +248,8 @@ class OpenFiles:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def _fd(self, path: Path, flags: int) -> int:
-        key = (str(path), flags)
+    def _fd(self, path: str | Path, flags: int) -> int:
+        key = (path if isinstance(path, str) else str(path), flags)
         fd = self._fds.get(key)
         if fd is None:
             with self._lock:
@@ -225,34 +259,19 @@ class OpenFiles:
                         os.O_CREAT if flags & os.O_WRONLY else 0), 0o644)
         return fd
 
-    def _drop(self, path: Path, flags: int) -> None:
+    def _drop(self, path: str | Path, flags: int) -> None:
         with self._lock:
-            fd = self._fds.pop((str(path), flags), None)
+            fd = self._fds.pop((path if isinstance(path, str) else str(path), flags), None)
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
 
-def vm_hwm(pid: int | None, files: OpenFiles | None = None) -> int:
-    """Peak RSS of the main process (VmHWM), to catch spikes between polls."""
-    if not pid:
-        return 0
-    value = read_field(Path(f"/proc/{pid}/status"), "VmHWM:", files)
-    return (value or 0) * 1024
+def read_text(path: str | Path, files: OpenFiles | None = None) -> str:
+    return files.read(path) if files else Path(path).read_text()
 
 
-def clear_hwm(pid: int, files: OpenFiles | None = None) -> None:
-    # "5" resets the process's peak RSS (VmHWM); see proc(5), /proc/pid/clear_refs.
-    path = Path(f"/proc/{pid}/clear_refs")
-    with contextlib.suppress(OSError):
-        files.write(path, "5") if files else path.write_text("5")
-
-
-def read_text(path: Path, files: OpenFiles | None = None) -> str:
-    return files.read(path) if files else path.read_text()
-
-
-def read_field(path: Path, name: str, files: OpenFiles | None = None) -> int | None:
+def read_field(path: str | Path, name: str, files: OpenFiles | None = None) -> int | None:
     """The number after ``name`` in a ``key value`` file (``memory.events``, ``status``)."""
     try:
         for line in read_text(path, files).splitlines():
@@ -264,7 +283,7 @@ def read_field(path: Path, name: str, files: OpenFiles | None = None) -> int | N
     return None
 
 
-def read_int(path: Path, files: OpenFiles | None = None) -> int:
+def read_int(path: str | Path, files: OpenFiles | None = None) -> int:
     try:
         return int(read_text(path, files).strip())
     except (OSError, ValueError):

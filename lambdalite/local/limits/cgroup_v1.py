@@ -34,6 +34,9 @@ class CgroupV1Sandbox(CgroupSandbox):
         self.memory, self.cpu, self.freezer = (engine_group(bases[c]) / unique
                                                for c in CONTROLLERS)
         super().__init__(plan, [self.memory, self.cpu, self.freezer])
+        # The files of every call, as strings made once (see OpenFiles).
+        self._state = str(self.freezer / "freezer.state")
+        self._max_usage = str(self.memory / "memory.max_usage_in_bytes")
         for group in self.groups:
             group.mkdir(parents=True)
         write(self.memory, "memory.limit_in_bytes", str(plan.memory_bytes))
@@ -65,16 +68,16 @@ class CgroupV1Sandbox(CgroupSandbox):
             remove_stale_groups(base)
 
     def freeze(self) -> None:
-        write(self.freezer, "freezer.state", "FROZEN", self.files)
+        self.files.write(self._state, "FROZEN")
 
     def thaw(self) -> None:
-        write(self.freezer, "freezer.state", "THAWED", self.files)
+        self.files.write(self._state, "THAWED")
 
     def _measured_peak(self) -> int:
-        return read_int(self.memory / "memory.max_usage_in_bytes", self.files)
+        return read_int(self._max_usage, self.files)
 
     def _reset_measured_peak(self) -> None:
-        write(self.memory, "memory.max_usage_in_bytes", "0", self.files)
+        self.files.write(self._max_usage, "0")
 
     def _oom_kills(self) -> int:
         count = read_field(self.memory / "memory.oom_control", "oom_kill")

@@ -32,8 +32,11 @@ class CgroupV2Sandbox(CgroupSandbox):
         parent = engine_group(base)
         self.group = parent / group_name(name)
         super().__init__(plan, [self.group])
-        self._peak_file: Path | None = None
+        self._peak_file: str | None = None
         self._peak_resettable = True
+        # The files of every call, as strings made once (see OpenFiles).
+        self._freeze_file = str(self.group / "cgroup.freeze")
+        self._peak_reset_file = str(self.group / "memory.peak")
         parent.mkdir(exist_ok=True)
         with contextlib.suppress(OSError):
             write(parent, "cgroup.subtree_control", "+memory +cpu")
@@ -93,16 +96,16 @@ class CgroupV2Sandbox(CgroupSandbox):
             remove_stale_groups(base)
 
     def freeze(self) -> None:
-        write(self.group, "cgroup.freeze", "1", self.files)
+        self.files.write(self._freeze_file, "1")
 
     def thaw(self) -> None:
-        write(self.group, "cgroup.freeze", "0", self.files)
+        self.files.write(self._freeze_file, "0")
 
     def _measured_peak(self) -> int:
         if self._peak_file is None:
             # memory.peak exists since Linux 5.19; before it, the current usage is all there is.
             peak = self.group / "memory.peak"
-            self._peak_file = peak if peak.exists() else self.group / "memory.current"
+            self._peak_file = str(peak if peak.exists() else self.group / "memory.current")
         return read_int(self._peak_file, self.files)
 
     def _reset_measured_peak(self) -> None:
@@ -110,7 +113,7 @@ class CgroupV2Sandbox(CgroupSandbox):
         # the write is not tried again).
         if self._peak_resettable:
             try:
-                write(self.group, "memory.peak", "0", self.files)
+                self.files.write(self._peak_reset_file, "0")
             except OSError:
                 self._peak_resettable = False
 
