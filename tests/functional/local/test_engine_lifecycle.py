@@ -402,3 +402,21 @@ def test_parallel_load_loses_and_duplicates_nothing(engine: LocalLambda) -> None
         t.join()
     assert sorted(seen) == [(i, i) for i in range(400)]
     assert len(engine.environments("Echo")) <= 4
+
+
+def test_each_call_reports_its_own_peak_and_max_memory_used_keeps_the_highest() -> None:
+    """The per-call peak is read and reset once a call, as it ends: a light call after a
+    spike reports a light invocation peak, while Max Memory Used keeps the spike."""
+    records: list[dict[str, object]] = []
+    with LocalLambda({"Spike": fn("Spike", "spike.handler", memory_mb=512, timeout_s=30.0)},
+                     log_sink=records.append) as eng:
+        light = [call(eng, "Spike", {"mb": 1}) for _ in range(2)]
+        heavy = call(eng, "Spike", {"mb": 120})
+        after = [call(eng, "Spike", {"mb": 1}) for _ in range(2)]
+    assert all(r.function_error is None for r in [*light, heavy, *after])
+    peaks = [r["invocation_peak_mb"] for r in records]
+    assert isinstance(peaks[2], int) and all(isinstance(p, int) for p in peaks)
+    assert peaks[2] >= peaks[1] + 100                 # the spike, in its own call
+    assert peaks[4] < peaks[2] - 100                  # gone from a later call's peak
+    assert heavy.report.max_memory_used_mb is not None
+    assert after[-1].report.max_memory_used_mb == heavy.report.max_memory_used_mb
