@@ -12,8 +12,8 @@ weighs on each alike; the figure of a setting is its median round.
 Each round also counts CPU time over its warm calls, so that a ratio's cause is visible even on
 a loaded machine (wall time is not, CPU time per call mostly is): the engine process's
 (``getrusage(RUSAGE_SELF)``: every thread, client threads included), per thread group (from
-``/proc/self/task/<tid>/stat``, by thread name), and the runtime processes' (``/proc/<pid>/stat``
-of each environment's runtime: ``RUSAGE_CHILDREN`` counts only children that have exited).
+``/proc/self/task/<tid>/schedstat``, by thread name), and the runtime processes' (each of their
+threads' ``schedstat``: ``RUSAGE_CHILDREN`` counts only children that have exited).
 """
 
 from __future__ import annotations
@@ -65,6 +65,16 @@ class Scaling:
     def median(self, environments: int) -> float | None:
         values = [r.calls_per_second for r in self.rounds if r.environments == environments]
         return statistics.median(values) if values else None
+
+    def cpu_ms_per_call(self, environments: int) -> tuple[float, float] | None:
+        """Median engine and runtime CPU ms per call of the setting's rounds (None: not
+        counted)."""
+        rounds = [r for r in self.rounds if r.environments == environments
+                  and r.engine_ms_per_call is not None and r.runtime_ms_per_call is not None]
+        if not rounds:
+            return None
+        return (statistics.median(r.engine_ms_per_call or 0.0 for r in rounds),
+                statistics.median(r.runtime_ms_per_call or 0.0 for r in rounds))
 
     def speedup(self, environments: int, base: int = 1) -> float | None:
         a, b = self.median(environments), self.median(base)
@@ -175,19 +185,27 @@ def thread_groups() -> dict[str, float]:
         name = _THREAD_NUMBER.sub("", thread.name) or thread.name
         if "process_request_thread" in thread.name:
             name = "runtime-api request"
-        seconds = _stat_cpu_s(Path(f"/proc/self/task/{thread.native_id}/stat"))
+        seconds = _thread_cpu_s(f"/proc/self/task/{thread.native_id}")
         groups[name] = groups.get(name, 0.0) + seconds
     return groups
 
 
 def _process_cpu_s(pid: int) -> float:
-    return _stat_cpu_s(Path(f"/proc/{pid}/stat"))
+    """CPU seconds of every thread of ``pid`` (0 when it is gone)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    return sum(_thread_cpu_s(f"/proc/{pid}/task/{tid}") for tid in tids)
 
 
-def _stat_cpu_s(path: Path) -> float:
-    """utime + stime of a /proc stat file, in seconds (0 when it is gone)."""
+def _thread_cpu_s(task: str) -> float:
+    """A thread's CPU seconds: ``schedstat``'s nanoseconds on a CPU where the kernel keeps
+    them, else ``stat``'s utime + stime (clock ticks: too coarse for a short round)."""
     with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = path.read_text().rsplit(")", 1)[1].split()
+        return int(Path(f"{task}/schedstat").read_text().split()[0]) / 1e9
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"{task}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
     return 0.0
 

@@ -80,3 +80,10 @@ def test_throughput_rounds_start_the_environments_asked_for_and_count_every_call
     assert [r.environments for r in result.rounds] == [1, 2, 1, 2]
     assert all(r.calls == 30 and r.errors == 0 and r.seconds > 0 for r in result.rounds)
     assert result.median(2) is not None and result.speedup(2) is not None
+    # CPU is counted for every round: the engine's (its client threads among its groups) and
+    # the runtimes', from /proc, while they live.
+    for r in result.rounds:
+        assert r.engine_cpu_s is not None and r.engine_cpu_s > 0
+        assert r.runtime_cpu_s is not None and r.runtime_cpu_s > 0
+        assert r.threads["client"] > 0 and r.threads["runtime-api request"] > 0
+    assert result.cpu_ms_per_call(1) is not None

@@ -43,6 +43,9 @@ def test_size_and_large_and_throughput_figures(result: BenchResult):
     assert "917 vs 1833 (2.00x)" in scale.value and scale.met is True
     (missing,) = throughput_figures(None)
     assert missing.met is None
+    counted = (Round(1, 1000, 1.0, 0, 0.4, 1.1), Round(2, 1000, 0.5, 0, 0.5, 1.2))
+    (shown,) = throughput_figures(Scaling(3008, counted))
+    assert shown.value.endswith("; CPU ms a call, engine + runtime: 0.40 + 1.10 vs 0.50 + 1.20")
 
 
 def test_the_report_prints_each_goal_the_machine_and_the_settings(result: BenchResult):
