@@ -190,6 +190,7 @@ class Environment:
         self._output: OutputCollector | None = None
         self._frozen = False
         self._released = False
+        self._peak_reset = False   # the per-call peak was reset when the last call ended
         self._spawned_at = 0.0
         self._snapshot: tuple[float, str] | None = None   # SnapStart: when, INIT's output
         self._lock = threading.Lock()   # state changes from the watcher vs. the caller
@@ -200,7 +201,10 @@ class Environment:
 
     @property
     def alive(self) -> bool:
-        return self.state is not EnvState.DEFUNCT and (self.proc is None or self.proc.poll() is None)
+        # The watcher reaps the runtime the moment it exits (``returncode``) and marks an idle
+        # environment DEFUNCT: no waitpid here (three a call, each a GIL hand-off on a busy host).
+        return self.state is not EnvState.DEFUNCT and (
+            self.proc is None or self.proc.returncode is None)
 
     # -- invoke --------------------------------------------------------------------------------
 
@@ -245,7 +249,9 @@ class Environment:
         starts when that is before the event is offered (a re-run INIT that is part of it)."""
         self.state = EnvState.BUSY
         self.invocations += 1
-        self.sandbox.reset_peak()
+        if not self._peak_reset:   # else the last call's end reset it: no reading twice
+            self.sandbox.reset_peak()
+        self._peak_reset = False
         offered = time.monotonic()
         began = offered if began is None else began
         self.api.offer(replace(call.invocation, deadline_ms=int(
@@ -382,7 +388,11 @@ class Environment:
     def _finished(self, call: _Call, outcome: Outcome, began: float) -> Execution:
         # From the event being handed out, or from a re-run INIT that is part of this invoke.
         duration_ms = (outcome.finished - min(began, outcome.started)) * 1000
-        peak = self.sandbox.peak_since_reset()
+        # Read and reset at once: the next call's peak then starts here and covers what the
+        # runtime does after its response (until it blocks in ``next`` and is frozen), so no
+        # moment of the environment's life goes unread, with one reading a call, not two.
+        peak = self.sandbox.reset_peak()
+        self._peak_reset = True
         figures = self._figures(call, duration_ms, peak, self._take_output())
         if outcome.kind is OutcomeKind.TOO_LARGE:
             # awslambdaric raises on the 413 and the runtime exits: reset now rather than hand
@@ -461,6 +471,7 @@ class Environment:
         if self._output is not None:   # a re-run INIT: the killed runtime's pipe
             self._output.close()
         read_fd, write_fd = os.pipe()
+        self._peak_reset = False
         self._spawned_at = time.monotonic()
         try:
             self.proc = subprocess.Popen(
@@ -514,7 +525,7 @@ class Environment:
     def _freeze(self) -> None:
         if self.debug_port is not None:
             return   # a frozen debuggee would stall its debugger between calls
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and self.proc.returncode is None:   # reaped by the watcher
             self.sandbox.freeze()
             self._frozen = True
 

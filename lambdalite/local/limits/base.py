@@ -121,13 +121,15 @@ class Sandbox(ABC):
     def lifetime_peak(self) -> int:
         return self._lifetime_peak
 
-    def reset_peak(self) -> None:
-        """Start a new per-invocation peak (the lifetime peak keeps its value)."""
-        self.peak_since_reset()
+    def reset_peak(self) -> int:
+        """Start a new per-invocation peak (the lifetime peak keeps its value); the peak
+        since the last reset, read on the way (an invocation's end reads and resets at once)."""
+        peak = self.peak_since_reset()
         self._reset_measured_peak()
         if self.pid:
             with contextlib.suppress(OSError):
                 self.files.write(self._clear_refs, CLEAR_HWM)
+        return peak
 
     def _vm_hwm(self) -> int:
         """The runtime's VmHWM in bytes, from its open status file (0 when it is gone)."""
@@ -188,6 +190,7 @@ def tree_rss_bytes(pid: int) -> int:
     return sum(_rss(p) for p in _tree(pid))
 
 
+_KERNEL_FILES = ("/proc/", "/sys/")
 CLEAR_HWM = "5"   # written to /proc/<pid>/clear_refs: resets VmHWM; see proc(5)
 _VM_HWM = b"\nVmHWM:"
 
@@ -215,6 +218,7 @@ class OpenFiles:
 
     def __init__(self) -> None:
         self._fds: dict[tuple[str, int], int] = {}
+        self._plain: set[int] = set()     # fds of files outside /proc and /sys
         self._lock = threading.Lock()
 
     def read(self, path: str | Path) -> str:
@@ -237,13 +241,16 @@ class OpenFiles:
             self._drop(path, os.O_WRONLY)
             raise
         # cgroup and /proc files take each write whole, wherever it lands; a plain file (the
-        # unit tests' stand-in for a cgroup) must not keep a longer old value's tail.
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, len(data))
+        # unit tests' stand-in for a cgroup) must not keep a longer old value's tail. Kernel
+        # files skip the call: each syscall on the engine's busiest threads may hand the GIL over.
+        if fd in self._plain:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, len(data))
 
     def close(self) -> None:
         with self._lock:
             fds, self._fds = list(self._fds.values()), {}
+            self._plain.clear()
         for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -257,11 +264,14 @@ class OpenFiles:
                 if fd is None:
                     fd = self._fds[key] = os.open(path, flags | os.O_CLOEXEC | (
                         os.O_CREAT if flags & os.O_WRONLY else 0), 0o644)
+                    if not key[0].startswith(_KERNEL_FILES):
+                        self._plain.add(fd)
         return fd
 
     def _drop(self, path: str | Path, flags: int) -> None:
         with self._lock:
             fd = self._fds.pop((path if isinstance(path, str) else str(path), flags), None)
+            self._plain.discard(fd or -1)
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)

@@ -46,8 +46,8 @@ class UnmeasuredSandbox(Sandbox):
     def _reset_measured_peak(self) -> None:
         pass
 
-    def reset_peak(self) -> None:
-        pass   # no /proc/<pid>/clear_refs to write
+    def reset_peak(self) -> int:
+        return 0   # no /proc/<pid>/clear_refs to write
 
     def oom_killed(self) -> bool:
         return False
