@@ -254,7 +254,7 @@ class Environment:
         self._peak_reset = False
         offered = time.monotonic()
         began = offered if began is None else began
-        self.api.offer(replace(call.invocation, deadline_ms=int(
+        self.api.offer(call.invocation.with_deadline(int(
             (time.time() - (offered - began) + call.timeout_s) * 1000)))
         execution = self._await_outcome(call, began)
         self.last_used = time.monotonic()

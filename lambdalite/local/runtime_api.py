@@ -87,6 +87,11 @@ class Invocation:
     client_context: str | None = None
     cognito_identity: str | None = None
 
+    def with_deadline(self, deadline_ms: int) -> Invocation:
+        # The constructor: dataclasses.replace inspects the fields on every call.
+        return Invocation(self.request_id, self.payload, deadline_ms, self.function_arn,
+                          self.trace_id, self.client_context, self.cognito_identity)
+
 
 class OutcomeKind(Enum):
     RESPONSE = "response"

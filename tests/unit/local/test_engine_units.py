@@ -92,3 +92,18 @@ def test_choose_interpreter_for_host_runtime_has_no_warning() -> None:
     assert chosen.is_host and chosen.warning is None and chosen.path == sys.executable
     with pytest.raises(UsageError):
         choose_interpreter("nodejs20.x")
+
+
+def test_request_ids_are_uuid4_and_trace_headers_have_lambdas_shape():
+    import re
+    import uuid
+
+    from lambdalite.local.engine import _ids
+
+    pairs = [_ids() for _ in range(200)]
+    for request_id, trace in pairs:
+        parsed = uuid.UUID(request_id)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == request_id
+        assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", trace)
+    assert len({r for r, _ in pairs}) == len({t for _, t in pairs}) == 200
