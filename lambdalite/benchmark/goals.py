@@ -97,12 +97,15 @@ def run_goals(options: GoalOptions, progress: progress_.Progress | None = None) 
                          arm64_sizes=False, emulate_arm64=False, out=options.out / "goals")
     config = replace(config_for(bench), backends=("litert",))
     mnist = run_bench(config, progress_.nested(say))
+    # Every sample, beside goals.json: a surprising figure can be read again (bench --from-json).
+    mnist.save(bench.out / "bench-mnist.json")
     figures = [*mnist_figures(mnist), *size_figures(mnist)]
     notes = [f"MNIST run: {n}" for n in mnist.notes]
     if options.large:
         large = run_bench(replace(config_for(replace(bench, model="large",
                                                      variants=("float32",))),
                                   backends=("litert",)), progress_.nested(say))
+        large.save(bench.out / "bench-large.json")
         figures += large_figures(large)
     else:
         figures.append(Figure("large float32 cold start", "not measured (large=False)",
