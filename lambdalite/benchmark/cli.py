@@ -150,7 +150,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
         if remote is not None or from_json or do_pick:
             raise UsageError("--goals measures its own local runs: not with --remote, "
                              "--from-json or --pick")
-        _goals(out, runtime, cold, warm, warmup, quick)
+        _goals(out, runtime, cold, warm, warmup, quick, peer_rows)
         return
     if (write_manifest or write_template) and not do_pick:
         raise UsageError("--write-manifest/--write-template need --pick")
@@ -189,7 +189,7 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
 
 
 def _goals(out: Path, runtime: str, cold: int | None, warm: int | None, warmup: int | None,
-           quick: bool) -> None:
+           quick: bool, peer_rows: bool | None) -> None:
     from click.core import ParameterSource
 
     from lambdalite.benchmark.goals import GoalOptions, run_goals
@@ -201,7 +201,8 @@ def _goals(out: Path, runtime: str, cold: int | None, warm: int | None, warmup: 
                           throughput_rounds=1 if quick else 3,
                           cold_starts=cold or (1 if quick else 7),
                           warm=warm if warm is not None else 3 if quick else 20,
-                          warmup=warmup if warmup is not None else 1 if quick else 2)
+                          warmup=warmup if warmup is not None else 1 if quick else 2,
+                          peer_rows=not quick if peer_rows is None else peer_rows)
     if given is not ParameterSource.DEFAULT:
         options = replace(options, runtime=runtime)
     with RichProgress() as progress:

@@ -53,6 +53,7 @@ class GoalOptions:
     large: bool = True                 # the large model (generated once; needs TensorFlow)
     throughput_calls: int = 2000       # warm calls per round
     throughput_rounds: int = 3         # per setting, interleaved 1, 2, 1, 2 ...
+    peer_rows: bool = True             # the write-up's runtime beside the MNIST rows
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def run_goals(options: GoalOptions, progress: progress_.Progress | None = None) 
     say = progress_.resolve(progress)
     bench = BenchOptions(model="mnist", memory_sizes=(MEMORY_MB,), cold_starts=options.cold_starts,
                          warm=options.warm, warmup=options.warmup, runtime=options.runtime,
-                         arm64_sizes=False, emulate_arm64=False, out=options.out / "goals")
+                         arm64_sizes=False, emulate_arm64=False, out=options.out / "goals",
+                         peer_rows=options.peer_rows)
     config = replace(config_for(bench), backends=("litert",))
     mnist = run_bench(config, progress_.nested(say))
     # Every sample, beside goals.json: a surprising figure can be read again (bench --from-json).
