@@ -67,7 +67,7 @@ def test_the_model_folder_is_small_valid_and_declares_bits_and_hooks() -> None:
     (decoded,) = manifest.outputs
     assert (decoded.name, decoded.kind, decoded.shape) == ("decoded", "bits", [-1, 100])
     assert manifest.hooks is not None and manifest.hooks.module == "hooks.py"
-    assert manifest.hooks.requirements == ["bchlib>=2.1,<3"]
+    assert manifest.hooks.requirements == ("bchlib>=2.1,<3",)
     assert manifest.evaluation_set == "eval.npz"
     assert check_evaluation_set(MODEL / "eval.npz", manifest.inputs, manifest.outputs) == 8
 
