@@ -6,6 +6,7 @@ numpy only: each backend module imports its own runtime, this one none.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -23,14 +24,25 @@ def batching_mode(shapes: Sequence[Sequence[int]]) -> str:
     return "as-sent"
 
 
-def run_request(run: Run, inputs: Mapping[str, np.ndarray], names: Sequence[str], mode: str,
-                size: int) -> dict[str, np.ndarray]:
-    """A request's inputs (by logical ``names``) through ``run``: at once, or in slices of the
-    model's fixed batch ``size`` when ``mode`` is loop."""
-    arrays = {name: inputs[name] for name in names}
+class Port(Protocol):
+    """What both backends bind each logical input to (their own Port classes)."""
+
+    @property
+    def logical(self) -> str: ...
+
+    @property
+    def shape(self) -> list[int]: ...
+
+
+def run_request(run: Run, inputs: Mapping[str, np.ndarray], ports: Sequence[Port],
+                mode: str) -> dict[str, np.ndarray]:
+    """A request's inputs (by the ``ports``' logical names) through ``run``: at once, or in
+    slices of the model's fixed batch (the first port's first dimension) when ``mode`` is loop."""
+    arrays = {p.logical: inputs[p.logical] for p in ports}
     if mode != "loop":
         return run(arrays)
-    return run_in_slices(run, arrays, size)
+    first = ports[0].shape
+    return run_in_slices(run, arrays, first[0] if first else 1)
 
 
 def run_in_slices(run: Run, arrays: Mapping[str, np.ndarray], size: int) -> dict[str, np.ndarray]:

@@ -103,8 +103,7 @@ class OnnxRuntimeBackend:
         self._output_names = [p.name for p in self.outputs]
 
     def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return run_request(self._run, inputs, [p.logical for p in self.inputs], self.batching,
-                           self.inputs[0].shape[0] if self.inputs[0].shape else 1)
+        return run_request(self._run, inputs, self.inputs, self.batching)
 
     def describe(self) -> dict[str, Any]:
         first = self.inputs[0]
