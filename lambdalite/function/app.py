@@ -303,6 +303,8 @@ def create_app(
     )
     app = App(config, manifest, backend, logger, metrics, clock, hooks)
     warmup = _init_warmup(app, clock)
+    # The decode budget from what INIT leaves in use, the warm-up's allocations included.
+    app.decode_limits = limits_for(config, manifest.preprocessing)
     logger.info(
         "init",
         model_name=manifest.model.name,
