@@ -1,7 +1,8 @@
 """The Lambda Runtime API (version 2018-06-01) served to one execution environment.
 
-One threaded stdlib HTTP server per environment, on 127.0.0.1 and an ephemeral port, so the
-runtime client (awslambdaric) talks to it exactly as it talks to Lambda:
+One threaded stdlib TCP server (``socketserver``) per environment, each connection an HTTP/1.1
+request loop of its own (``_Connection``), on 127.0.0.1 and an ephemeral port, so the runtime
+client (awslambdaric) talks to it exactly as it talks to Lambda:
 
     GET  /2018-06-01/runtime/invocation/next              -> 200 event + Lambda-Runtime-* headers
     POST /2018-06-01/runtime/invocation/{id}/response     -> 202 | 400 | 403 | 413
