@@ -62,8 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     model_dir = resolve_model("mnist")
     payload = make_event(model_dir, Manifest.load(model_dir)).payload
-    spec = FunctionSpec(name="InferenceFunction", handler="lambdalite.function.handler.lambda_handler",
-                        code_dir=args.task_root.resolve(), runtime=args.runtime,
+    spec = FunctionSpec(name="InferenceFunction",
+                        handler="lambdalite.function.handler.lambda_handler", code_dir=args.task_root.resolve(), runtime=args.runtime,
                         memory_mb=args.memory, timeout_s=30.0,
                         environment={"LAMBDALITE_BACKEND": "litert"})
     print(f"machine: {machine()}")

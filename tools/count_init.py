@@ -4,7 +4,8 @@ not blur it).
 
     .venv/bin/python tools/count_init.py build/x86_64/task                 # one package
     .venv/bin/python tools/count_init.py OLD/task NEW/task --python 3.12   # A/B, same run
-    .venv/bin/python tools/count_init.py build/x86_64/task --stage "import PIL.Image; PIL.Image.preinit()"
+    .venv/bin/python tools/count_init.py build/x86_64/task \
+        --stage "import PIL.Image; PIL.Image.preinit()"                    # one more stage
 
 Each figure is ``valgrind --tool=callgrind`` run of ``python -c "import awslambdaric.bootstrap;
 STATEMENT"`` in the task root's environment (``LAMBDA_TASK_ROOT``, the task root and the

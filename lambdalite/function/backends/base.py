@@ -56,8 +56,9 @@ def load_backend(config: FunctionConfig, manifest: Manifest) -> Backend:
                 "`lambdalite convert MODEL --out DIR --keep-tf-model` to keep the TensorFlow "
                 "model next to the variants, or set LAMBDALITE_BACKEND=litert"
             )
-        return TFBackend(os.path.join(config.model_dir, manifest.model.tf_model), config.num_threads,
-                         [i.name for i in manifest.inputs], [o.name for o in manifest.outputs])
+        return TFBackend(os.path.join(config.model_dir, manifest.model.tf_model),
+                         config.num_threads, [i.name for i in manifest.inputs],
+                         [o.name for o in manifest.outputs])
 
     variant = chosen_variant(config, manifest)
     names = ([i.name for i in manifest.inputs], [o.name for o in manifest.outputs])

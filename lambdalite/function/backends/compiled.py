@@ -77,8 +77,9 @@ class CompiledBackend:
                 for name, k in self._out.items()}
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "api": "CompiledModel", "model": os.path.basename(self.model_path),
-                "num_threads": self.num_threads, "weight_cache": f"used ({os.path.basename(self.cache)})",
+        return {"backend": self.name, "api": "CompiledModel",
+                "model": os.path.basename(self.model_path), "num_threads": self.num_threads,
+                "weight_cache": f"used ({os.path.basename(self.cache)})",
                 "inputs": {n: f"float32 {s}" for n, s in self.input_shapes.items()},
                 "batching": self.batching}
 

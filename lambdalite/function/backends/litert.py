@@ -76,8 +76,8 @@ class LiteRTBackend:
         self.signature, file_in, file_out = file_ports(self._it)
         self._runner = self._it.get_signature_runner(self.signature) if self.signature else None
         if not file_in or not file_out:
-            raise ModelError(f"{os.path.basename(model_path)} has {len(file_in)} inputs and {len(file_out)} "
-                             "outputs; a model needs at least one of each")
+            raise ModelError(f"{os.path.basename(model_path)} has {len(file_in)} inputs and "
+                             f"{len(file_out)} outputs; a model needs at least one of each")
         self.inputs = _bind(file_in, inputs, variant.inputs if variant else None, "input",
                             model_path)
         self.outputs = _bind(file_out, outputs, variant.outputs if variant else None, "output",
@@ -195,8 +195,9 @@ def _bind(
             port = ports[0]
         if port is None:
             have = ", ".join(f"{p.key} ({p.detail['name']})" for p in ports)
-            raise ModelError(f"{os.path.basename(path)} has no tensor for the manifest's {what} {name!r} "
-                             f"(it has: {have}); re-create the folder with `lambdalite convert`")
+            raise ModelError(f"{os.path.basename(path)} has no tensor for the manifest's {what} "
+                             f"{name!r} (it has: {have}); re-create the folder with "
+                             "`lambdalite convert`")
         bound.append(Port(name, port.key, port.detail))
     return bound
 

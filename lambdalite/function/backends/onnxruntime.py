@@ -66,8 +66,8 @@ def open_session(model_path: str, num_threads: int = 1) -> Any:
         return ort.InferenceSession(model_path, sess_options=session_options(num_threads),
                                     providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/NotImplemented
-        raise ModelError(f"ONNX Runtime {ort.__version__} could not load {os.path.basename(model_path)}: "
-                         f"{exc}") from exc
+        raise ModelError(f"ONNX Runtime {ort.__version__} could not load "
+                         f"{os.path.basename(model_path)}: {exc}") from exc
 
 
 def graph_ports(session: Any) -> tuple[list[OnnxPort], list[OnnxPort]]:
@@ -125,8 +125,8 @@ class OnnxRuntimeBackend:
         try:
             raw = self._session.run(self._output_names, feed)
         except Exception as exc:  # shapes were checked against the manifest: a model fault
-            raise ModelError(f"ONNX Runtime failed to run {os.path.basename(self.model_path)}: {exc}"
-                             ) from exc
+            raise ModelError(f"ONNX Runtime failed to run {os.path.basename(self.model_path)}: "
+                             f"{exc}") from exc
         return {p.logical: _float32(r) for p, r in zip(self.outputs, raw, strict=True)}
 
 
@@ -152,8 +152,8 @@ def _bind(ports: list[OnnxPort], names: Sequence[str] | None,
             port = ports[0]
         if port is None:
             have = ", ".join(p.name for p in ports)
-            raise ModelError(f"{os.path.basename(path)} has no tensor for the manifest's {what} {name!r} "
-                             f"(it has: {have}); re-create the folder with `lambdalite convert "
-                             "--onnx`")
+            raise ModelError(f"{os.path.basename(path)} has no tensor for the manifest's {what} "
+                             f"{name!r} (it has: {have}); re-create the folder with "
+                             "`lambdalite convert --onnx`")
         bound.append(OnnxPort(name, port.name, port.shape, port.dtype))
     return bound
