@@ -84,11 +84,12 @@ def _with_weight_cache(path: str, variant: Variant, manifest: Manifest, config: 
     """The CompiledModel backend when the package ships a weight cache that matches here, else
     (None, why not: "ignored: ..."; None without a cache)."""
     # A package without a cache (most) checks one file name and imports nothing more.
-    if not os.path.isfile(path + SIDECAR_SUFFIX):
+    sidecar = path + SIDECAR_SUFFIX   # weight_cache.sidecar_path, without importing it
+    if not os.path.isfile(sidecar):
         return None, None
     from lambdalite.function.backends import weight_cache as wc
 
-    sidecar, cache = wc.sidecar_path(path), wc.cache_path(path)
+    cache = wc.cache_path(path)
     try:
         import ai_edge_litert
 

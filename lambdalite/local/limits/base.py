@@ -197,7 +197,7 @@ _VM_HWM = b"\nVmHWM:"
 
 def hwm_from_status(status: bytes) -> int:
     """VmHWM in bytes from a /proc/<pid>/status text (0 when absent): one find, no line split
-    (it is read twice a call, and the file has ~55 lines)."""
+    (it is read at every call's end, and the file has ~55 lines)."""
     start = status.find(_VM_HWM)
     if start < 0:
         return 0
@@ -256,7 +256,7 @@ class OpenFiles:
                 os.close(fd)
 
     def _fd(self, path: str | Path, flags: int) -> int:
-        key = (path if isinstance(path, str) else str(path), flags)
+        key = (os.fspath(path), flags)
         fd = self._fds.get(key)
         if fd is None:
             with self._lock:
@@ -270,7 +270,7 @@ class OpenFiles:
 
     def _drop(self, path: str | Path, flags: int) -> None:
         with self._lock:
-            fd = self._fds.pop((path if isinstance(path, str) else str(path), flags), None)
+            fd = self._fds.pop((os.fspath(path), flags), None)
             self._plain.discard(fd or -1)
         if fd is not None:
             with contextlib.suppress(OSError):
