@@ -53,3 +53,23 @@ def test_the_report_prints_each_goal_the_machine_and_the_settings(result: BenchR
     lines = report.lines()
     assert lines[0].endswith("(goal: <= 27 MB / 85 MB; MISSED)")
     assert lines[1].startswith("machine: Test CPU, 2 cores") and lines[2] == "settings: runtime=python3.12"
+
+
+def test_goals_flags_choose_the_peer_rows(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    # The run itself takes minutes and is measured, not tested: only what the flags ask for.
+    import pytest
+
+    from lambdalite.benchmark import goals
+    from lambdalite.cli import main
+
+    asked = []
+
+    def run_goals(options, progress=None):  # type: ignore[no-untyped-def]
+        asked.append(options.peer_rows)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(goals, "run_goals", run_goals)
+    for flags in ([], ["--quick"], ["--no-peer-rows"], ["--quick", "--peer-rows"]):
+        with pytest.raises(SystemExit):
+            main(["bench", "--goals", "--out", str(tmp_path), *flags])
+    assert asked == [True, False, False, True]
