@@ -36,7 +36,6 @@ import hashlib
 import json
 import math
 import os
-import queue
 import secrets
 import signal
 import subprocess
@@ -254,7 +253,7 @@ class Environment:
         self._peak_reset = False
         offered = time.monotonic()
         began = offered if began is None else began
-        self.api.offer(call.invocation.with_deadline(int(
+        self.api.serve(call.invocation.with_deadline(int(
             (time.time() - (offered - began) + call.timeout_s) * 1000)))
         execution = self._await_outcome(call, began)
         self.last_used = time.monotonic()
@@ -501,7 +500,7 @@ class Environment:
 
     def _watch(self, proc: subprocess.Popen[bytes], api: RuntimeAPI) -> None:
         returncode = proc.wait()
-        api.events.put(Exited(returncode))   # to its own API: a re-run INIT has a new one
+        api.post(Exited(returncode))   # to its own API: a re-run INIT has a new one
         with self._lock:
             if self.state is EnvState.IDLE:
                 self.state = EnvState.DEFUNCT   # died while idle: never hand it out again
@@ -514,10 +513,7 @@ class Environment:
             return None
         if self.sandbox.poll_interval_s is not None:
             remaining = min(remaining, self.sandbox.poll_interval_s)
-        try:
-            return self.api.events.get(timeout=remaining)
-        except queue.Empty:
-            return None
+        return self.api.wait(remaining)
 
     def _take_output(self) -> str:
         return self._output.take() if self._output else ""

@@ -26,8 +26,13 @@ first ``next`` (``Ready``). Without SnapStart, ``restore/*`` is refused (403), a
 an on-demand function. Sources: "Lambda SnapStart runtime hooks for Python" and the Runtime API
 reference (RESTORE phase); awslambdaric's ``on_init_complete``.
 
-The environment (``environment.py``) offers invocations with ``offer`` and reads what happens
-from ``events`` (a queue of Ready / Outcome / InitError messages).
+The environment (``environment.py``) hands invocations out with ``serve`` and reads what
+happens with ``wait`` (from ``events``, a queue of Ready / Outcome / InitError messages). Where
+the runtime already waits in ``next``, or has just answered (its ``next`` on the way), ``serve``
+answers that ``next`` from the calling thread and ``wait`` reads and answers the runtime's
+requests up to the invocation's answer: a warm call wakes no server thread. Otherwise, and for
+``offer`` (tests drive it), the connection's server thread answers ``next`` when the event is
+queued. Either way the same routing code answers every request.
 
 On Lambda only the function's own sandbox reaches this API. Here the port is on the host's
 loopback, so each connection's peer is checked when it is accepted (``peer_check``): the client
@@ -46,6 +51,7 @@ import json
 import os
 import queue
 import re
+import select
 import socket
 import socketserver
 import sys
@@ -74,6 +80,27 @@ _MAX_HEADERS, _MAX_LINE = 100, 65536      # http.client's limits
 _MAX_HEAD = _MAX_HEADERS * _MAX_LINE
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
 _BAD_LENGTH = object()                    # a Content-Length that is not a number
+# How long a caller that takes a loose connection (``RuntimeAPI.serve``) waits for the runtime's
+# ``next`` after its last answer: awslambdaric sends it at once (tens of microseconds), so it is
+# mostly there already; a runtime that takes longer gets the connection back to its server
+# thread, which serves the call as ``offer`` has it.
+NEXT_GRACE_S = 0.005
+# A runtime whose ``next`` a caller parked (``serve``) is frozen once it has waited FREEZE_AFTER_S
+# with nothing to do, at the server thread's next look (every FREEZE_TICK_S while a caller may
+# hold the connection): Lambda freezes at once, but a freeze and the thaw of the next call cost
+# ~0.35 ms of CPU here (cgroup v1), more than the engine's own work of a warm call, and calls
+# that follow each other closely would pay it every time.
+FREEZE_AFTER_S, FREEZE_TICK_S = 0.002, 0.005
+
+
+class _Parked(Enum):
+    PARKED = "parked"                     # ``next`` left for a caller to answer (``serve``)
+
+
+_PARKED = _Parked.PARKED
+# An event larger than this goes out through the server thread: a runtime that stopped reading
+# could block the caller's write past its deadline (a socket buffer holds ~64 KiB at least).
+SERVE_PAYLOAD_LIMIT = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -165,6 +192,7 @@ class RuntimeAPI:
         self.events: queue.SimpleQueue[RuntimeEvent] = queue.SimpleQueue()
         self.owner = owner if owner is not None and peer_check_available() else None
         self.accepted = 0                            # connections checked and let in
+        self.caller_served = 0                       # invocations ``serve`` handed out itself
         self.refused = 0                             # connections from other processes
         self._on_wait = on_wait or (lambda: None)
         self._on_offer = on_offer or (lambda: None)
@@ -177,6 +205,19 @@ class RuntimeAPI:
         self._restored = False                       # SnapStart: restore/next was called
         self._init_failed = False
         self._closed = False
+        # The caller's own thread serves the runtime's connection where it can (``serve``):
+        # ``_parked``: a connection whose runtime waits in ``next``, its server thread idle;
+        # ``_held``: the one the caller serves now, and the caller's thread. Other threads' events
+        # wake that caller through a pipe (``post``).
+        self._parked: _Connection | None = None
+        self._held: _Connection | None = None
+        self._holder = 0
+        self._freeze_at: float | None = None    # a parked runtime to freeze (then), see above
+        self._loose: _Connection | None = None  # answered, its next request not read yet
+        self._loose_at = 0.0
+        self._ticking = False                   # the server thread looks every FREEZE_TICK_S
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         self._server = _Server(("127.0.0.1", 0), _Connection)
         self._server.api = self
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -190,7 +231,8 @@ class RuntimeAPI:
         return f"127.0.0.1:{port}"
 
     def offer(self, invocation: Invocation) -> None:
-        """Queue the next event; the runtime's (possibly already waiting) ``next`` returns it."""
+        """Queue the next event; the runtime's (possibly already waiting) ``next`` returns it,
+        answered by the connection's server thread."""
         with self._cond:
             if self._pending is not None:
                 raise RuntimeError("an invocation is already pending in this environment")
@@ -198,11 +240,147 @@ class RuntimeAPI:
             self._on_offer()
             self._cond.notify_all()
 
+    def serve(self, invocation: Invocation) -> None:
+        """``offer``, served by the calling thread where it can be. A call then wakes no
+        server thread and hands the GIL to none (with two environments, their four threads
+        fought for it on two cores, and the runtimes waited for them).
+
+        The runtime's connection is free for it when its runtime waits in ``next`` (parked),
+        or has answered its last invocation with nobody reading it since (loose: its ``next``
+        follows at once, and this thread reads it first). The thread answers that ``next``
+        with the event, and its ``wait`` reads and answers the runtime's requests up to the
+        invocation's answer, then leaves the connection loose for the next call. Otherwise
+        (or for an event over SERVE_PAYLOAD_LIMIT) this is ``offer``. The caller must
+        ``wait`` for the outcome."""
+        small = len(invocation.payload) <= SERVE_PAYLOAD_LIMIT
+        with self._cond:
+            conn = self._loose if small and self._pending is None else None
+            if conn is not None:
+                self._loose = None
+                self._held, self._holder = conn, threading.get_ident()
+        if conn is not None:
+            # Its ``next``, parked (or, rarely, something else, or nothing within NEXT_GRACE_S:
+            # the connection goes back to its server thread, which serves the event as
+            # ``offer`` has it).
+            if self._readable(conn, NEXT_GRACE_S, wake=False):
+                self._step(conn, time.monotonic() + NEXT_GRACE_S, last=True)
+            else:
+                self._hand_back(conn)
+        with self._cond:
+            conn = self._parked
+            if (conn is None or not conn.keep_alive or self._pending is not None
+                    or self._closed or not small):
+                self._pending_locked(invocation)
+                return
+            self._parked = None
+            self._held, self._holder = conn, threading.get_ident()
+            self._current = invocation
+            self._started = time.monotonic()
+            self._freeze_at = None
+            self.caller_served += 1
+            self._on_offer()
+            if not self._ticking:    # the server thread must look while the caller holds it
+                self._cond.notify_all()
+        if not conn.reply_next(invocation):
+            self._hand_back(conn)     # the runtime is gone: its exit is on the way (Exited)
+
+    def _pending_locked(self, invocation: Invocation) -> None:
+        if self._pending is not None:
+            raise RuntimeError("an invocation is already pending in this environment")
+        self._pending = invocation
+        self._on_offer()
+        self._cond.notify_all()
+
+    def wait(self, timeout: float) -> RuntimeEvent | None:
+        """The next event within ``timeout`` seconds, or None. While this thread serves the
+        runtime's connection (``serve``), it reads and answers the runtime's requests until
+        the event comes; after the invocation's answer the connection is left loose."""
+        end = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return self.events.get_nowait()
+            conn = self._held
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return None
+            if conn is None or self._holder != threading.get_ident():
+                try:
+                    return self.events.get(timeout=remaining)
+                except queue.Empty:
+                    return None
+            if self._readable(conn, remaining) and self._step(conn, end) \
+                    and self._current is None:
+                # The invocation's answer: the runtime's ``next`` follows; whoever serves the
+                # next call reads it, or the server thread after FREEZE_AFTER_S (to freeze).
+                with self._cond:
+                    if self._held is conn:
+                        self._held, self._holder = None, 0
+                        self._loose, self._loose_at = conn, time.monotonic()
+
+    def _readable(self, conn: _Connection, timeout: float, wake: bool = True) -> bool:
+        """Whether the runtime's connection has data (or was closed) within ``timeout``; False
+        also when another thread posted an event (``post`` writes the wake pipe)."""
+        if conn.pending_input():
+            return True
+        fds = [conn.request, self._wake_r] if wake else [conn.request]
+        try:
+            ready = select.select(fds, [], [], timeout)[0]
+        except (OSError, ValueError):    # closed under us: the environment is going away
+            self._hand_back(conn)
+            return False
+        if self._wake_r in ready:
+            with contextlib.suppress(OSError):
+                os.read(self._wake_r, 4096)
+        return conn.request in ready
+
+    def _step(self, conn: _Connection, end: float, last: bool = False) -> bool:
+        """One request of the served connection, read and answered; False when the connection
+        is no longer this thread's (handed back, parked, or ended). ``last``: after the
+        invocation's answer: a ``next`` parks the connection, anything else hands it back."""
+        conn.deadline = end
+        try:
+            outcome = conn.step(holder=True)
+        except OSError:                  # reset, or stalled past the call's deadline
+            outcome = None
+        conn.deadline = None
+        if outcome is _PARKED:
+            self._release(conn)
+            return False
+        if outcome is None or last:
+            self._hand_back(conn)
+            return False
+        return True
+
+    def _release(self, conn: _Connection) -> None:
+        with self._cond:
+            if self._held is conn:
+                self._held, self._holder = None, 0
+
+    def _hand_back(self, conn: _Connection) -> None:
+        """Return the connection to its server thread, which goes on reading it."""
+        with self._cond:
+            if self._held is conn:
+                self._held, self._holder = None, 0
+            conn.returned = True
+            self._cond.notify_all()
+
+    def post(self, event: RuntimeEvent) -> None:
+        """An event for the environment; wakes a caller that serves the connection."""
+        self.events.put(event)
+        if self._held is not None and self._holder != threading.get_ident():
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"\0")
+
     def abandon(self) -> None:
         """Forget the invocation in progress (it timed out or the runtime died)."""
         with self._cond:
             self._pending = None
             self._current = None
+            held, self._held, self._holder = self._held or self._loose, None, 0
+            self._loose = None
+            if held is not None:
+                held.returned = True
+                self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
@@ -210,10 +388,19 @@ class RuntimeAPI:
             self._cond.notify_all()
         self._server.shutdown()
         self._server.server_close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     # -- request handling, called from server threads -------------------------------------
 
-    def next_invocation(self) -> tuple[int, dict[str, object], Invocation | None]:
+    def next_invocation(self, conn: _Connection | None = None, holder: bool = False
+                        ) -> tuple[int, dict[str, object], Invocation | None] | _Parked:
+        """``next``: the invocation to hand out (or why not). With ``conn`` (a keep-alive
+        connection), a ``next`` with nothing to hand out is parked for ``serve``: ``holder``
+        (the caller serving it) gets _PARKED at once; a server thread waits until the
+        connection is handed back to it (then _PARKED: the request was answered by the caller)
+        or an ``offer`` comes."""
         with self._cond:
             if self._init_failed:
                 return _forbidden("the runtime reported an init error and must exit")
@@ -222,12 +409,26 @@ class RuntimeAPI:
             first = not self._seen_next
             if first:
                 self._seen_next = True
-                self.events.put(Ready(time.monotonic()))
+                self.post(Ready(time.monotonic()))
             elif self._pending is None and not self._closed:
                 # Done with an invocation and nothing queued: the environment is frozen, as
-                # Lambda freezes it once the runtime asks for the next event. (The first next
-                # ends INIT; the invocation that caused the cold start follows at once.)
-                self._on_wait()
+                # Lambda freezes it once the runtime asks for the next event (a caller's park:
+                # after FREEZE_AFTER_S, see above). (The first next ends INIT; the invocation
+                # that caused the cold start follows at once.)
+                if holder:
+                    self._freeze_at = time.monotonic() + FREEZE_AFTER_S
+                else:
+                    self._on_wait()
+            if conn is not None and self._pending is None and not self._closed:
+                self._parked = conn
+                if holder:
+                    return _PARKED
+                self._wait_parked(conn)
+                if conn.returned:
+                    conn.returned = False
+                    return _PARKED
+                if self._parked is conn:
+                    self._parked = None
             while self._pending is None and not self._closed:
                 self._cond.wait()
             if self._closed:
@@ -236,6 +437,27 @@ class RuntimeAPI:
             self._current = invocation
             self._started = time.monotonic()
             return 200, {}, invocation
+
+    def _wait_parked(self, conn: _Connection) -> None:
+        """The server thread of a parked connection, under the lock: wait for an ``offer``
+        (served by this thread, as without ``serve``) or for the connection to be handed back
+        by a caller that took it; freeze a runtime a caller parked once it is due."""
+        conn.returned = False
+        while not self._closed and not conn.returned:
+            if self._parked is conn and self._pending is not None:
+                return
+            now = time.monotonic()
+            if self._freeze_at is not None and self._parked is conn and now >= self._freeze_at:
+                self._freeze_at = None
+                self._on_wait()
+            if self._loose is conn and now >= self._loose_at + FREEZE_AFTER_S:
+                self._loose = None        # no call came: read its next here (and freeze)
+                conn.returned = True
+                break
+            idle = self._parked is conn and self._freeze_at is None
+            self._ticking = not idle
+            self._cond.wait(None if idle else FREEZE_TICK_S)
+        self._ticking = False
 
     def check_answer(self, request_id: str) -> tuple[int, dict[str, object]] | None:
         """Why a response/error for ``request_id`` is refused now, or None if it is accepted."""
@@ -253,7 +475,7 @@ class RuntimeAPI:
             if refused is not None:
                 return refused
             started, self._current = self._started, None
-            self.events.put(Outcome(request_id, kind, body, error_type, started, time.monotonic()))
+            self.post(Outcome(request_id, kind, body, error_type, started, time.monotonic()))
         if kind is OutcomeKind.TOO_LARGE:
             return 413, _err("RequestEntityTooLarge",
                              f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).")
@@ -264,7 +486,7 @@ class RuntimeAPI:
             if self._seen_next or self._restored or self._init_failed:
                 return _forbidden("init errors are only accepted during INIT")[:2]
             self._init_failed = True
-            self.events.put(InitError(error_type, body))
+            self.post(InitError(error_type, body))
         return 202, {"status": "OK"}
 
     def restore_next(self) -> tuple[int, dict[str, object]]:
@@ -275,7 +497,7 @@ class RuntimeAPI:
             if self._restored or self._seen_next or self._init_failed:
                 return _forbidden("restore/next is only accepted once, at the end of INIT")[:2]
             self._restored = True
-            self.events.put(Snapshot(time.monotonic()))
+            self.post(Snapshot(time.monotonic()))
         return 200, {}
 
     def restore_error(self, error_type: str, body: bytes) -> tuple[int, dict[str, object]]:
@@ -283,7 +505,7 @@ class RuntimeAPI:
             if not self._restored or self._seen_next or self._init_failed:
                 return _forbidden("restore errors are only accepted during RESTORE")[:2]
             self._init_failed = True     # the runtime must exit; no event will be served
-            self.events.put(RestoreError(error_type, body))
+            self.post(RestoreError(error_type, body))
         return 202, {"status": "OK"}
 
 
@@ -389,28 +611,61 @@ class _Connection(socketserver.BaseRequestHandler):
         # reply that does not fill a segment.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buffer = bytearray()
+        self.keep_alive = True           # the last request's
+        self.returned = False            # handed back by the caller that served it
+        self.deadline: float | None = None   # while a caller serves it: its call's deadline
+        self._holder = False
 
     def handle(self) -> None:
-        while True:
-            head = self._read_head()
-            if head is None:
-                return
-            request = self._parse(head)
-            if request is None:
-                return
-            method, path, headers, keep_alive = request
-            body = self._read_body(headers)
-            if body is _BAD_LENGTH:
-                self._send(400, _json(_err("BadRequest", "invalid Content-Length")), close=True)
-                return
-            status, payload, extra = self._route(method, path.split("?")[0], headers, body)
-            if not self._send(status, payload, extra, close=not keep_alive) or not keep_alive:
-                return
+        while self.step() is not None:
+            pass
+
+    def step(self, holder: bool = False) -> bool | _Parked | None:
+        """One request read, routed and answered: True; _PARKED when it was a ``next`` left
+        parked (``holder``: for the next ``serve``; a server thread: answered by a caller, which
+        then handed the connection back); None when the connection ended."""
+        head = self._read_head()
+        if head is None:
+            return None
+        request = self._parse(head)
+        if request is None:
+            return None
+        method, path, headers, self.keep_alive = request
+        body = self._read_body(headers)
+        if body is _BAD_LENGTH:
+            self._send(400, _json(_err("BadRequest", "invalid Content-Length")), close=True)
+            return None
+        self._holder = holder
+        routed = self._route(method, path.split("?")[0], headers, body)
+        if routed is _PARKED:
+            return _PARKED
+        status, payload, extra = routed
+        if not self._send(status, payload, extra, close=not self.keep_alive):
+            return None
+        return True if self.keep_alive else None
+
+    def pending_input(self) -> bool:
+        return bool(self._buffer)
+
+    def reply_next(self, invocation: Invocation) -> bool:
+        """Answer the parked ``next`` with ``invocation`` (False: the runtime is gone)."""
+        return self._send(*_next_reply(invocation), close=not self.keep_alive)
 
     # -- reading ---------------------------------------------------------------------------
 
     def _recv(self) -> bool:
-        chunk = self.request.recv(_RECV_CHUNK)
+        if self.deadline is None:
+            chunk = self.request.recv(_RECV_CHUNK)
+        else:
+            # A caller serving the connection: never blocked past its call's deadline by a
+            # runtime that stalls mid-request (one syscall when data is there, as it mostly is).
+            try:
+                chunk = self.request.recv(_RECV_CHUNK, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if not select.select([self.request], [], [],
+                                     max(self.deadline - time.monotonic(), 0))[0]:
+                    raise TimeoutError("the runtime stalled mid-request") from None
+                chunk = self.request.recv(_RECV_CHUNK, socket.MSG_DONTWAIT)
         self._buffer += chunk
         return bool(chunk)
 
@@ -483,8 +738,9 @@ class _Connection(socketserver.BaseRequestHandler):
     # -- routing ---------------------------------------------------------------------------
 
     def _route(self, method: str, path: str, headers: dict[str, str], body: bytes | None | object
-               ) -> tuple[int, bytes, str]:
-        """Status, JSON body and any extra header lines of the answer to one request."""
+               ) -> tuple[int, bytes, str] | _Parked:
+        """Status, JSON body and any extra header lines of the answer to one request, or
+        _PARKED (a ``next`` answered later, see ``step``)."""
         api = self.server.api
         if method == "GET":
             if path == _NEXT_PATH:
@@ -515,20 +771,14 @@ class _Connection(socketserver.BaseRequestHandler):
         error_type = headers.get(_ERROR_TYPE_KEY) or _error_type_of(data) or "Runtime.Unknown"
         return _answer(*api.answer(request_id, OutcomeKind.ERROR, data, error_type))
 
-    def _next(self, api: RuntimeAPI) -> tuple[int, bytes, str]:
-        status, body, invocation = api.next_invocation()
+    def _next(self, api: RuntimeAPI) -> tuple[int, bytes, str] | _Parked:
+        result = api.next_invocation(self, self._holder)
+        if result is _PARKED:
+            return _PARKED
+        status, body, invocation = result
         if invocation is None:
             return _answer(status, body)
-        extra = (f"Lambda-Runtime-Aws-Request-Id: {invocation.request_id}\r\n"
-                 f"Lambda-Runtime-Deadline-Ms: {invocation.deadline_ms}\r\n"
-                 f"Lambda-Runtime-Invoked-Function-Arn: {invocation.function_arn}\r\n"
-                 f"Lambda-Runtime-Trace-Id: {invocation.trace_id}\r\n")
-        if invocation.client_context is not None:
-            extra += f"Lambda-Runtime-Client-Context: {json_header(invocation.client_context)}\r\n"
-        if invocation.cognito_identity is not None:
-            extra += ("Lambda-Runtime-Cognito-Identity: "
-                      f"{json_header(invocation.cognito_identity)}\r\n")
-        return 200, invocation.payload, extra
+        return _next_reply(invocation)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -544,6 +794,19 @@ class _Connection(socketserver.BaseRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return False
         return True
+
+
+def _next_reply(invocation: Invocation) -> tuple[int, bytes, str]:
+    """``next``'s answer: the event, and its Lambda-Runtime-* headers."""
+    extra = (f"Lambda-Runtime-Aws-Request-Id: {invocation.request_id}\r\n"
+             f"Lambda-Runtime-Deadline-Ms: {invocation.deadline_ms}\r\n"
+             f"Lambda-Runtime-Invoked-Function-Arn: {invocation.function_arn}\r\n"
+             f"Lambda-Runtime-Trace-Id: {invocation.trace_id}\r\n")
+    if invocation.client_context is not None:
+        extra += f"Lambda-Runtime-Client-Context: {json_header(invocation.client_context)}\r\n"
+    if invocation.cognito_identity is not None:
+        extra += f"Lambda-Runtime-Cognito-Identity: {json_header(invocation.cognito_identity)}\r\n"
+    return 200, invocation.payload, extra
 
 
 def _answer(status: int, body: dict[str, object]) -> tuple[int, bytes, str]:
