@@ -13,7 +13,7 @@ tflite_runtime, where a package holds that instead), TensorFlow when LAMBDALITE_
 onnxruntime when the variant is an ONNX file; nothing is imported here on purpose. It runs on
 Python 3.9 and newer (``compat.py``), the CLI on 3.11 and newer.
 
-Records here and in the shared modules it imports (``manifest``, ``lambda_facts``) are
+Records here and in the shared modules it imports (``manifest``) are
 ``typing.NamedTuple``, not dataclasses: on python3.12 a frozen dataclass compiles six methods when
 its class is created (about 4.3 M instructions each, callgrind), a NamedTuple one (0.8 M); the
 27 records were 97 M of the function's INIT (709 -> 612 M instructions, the imports-only floor
@@ -33,5 +33,5 @@ SHARED_MODULES = (
     "lambdalite.errors",
     "lambdalite.manifest",
     "lambdalite.envvars",
-    "lambdalite.lambda_facts",
+    "lambdalite.lambda_quotas",
 )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from lambdalite import envvars
 from lambdalite.errors import UsageError
 from lambdalite.function.compat import StrEnum
-from lambdalite.lambda_facts import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
+from lambdalite.lambda_quotas import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
 
 if TYPE_CHECKING:
     from lambdalite.function.compat import StrPath

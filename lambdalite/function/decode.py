@@ -48,7 +48,7 @@ from lambdalite.function.errors import (
     NotAnImage,
 )
 from lambdalite.function.events import EncodedImage
-from lambdalite.lambda_facts import MB
+from lambdalite.lambda_quotas import MB
 from lambdalite.manifest import Preprocessing
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")

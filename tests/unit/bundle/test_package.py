@@ -42,7 +42,7 @@ def test_function_sources_are_what_the_function_imports():
 
     rels = {rel for _, rel in package.function_sources()}
     assert {"lambdalite/__init__.py", "lambdalite/errors.py", "lambdalite/manifest.py",
-            "lambdalite/envvars.py", "lambdalite/lambda_facts.py",
+            "lambdalite/envvars.py", "lambdalite/lambda_quotas.py",
             "lambdalite/function/handler.py", "lambdalite/function/backends/litert.py"} <= rels
     assert len(SHARED_MODULES) + len([r for r in rels if r.startswith("lambdalite/function/")]) \
         == len(rels)
