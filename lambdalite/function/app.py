@@ -26,7 +26,7 @@ from lambdalite.function import response
 from lambdalite.function.backends import Backend, load_backend
 from lambdalite.function.backends.base import chosen_variant
 from lambdalite.function.config import BackendName, FunctionConfig
-from lambdalite.function.decode import decode_images, limits_for
+from lambdalite.function.decode import decode_images, limits_for, load_plugins
 from lambdalite.function.errors import HookError, InvalidInput, InvalidRequest
 from lambdalite.function.events import Limits, Request, classify, parse
 from lambdalite.function.observability import COUNT, MILLISECONDS, JsonLogger, MetricsSink
@@ -331,6 +331,7 @@ def _init_warmup(app: App, clock: Clock) -> dict[str, Any]:
         return warm_up(backend, manifest.inputs, logger, clock, rehearse)
 
     def before_snapshot() -> None:
+        load_plugins()   # every accepted format's Pillow plugin: the snapshot keeps them
         if on:
             logger.info("before snapshot", warmup_ms=run(), **path)
 

@@ -2,9 +2,12 @@
 
 Only the formats the function promises are tried (Pillow would otherwise also open
 EPS, which runs Ghostscript, and a dozen formats nobody sends to a classifier), and only their
-plugins are registered, at import (INIT): ``Image.open`` would otherwise import five plugins at
-the first request (``preinit``: JPEG's pulls in ``subprocess``) and all ~45 at the first WebP
-image or non-image (``init``: WebP is not among the five), inside a request's Duration.
+plugins are registered: PNG's at import (INIT, where the warm-up also sends a PNG through the
+chain), each other's at the first image of its format (``plugin_for``), all of them before a
+SnapStart snapshot (``load_plugins``). Pillow's ``Image.open`` would import five plugins at its
+first call (``preinit``: BMP, GIF, JPEG, PPM, PNG; JPEG's pulls in ``subprocess``): 25 M
+instructions of INIT (python3.12), a fifth of the function's cost over the imports-only floor,
+for formats most functions never see. ``Image.init`` (all ~45 plugins) never runs.
 Every limit is checked from the headers, before any pixel is decoded, so an image bomb
 costs a few hundred bytes of parsing, not gigabytes of memory:
 
@@ -23,6 +26,7 @@ costs one full-size image at a time, never the sum of them.
 from __future__ import annotations
 
 import binascii
+import importlib
 import io
 import re
 import warnings
@@ -30,12 +34,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from PIL import (
-    Image,
-    PngImagePlugin,
-    UnidentifiedImageError,
-    WebPImagePlugin,  # noqa: F401  (registers WEBP; see FORMATS)
-)
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from lambdalite import envvars
 from lambdalite.function.compat import a2b_base64_strict
@@ -52,10 +51,13 @@ from lambdalite.lambda_quotas import MB
 from lambdalite.manifest import Preprocessing
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
-# BMP, GIF, JPEG, PNG (and PPM, which FORMATS leaves out: Pillow's preinit list); WebP is
-# registered by the import above. Then every format Image.open is asked for is in Image.OPEN
-# and it never runs preinit or init inside a request.
-Image.preinit()
+_PLUGINS = {"PNG": "PngImagePlugin", "JPEG": "JpegImagePlugin", "GIF": "GifImagePlugin",
+            "BMP": "BmpImagePlugin", "WEBP": "WebPImagePlugin"}
+_loaded = {"PNG"}                 # PngImagePlugin, imported above, registered PNG
+# Image.open runs preinit (the five plugins) unless Pillow marks it done, in a private flag:
+# set here, with the plugins this module registers itself. A Pillow that ignores the flag
+# runs preinit, and every format still opens (only INIT is slower).
+Image._initialized = max(Image._initialized, 1)
 _DATA_URL = re.compile(rb"^\s*data:[^,]{0,200};base64,")
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.isspace() and a bytes regex's \s match
 
@@ -207,7 +209,39 @@ def _opened(raw: bytes, max_pixels: int, where: str) -> Iterator[Image.Image]:
              PngImagePlugin.MAX_TEXT_MEMORY) = saved
 
 
+def plugin_for(raw: bytes) -> str | None:
+    """The accepted format ``raw`` starts like, by the magic bytes Pillow's plugins accept
+    (their ``_accept``), its plugin registered now if it was not; None for anything else."""
+    if raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        name = "PNG"
+    elif raw.startswith(b"\xff\xd8\xff"):
+        name = "JPEG"
+    elif raw[:6] in (b"GIF87a", b"GIF89a"):
+        name = "GIF"
+    elif raw.startswith(b"BM"):
+        name = "BMP"
+    elif raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        name = "WEBP"
+    else:
+        return None
+    if name not in _loaded:
+        importlib.import_module(f"PIL.{_PLUGINS[name]}")
+        _loaded.add(name)
+    return name
+
+
+def load_plugins() -> None:
+    """Register every accepted format's plugin (before a SnapStart snapshot, which keeps them;
+    and before a file no magic bytes named is refused, so no accepted file is)."""
+    for name, module in _PLUGINS.items():
+        if name not in _loaded:
+            importlib.import_module(f"PIL.{module}")
+            _loaded.add(name)
+
+
 def _open_checked(raw: bytes, max_pixels: int, where: str) -> Image.Image:
+    if plugin_for(raw) is None:
+        load_plugins()
     try:
         img = Image.open(io.BytesIO(raw), formats=FORMATS)  # reads the header only
     except UnidentifiedImageError:

@@ -141,14 +141,19 @@ def runtime_hooks():
     before[:], after[:] = saved
 
 
-def test_snapstart_warms_before_the_snapshot_and_reseeds_after_restore(served, runtime_hooks):
+def test_snapstart_warms_before_the_snapshot_and_reseeds_after_restore(served, runtime_hooks,
+                                                                       monkeypatch):
+    from lambdalite.function import decode
+
     cfg, backend = _counting(served, snap_start=True)
     out = io.StringIO()
     app = create_app(cfg, backend=backend, stream=out)
     assert backend.calls == 0                       # not at INIT: at before-snapshot
     assert _records(out)[0]["warmup"] == "before snapshot (auto: SnapStart)"
+    monkeypatch.setattr(decode, "_loaded", {"PNG"})  # as a fresh INIT leaves it
     runtime_hooks.run_before_snapshot()
     assert backend.calls == 1
+    assert decode._loaded == set(decode.FORMATS)   # every plugin, kept by the snapshot
     snap = _records(out)[1]
     assert snap["message"] == "before snapshot" and isinstance(snap["warmup_ms"], float)
 
@@ -196,51 +201,69 @@ def test_snap_start_is_read_from_the_initialization_type():
         assert FunctionConfig.from_environ(env, lambda: 1).snap_start is expected
 
 
-# ---- Pillow's plugins: registered at import, for the accepted formats only -----------------
+# ---- Pillow's plugins: PNG's at import, each other accepted format's at its first image -----
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 PLUGINS = """
 import json, sys
 from PIL import Image
-images = json.load(sys.stdin)   # {format: base64}, made by the test (saving imports plugins)
+images = json.load(sys.stdin)   # [[format, base64]], made by the test (saving imports plugins)
 plugins = lambda: sorted(m for m in sys.modules if m.startswith("PIL.") and "Plugin" in m)
 import lambdalite.function.decode as decode
 from lambdalite.function.errors import NotAnImage
 from lambdalite.function.events import EncodedImage
-at_import = plugins()
+steps = [["import", plugins()]]
 sizes = {}
-for fmt, b64 in images.items():
+for fmt, b64 in images:
     [img] = decode.decode_images([EncodedImage(b64.encode(), True)], decode.DecodeLimits(10**6))
     sizes[fmt] = [img.width, img.height]
+    steps.append([fmt, plugins()])
 try:
     decode.decode_images([EncodedImage(b"%PDF-1.4 not an image", False)],
                          decode.DecodeLimits(10**6))
 except NotAnImage as exc:
     refused = exc.message
-print(json.dumps({"at_import": at_import, "after": plugins(), "sizes": sizes,
-                  "refused": refused, "initialized": Image._initialized}))
+steps.append(["not an image", plugins()])
+print(json.dumps({"steps": steps, "sizes": sizes, "refused": refused,
+                  "initialized": Image._initialized}))
 """
+MODULES = {"PNG": "PIL.PngImagePlugin", "JPEG": "PIL.JpegImagePlugin",
+           "GIF": "PIL.GifImagePlugin", "BMP": "PIL.BmpImagePlugin", "WEBP": "PIL.WebPImagePlugin"}
 
 
-def test_every_accepted_format_decodes_with_no_plugin_imported_in_a_request():
+def _plugin_steps(order: tuple[str, ...]) -> dict:
     # A fresh interpreter: which plugins are imported depends on what ran before.
-    images = {}
-    for fmt in FORMATS:
+    images = []
+    for fmt in order:
         buf = io.BytesIO()
         Image.new("RGB", (40, 30), (200, 10, 10)).save(buf, fmt)
-        images[fmt] = base64.b64encode(buf.getvalue()).decode()
+        images.append([fmt, base64.b64encode(buf.getvalue()).decode()])
     proc = subprocess.run([sys.executable, "-c", PLUGINS], input=json.dumps(images),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    seen = json.loads(proc.stdout.splitlines()[-1])
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_each_accepted_format_registers_its_own_plugin_at_its_first_image():
+    seen = _plugin_steps(("JPEG", "PNG", "GIF", "JPEG", "BMP", "WEBP"))
     assert seen["sizes"] == {f: [40, 30] for f in FORMATS}
     assert "is not a supported image" in seen["refused"]
-    # The accepted formats' plugins (and PPM, Pillow's preinit list) and nothing more, at import;
-    # no plugin imported by the requests, and Image.init (all ~45 plugins) never ran.
-    assert seen["at_import"] == sorted(f"PIL.{p}ImagePlugin" for p in
-                                       ("Bmp", "Gif", "Jpeg", "Png", "Ppm", "WebP"))
-    assert seen["after"] == seen["at_import"]
+    loaded = {"PIL.PngImagePlugin"}             # at import: PNG only (25 M instructions less)
+    assert seen["steps"][0] == ["import", sorted(loaded)]
+    for fmt, modules in seen["steps"][1:-1]:     # each format adds its plugin, and no other
+        loaded.add(MODULES[fmt])
+        assert modules == sorted(loaded), fmt
+    # A file no magic bytes name: every accepted plugin is tried (none of PPM, EPS, ... and
+    # Image.init, all ~45 plugins, never ran).
+    assert seen["steps"][-1] == ["not an image", sorted(MODULES.values())]
     assert seen["initialized"] == 1
+
+
+def test_a_file_no_magic_bytes_name_loads_every_accepted_plugin_once_and_is_refused():
+    seen = _plugin_steps(())
+    assert seen["steps"] == [["import", ["PIL.PngImagePlugin"]],
+                             ["not an image", sorted(MODULES.values())]]
+    assert "PNG, JPEG, GIF, BMP, WEBP" in seen["refused"]
 
 
 EXTRA_AT_INIT = r"""
