@@ -521,9 +521,15 @@ class Environment:
     def _freeze(self) -> None:
         if self.debug_port is not None:
             return   # a frozen debuggee would stall its debugger between calls
-        if self.proc is not None and self.proc.returncode is None:   # reaped by the watcher
-            self.sandbox.freeze()
-            self._frozen = True
+        # Under the lock that ``kill`` and ``shutdown`` take to mark the environment DEFUNCT
+        # before they signal and thaw it: a freeze the Runtime API's server thread makes a few
+        # ms after the last answer (runtime_api.FREEZE_AFTER_S) can then never land after that
+        # thaw and hold a dying runtime frozen.
+        with self._lock:
+            if (self.state is not EnvState.DEFUNCT and self.proc is not None
+                    and self.proc.returncode is None):   # reaped by the watcher
+                self.sandbox.freeze()
+                self._frozen = True
 
     def _thaw(self) -> None:
         if self._frozen:

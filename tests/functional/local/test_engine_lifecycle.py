@@ -261,6 +261,20 @@ def test_freeze_stops_cpu_between_invocations(engine: LocalLambda) -> None:
     assert env.state is EnvState.IDLE
 
 
+def test_an_environment_going_away_is_not_frozen_by_a_late_freeze() -> None:
+    """The Runtime API's server thread freezes an environment a few ms after its last answer;
+    once ``kill`` or ``shutdown`` has marked it DEFUNCT (then signals and thaws it), that freeze
+    must not land: the dying runtime would stay frozen, its SIGTERM unseen."""
+    with LocalLambda({"Echo": FUNCTIONS[0]}) as own:
+        assert call(own, "Echo").function_error is None
+        env = own.environments("Echo")[0]
+        with env._lock:
+            env.state = EnvState.DEFUNCT            # what kill/shutdown do first
+        env._freeze()                               # what the late freeze calls
+        assert not env._frozen and env.proc is not None and env.proc.returncode is None
+        env.kill()
+
+
 def test_cpu_share_follows_memory_size(engine: LocalLambda) -> None:
     """Lambda's CPU share: 256 MB is 256/1769 of a vCPU, so the same CPU-bound work takes
     several times longer than at 1769 MB (one vCPU). Relative, never a wall-clock target."""
