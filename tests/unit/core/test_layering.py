@@ -11,13 +11,13 @@ import pytest
 import lambdalite
 
 PACKAGE = Path(lambdalite.__file__).parent
-SHARED = ("errors", "lambda_facts", "envvars", "manifest", "progress")
+SHARED = ("errors", "lambda_facts", "lambda_quotas", "envvars", "manifest", "progress")
 # A unit is a top-level module or subpackage of lambdalite; "bundle.api" names one module of
 # a package (and what is under it).
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
     **{module: SHARED for module in SHARED},
     "sam": ("errors", "lambda_facts", "envvars"),
-    "function": ("errors", "manifest", "envvars", "lambda_facts"),
+    "function": ("errors", "manifest", "envvars", "lambda_quotas"),
     "conversion": (*SHARED, "function"),
     "emulation": SHARED,
     "bundle": (*SHARED, "sam", "function", "emulation"),
