@@ -348,6 +348,9 @@ def _init_hooks(config: FunctionConfig, manifest: Manifest, logger: JsonLogger
     traceback and fails INIT with the hook's own exception."""
     if manifest.hooks is None:
         return None  # no hook, no import
+    # Hook code may open images itself: every accepted format's Pillow plugin first, as
+    # Image.open has them without this function (which registers only PNG's at INIT).
+    load_plugins()
     try:
         from lambdalite.function.hooks import load_hooks
 

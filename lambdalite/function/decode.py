@@ -4,10 +4,11 @@ Only the formats the function promises are tried (Pillow would otherwise also op
 EPS, which runs Ghostscript, and a dozen formats nobody sends to a classifier), and only their
 plugins are registered: PNG's at import (INIT, where the warm-up also sends a PNG through the
 chain), each other's at the first image of its format (``plugin_for``), all of them before a
-SnapStart snapshot (``load_plugins``). Pillow's ``Image.open`` would import five plugins at its
-first call (``preinit``: BMP, GIF, JPEG, PPM, PNG; JPEG's pulls in ``subprocess``): 25 M
-instructions of INIT (python3.12), a fifth of the function's cost over the imports-only floor,
-for formats most functions never see. ``Image.init`` (all ~45 plugins) never runs.
+SnapStart snapshot and before a hooks model's setup (``load_plugins``). Pillow's
+``Image.open`` would import five plugins at its first call (``preinit``: BMP, GIF, JPEG, PPM,
+PNG; JPEG's pulls in ``subprocess``): 25 M instructions of INIT (python3.12), a fifth of the
+function's cost over the imports-only floor, for formats most functions never see.
+``Image.init`` (all ~45 plugins) never runs.
 Every limit is checked from the headers, before any pixel is decoded, so an image bomb
 costs a few hundred bytes of parsing, not gigabytes of memory:
 

@@ -107,6 +107,18 @@ def test_setup_once_then_preprocess_and_postprocess_per_request(tmp_path: Path) 
     assert init["warmup"] == "on (auto)" and isinstance(init["warmup_ms"], float)
 
 
+def test_a_model_with_hooks_has_every_accepted_pillow_plugin_before_its_setup(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The function registers PNG's plugin at INIT and the others at their first image; hook
+    # code that opens images itself (explicit formats included) finds all five registered.
+    from lambdalite.function import decode
+
+    monkeypatch.setattr(decode, "_loaded", {"PNG"})    # as a fresh INIT leaves it
+    source = "from lambdalite.function import decode\n\n" \
+             "def setup(model_dir):\n    assert decode._loaded == set(decode.FORMATS)\n"
+    create_app(FunctionConfig(model_dir=hooked_model(tmp_path, source)), stream=io.StringIO())
+
+
 def test_a_client_error_from_a_hook_is_its_own_4xx(tmp_path: Path) -> None:
     app = create_app(FunctionConfig(model_dir=hooked_model(tmp_path, RECORDING)),
                      stream=io.StringIO())
