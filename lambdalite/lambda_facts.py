@@ -14,6 +14,28 @@ from __future__ import annotations
 import platform
 from typing import NamedTuple
 
+# Quotas: kept in lambda_quotas, which the function ships without the tables below (importing
+# them cost its INIT 3.2 M instructions, callgrind), and read here too, so that every fact about
+# Lambda has this one address.
+from lambdalite.lambda_quotas import (  # noqa: F401
+    ASYNC_PAYLOAD_LIMIT,
+    ENVIRONMENT_LIMIT_BYTES,
+    EPHEMERAL_MAX_MB,
+    EPHEMERAL_MIN_MB,
+    EPHEMERAL_STORAGE_DEFAULT_MB,
+    IMAGE_SIZE_LIMIT,
+    INIT_TIMEOUT_S,
+    MAX_VCPUS,
+    MB,
+    MB_PER_VCPU,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    SYNC_PAYLOAD_LIMIT,
+    TIMEOUT_MAX_S,
+    ZIP_DIRECT_UPLOAD_LIMIT,
+    ZIP_UNZIPPED_LIMIT,
+)
+
 
 class Runtime(NamedTuple):
     name: str            # Lambda's identifier, e.g. "python3.12"
@@ -95,28 +117,6 @@ BASE_IMAGE_REPO = "public.ecr.aws/lambda/python"
 # in 1 ms steps. Since 2025-08-01 the INIT phase is billed like invoke duration.
 PRICE_PER_MILLION_REQUESTS = 0.20
 BILLING_GRANULARITY_MS = 1
-
-# Quotas: kept in lambda_quotas, which the function ships without the tables above (importing
-# them cost its INIT 3.2 M instructions, callgrind), and read here too, so that every fact about
-# Lambda has this one address.
-from lambdalite.lambda_quotas import (  # noqa: E402, F401
-    ASYNC_PAYLOAD_LIMIT,
-    ENVIRONMENT_LIMIT_BYTES,
-    EPHEMERAL_MAX_MB,
-    EPHEMERAL_MIN_MB,
-    EPHEMERAL_STORAGE_DEFAULT_MB,
-    IMAGE_SIZE_LIMIT,
-    INIT_TIMEOUT_S,
-    MAX_VCPUS,
-    MB,
-    MB_PER_VCPU,
-    MEMORY_MAX_MB,
-    MEMORY_MIN_MB,
-    SYNC_PAYLOAD_LIMIT,
-    TIMEOUT_MAX_S,
-    ZIP_DIRECT_UPLOAD_LIMIT,
-    ZIP_UNZIPPED_LIMIT,
-)
 
 # Set by Lambda itself: UpdateFunctionConfiguration refuses them in Environment ("Defined
 # runtime environment variables", Lambda Developer Guide).

@@ -225,19 +225,22 @@ def plugin_for(raw: bytes) -> str | None:
         name = "WEBP"
     else:
         return None
-    if name not in _loaded:
-        importlib.import_module(f"PIL.{_PLUGINS[name]}")
-        _loaded.add(name)
+    _register(name)
     return name
 
 
 def load_plugins() -> None:
     """Register every accepted format's plugin (before a SnapStart snapshot, which keeps them;
     and before a file no magic bytes named is refused, so no accepted file is)."""
-    for name, module in _PLUGINS.items():
-        if name not in _loaded:
-            importlib.import_module(f"PIL.{module}")
-            _loaded.add(name)
+    for name in _PLUGINS:
+        _register(name)
+
+
+def _register(name: str) -> None:
+    """Import the format's plugin (its import registers it with Pillow), once."""
+    if name not in _loaded:
+        importlib.import_module(f"PIL.{_PLUGINS[name]}")
+        _loaded.add(name)
 
 
 def _open_checked(raw: bytes, max_pixels: int, where: str) -> Image.Image:
