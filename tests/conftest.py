@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,22 @@ MNIST_MODEL_DIR = MNIST_EXAMPLE / "model"
 
 # Keep TensorFlow quiet and single-process friendly in every subprocess the tests start.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# What a whole run writes at its peak, measured on a fresh clone (2026-12-02): ~5 GB of builds
+# that session fixtures keep until the end, ~4 GB in ~/.cache/lambdalite (the large model,
+# its variants, the arm64 userland). Under it, builds fail with errors that do not say why.
+DISK_NEEDED_GB = 10
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    base = Path(tempfile.gettempdir())  # where pytest puts its tmp_path folders
+    free_gb = shutil.disk_usage(base).free / 2**30
+    line = f"disk: {free_gb:.1f} GB free under {base}"
+    if free_gb < DISK_NEEDED_GB:
+        line += (f"; WARNING: the whole suite needs about {DISK_NEEDED_GB} GB: free some space "
+                 "or set TMPDIR to a larger disk, or build tests fail when the disk fills")
+    return line
 
 
 @pytest.fixture(scope="session")
