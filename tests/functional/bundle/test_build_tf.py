@@ -5,7 +5,9 @@ zip size check must refuse, and the slimmed image task root answering in the loc
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,11 +39,15 @@ def test_tf_package_ships_the_tf_model_not_the_tflite_files(tmp_path: Path, mnis
 
 
 @pytest.fixture(scope="module")
-def tf_image(tmp_path_factory: pytest.TempPathFactory, mnist_model_dir: Path) -> BuildResult:
+def tf_image(tmp_path_factory: pytest.TempPathFactory, mnist_model_dir: Path
+             ) -> Iterator[BuildResult]:
     """One TF image build; the zip size-check test reuses its installed dependencies through
-    the deps cache (lambdalite/bundle/install.py), so pip unpacks TensorFlow once."""
-    return build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=tmp_path_factory.mktemp("tf"),
-                              backend="tf", runtime=HOST_RUNTIME, package_type="image"))
+    the deps cache (lambdalite/bundle/install.py), so pip unpacks TensorFlow once. Its 1.9 GB
+    go when the module ends, not with the session, to keep the suite's disk peak down."""
+    out = tmp_path_factory.mktemp("tf")
+    yield build_package(PackageOptions(model_dir=mnist_model_dir, out_dir=out, backend="tf",
+                                       runtime=HOST_RUNTIME, package_type="image"))
+    shutil.rmtree(out, ignore_errors=True)
 
 
 @pytest.mark.slow
