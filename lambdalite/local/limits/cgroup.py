@@ -124,17 +124,42 @@ def can_mkdir(base: Path) -> bool:
 
 
 def remove_stale_groups(base: Path) -> None:
-    """Remove the empty groups of lambdalite processes that died without closing."""
+    """Remove the groups of lambdalite processes that died without closing, with the runtimes
+    still in them (an engine killed by SIGKILL leaves them running, or frozen)."""
     for parent in base.glob(f"{PREFIX}*"):
         pid = parent.name.removeprefix(PREFIX)
         if not pid.isdigit() or Path(f"/proc/{pid}").exists():
             continue
         for child in parent.iterdir():
             if child.is_dir():
-                with contextlib.suppress(OSError):
-                    child.rmdir()
+                _remove_stale_group(child)
         with contextlib.suppress(OSError):
             parent.rmdir()
+
+
+# Writing these thaws a group: cgroup v1's freezer, v2's cgroup.freeze.
+_THAW_FILES = (("freezer.state", "THAWED"), ("cgroup.freeze", "0"))
+
+
+def _remove_stale_group(group: Path) -> None:
+    """Kill the group's processes, thaw it (a frozen process dies only once thawed), remove it;
+    retried briefly only while killed processes are still leaving."""
+    pids = _read_pids(group / "cgroup.procs")
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for name, value in _THAW_FILES:
+        if (group / name).exists():
+            with contextlib.suppress(OSError):
+                write(group, name, value)
+    for _ in range(RMDIR_ATTEMPTS if pids else 1):
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def _read_pids(path: Path) -> list[int]:

@@ -13,6 +13,8 @@ import pytest
 
 from lambdalite.lambda_facts import MB
 from lambdalite.local.limits import LimitsPlan
+from lambdalite.local.limits.base import CGROUP_ROOT
+from lambdalite.local.limits.cgroup_v1 import CgroupV1Sandbox, controller_bases
 from lambdalite.local.limits.cgroup_v2 import CgroupV2Sandbox
 from lambdalite.local.limits.fallback import RLIMIT_AS_HEADROOM, FallbackSandbox
 
@@ -46,6 +48,33 @@ def test_cgroup_kill_all_kills_every_member(tmp_path: Path, sleeper) -> None:
     (sandbox.group / "cgroup.procs").write_text(f"{sleeper.pid}\n")
     sandbox.kill_all()
     assert sleeper.wait(timeout=10) == -9
+
+
+def test_a_dead_engines_frozen_runtime_is_killed_and_its_group_swept(sleeper) -> None:
+    """What an engine killed by SIGKILL leaves: a frozen runtime in its group. The next
+    engine's start (detect_mode sweeps) kills it, thaws it so it can die, removes the group."""
+    bases = controller_bases(CGROUP_ROOT) if CgroupV1Sandbox.usable(CGROUP_ROOT) else None
+    if bases is None:
+        pytest.skip(f"no writable cgroup v1 freezer under {CGROUP_ROOT} on this machine")
+    group = bases["freezer"] / "lambdalite-999999999" / "Fn-1-abcd"   # above any pid_max
+    group.mkdir(parents=True)
+    try:
+        (group / "cgroup.procs").write_text(f"{sleeper.pid}\n")
+        (group / "freezer.state").write_text("FROZEN")
+        deadline = time.monotonic() + 10
+        while (group / "freezer.state").read_text().strip() != "FROZEN":
+            assert time.monotonic() < deadline, "the freezer did not freeze the sleeper"
+            time.sleep(0.01)
+        CgroupV1Sandbox.sweep_stale(CGROUP_ROOT)
+        assert sleeper.wait(timeout=10) == -9
+        assert not group.parent.exists()
+    finally:
+        if group.exists():
+            (group / "freezer.state").write_text("THAWED")
+            sleeper.kill()
+            sleeper.wait()
+            group.rmdir()
+            group.parent.rmdir()
 
 
 def test_fallback_runtime_starts_under_its_address_space_limit() -> None:
