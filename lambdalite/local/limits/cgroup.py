@@ -55,9 +55,7 @@ class CgroupSandbox(Sandbox):
 
     def kill_all(self) -> None:
         for group in self.groups:
-            for pid in _read_pids(group / "cgroup.procs"):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
+            _kill_members(group)
         self.thaw()   # frozen processes do not die until thawed
 
     def close(self) -> None:
@@ -144,10 +142,7 @@ _THAW_FILES = (("freezer.state", "THAWED"), ("cgroup.freeze", "0"))
 def _remove_stale_group(group: Path) -> None:
     """Kill the group's processes, thaw it (a frozen process dies only once thawed), remove it;
     retried briefly only while killed processes are still leaving."""
-    pids = _read_pids(group / "cgroup.procs")
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    pids = _kill_members(group)
     for name, value in _THAW_FILES:
         if (group / name).exists():
             with contextlib.suppress(OSError):
@@ -160,6 +155,15 @@ def _remove_stale_group(group: Path) -> None:
             return
         except OSError:
             time.sleep(0.02)
+
+
+def _kill_members(group: Path) -> list[int]:
+    """SIGKILL every process in the group; returns their pids (gone ones are skipped)."""
+    pids = _read_pids(group / "cgroup.procs")
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
 
 
 def _read_pids(path: Path) -> list[int]:
