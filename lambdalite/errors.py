@@ -19,11 +19,16 @@ Stdlib only: this module ships inside the Lambda package.
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# A pattern string, not a compiled pattern: the function imports this module at every INIT and
+# never raises an OptionError, so the compile (~0.5 M instructions) waits for the first use
+# (``re`` caches it). ``copy`` (~2 M) is imported where it is needed for the same reason.
+_FIELD = r"\{([a-z_][a-z0-9_]*)\}"
 
 
 class LambdaliteError(Exception):
@@ -61,13 +66,15 @@ class OptionError(UsageError):
 
     def __init__(self, template: str) -> None:
         self.template = template
-        self.options = tuple(dict.fromkeys(_FIELD.findall(template)))
+        self.options = tuple(dict.fromkeys(re.findall(_FIELD, template)))
         super().__init__(self._render({}))
 
     def _render(self, names: Mapping[str, str]) -> str:
-        return _FIELD.sub(lambda m: names.get(m[1], m[1]), self.template)
+        return re.sub(_FIELD, lambda m: names.get(m[1], m[1]), self.template)
 
     def renamed(self, names: Mapping[str, str]) -> OptionError:
+        import copy
+
         err = copy.copy(self)
         err.message = self._render(names)
         err.args = (err.message,)

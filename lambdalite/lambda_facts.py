@@ -12,7 +12,6 @@ Stdlib only. The function package ships only its quotas (``lambda_quotas``).
 from __future__ import annotations
 
 import platform
-from typing import NamedTuple
 
 # Quotas: kept in lambda_quotas, which the function ships without the tables below (importing
 # them cost its INIT 3.2 M instructions, callgrind), and read here too, so that every fact about
@@ -35,9 +34,10 @@ from lambdalite.lambda_quotas import (  # noqa: F401
     ZIP_DIRECT_UPLOAD_LIMIT,
     ZIP_UNZIPPED_LIMIT,
 )
+from lambdalite.records import Record
 
 
-class Runtime(NamedTuple):
+class Runtime(Record):
     name: str            # Lambda's identifier, e.g. "python3.12"
     python: str          # "3.12"
     os: str              # base OS of the managed runtime
@@ -63,7 +63,7 @@ class Runtime(NamedTuple):
         return tags
 
 
-class Arch(NamedTuple):
+class Arch(Record):
     name: str             # Lambda's Architectures value: "x86_64" | "arm64"
     wheel_machine: str    # platform tag suffix in wheel names
     elf_machine: str      # e_machine as pyelftools reports it

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from lambdalite.errors import ModelError
+from lambdalite.records import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,12 +53,12 @@ V1_INPUT_NAME = "image"
 V1_OUTPUT_NAME = "output_0"
 
 
-class Quantization(NamedTuple):
+class Quantization(Record):
     scale: float = 0.0       # 0.0 means "not quantized", as TFLite reports it
     zero_point: int = 0
 
 
-class TensorSpec(NamedTuple):
+class TensorSpec(Record):
     """One tensor of one variant's file, and the logical input/output it carries."""
 
     name: str                # the file's tensor name
@@ -69,7 +70,7 @@ class TensorSpec(NamedTuple):
     index: int = -1  # type: ignore[assignment]
 
 
-class Evaluation(NamedTuple):
+class Evaluation(Record):
     examples: int
     accuracy: float | None           # None when the evaluation set has no labels
     agreement_with_float32: float | None
@@ -79,7 +80,7 @@ class Evaluation(NamedTuple):
     dataset: str = ""
 
 
-class Variant(NamedTuple):
+class Variant(Record):
     name: str                         # one of ALL_VARIANTS
     file: str                         # relative to the manifest's folder
     size_bytes: int
@@ -109,7 +110,7 @@ class Variant(NamedTuple):
         return next((s for s in specs if s.logical == logical), None)
 
 
-class Preprocessing(NamedTuple):
+class Preprocessing(Record):
     color_mode: ColorMode = "RGB"
     height: int = 224
     width: int = 224
@@ -119,7 +120,7 @@ class Preprocessing(NamedTuple):
     layout: Literal["NHWC", "NCHW"] = "NHWC"
 
 
-class InputSpec(NamedTuple):
+class InputSpec(Record):
     """A logical model input: what a request (or a preprocess hook) gives the model.
 
     ``dtype`` is the model's own interface type (float32 for a quantized variant, which the
@@ -139,7 +140,7 @@ class InputSpec(NamedTuple):
         return out
 
 
-class OutputSpec(NamedTuple):
+class OutputSpec(Record):
     """A logical model output and how the function answers with it.
 
     ``classes``: one class per row (argmax; ``top_k`` ranks them); ``scores``: a score per
@@ -166,7 +167,7 @@ class OutputSpec(NamedTuple):
         return out
 
 
-class Hooks(NamedTuple):
+class Hooks(Record):
     """User code shipped with the model: ``module`` (a file in the model folder, imported once
     at INIT) and the pip requirements it needs (installed by ``lambdalite build``)."""
 
@@ -174,13 +175,13 @@ class Hooks(NamedTuple):
     requirements: tuple[str, ...] = ()
 
 
-class Source(NamedTuple):
+class Source(Record):
     path: str                         # as given to convert
     format: str                       # saved_model_tf2 | saved_model_tf1 | keras | h5 | tflite
     sha256: str | None = None
 
 
-class ModelInfo(NamedTuple):
+class ModelInfo(Record):
     name: str
     source: Source
     tf_version: str | None = None     # None: made without TensorFlow (a .tflite given as is)
@@ -189,7 +190,7 @@ class ModelInfo(NamedTuple):
     tf_model: str | None = None
 
 
-class Manifest(NamedTuple):
+class Manifest(Record):
     model: ModelInfo
     inputs: list[InputSpec]
     outputs: list[OutputSpec]
@@ -327,7 +328,7 @@ class Manifest(NamedTuple):
 
 
 def plain(record: Any) -> Any:
-    """A record as JSON-ready data: NamedTuples as dicts, lists and tuples as lists, nested (what
+    """A record as JSON-ready data: records as dicts, lists and tuples as lists, nested (what
     ``dataclasses.asdict`` did when these were dataclasses)."""
     if hasattr(record, "_asdict"):
         return {k: plain(v) for k, v in record._asdict().items()}

@@ -13,11 +13,12 @@ tflite_runtime, where a package holds that instead), TensorFlow when LAMBDALITE_
 onnxruntime when the variant is an ONNX file; nothing is imported here on purpose. It runs on
 Python 3.9 and newer (``compat.py``), the CLI on 3.11 and newer.
 
-Records here and in the shared modules it imports (``manifest``) are
-``typing.NamedTuple``, not dataclasses: on python3.12 a frozen dataclass compiles six methods when
-its class is created (about 4.3 M instructions each, callgrind), a NamedTuple one (0.8 M); the
-27 records were 97 M of the function's INIT (709 -> 612 M instructions, the imports-only floor
-479 M). Change one with ``record._replace(...)``.
+Records here and in the shared modules it imports (``manifest``) are ``lambdalite.records.Record``
+tuples, neither dataclasses nor ``typing.NamedTuple``: on python3.12 a frozen dataclass compiles
+six methods when its class is created (about 4.3 M instructions each, callgrind), a NamedTuple
+evaluates its ``__new__`` and each string annotation (0.8-1.9 M), a Record nothing (~0.1 M). The
+27 dataclasses were 97 M of the function's INIT (709 -> 612 M instructions), the NamedTuples
+after them 21.5 M (the imports-only floor is 479 M). Change one with ``record._replace(...)``.
 """
 
 # The import rule, as data: the build uses it to know what to ship, the tests enforce it.
@@ -34,4 +35,5 @@ SHARED_MODULES = (
     "lambdalite.manifest",
     "lambdalite.envvars",
     "lambdalite.lambda_quotas",
+    "lambdalite.records",
 )

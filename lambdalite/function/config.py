@@ -1,4 +1,4 @@
-"""Function configuration: environment variables -> one NamedTuple.
+"""Function configuration: environment variables -> one record.
 
 ``FunctionConfig.from_environ`` takes the environment as a mapping so tests pass
 a dict; the names live in ``lambdalite.envvars``.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from lambdalite import envvars
 from lambdalite.errors import UsageError
 from lambdalite.function.compat import StrEnum
 from lambdalite.lambda_quotas import MB_PER_VCPU, SYNC_PAYLOAD_LIMIT
+from lambdalite.records import Record
 
 if TYPE_CHECKING:
     from lambdalite.function.compat import StrPath
@@ -38,7 +39,7 @@ class BackendName(StrEnum):
     ONNXRUNTIME = "onnxruntime"
 
 
-class FunctionConfig(NamedTuple):
+class FunctionConfig(Record):
     model_dir: StrPath          # a str from the environment; callers may pass a Path
     variant: str | None = None  # None: the manifest's default_variant
     backend: BackendName | None = None  # None: what the variant's file needs (LiteRT, ONNX Runtime)

@@ -33,7 +33,6 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NamedTuple
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
@@ -50,6 +49,7 @@ from lambdalite.function.errors import (
 from lambdalite.function.events import EncodedImage
 from lambdalite.lambda_quotas import MB
 from lambdalite.manifest import Preprocessing
+from lambdalite.records import Record
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 _PLUGINS = {"PNG": "PngImagePlugin", "JPEG": "JpegImagePlugin", "GIF": "GifImagePlugin",
@@ -79,7 +79,7 @@ PNG_TEXT_CHUNK_LIMIT, PNG_TEXT_MEMORY_LIMIT = 1 * MB, 2 * MB
 _REDUCIBLE_AS = {"1": "L", "P": "RGB", "I;16": "I", "I;16L": "I", "I;16B": "I", "I;16N": "I"}
 
 
-class DecodeLimits(NamedTuple):
+class DecodeLimits(Record):
     """What a request may decode: ``max_pixels`` per image (declared size), ``request_pixels``
     for the whole request (None: no budget, memory unknown), why that budget (for the 413),
     and the model's input (width, height) that images are reduced toward (None: no reduction).

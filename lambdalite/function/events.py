@@ -26,7 +26,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from lambdalite.function.compat import StrEnum
 from lambdalite.function.errors import (
@@ -39,6 +39,7 @@ from lambdalite.function.errors import (
     TooManyImages,
 )
 from lambdalite.function.tensors import NpyBytes
+from lambdalite.records import Record
 
 MAX_TOP_K = 1000
 SCHEDULED_SOURCES = ("aws.events", "aws.scheduler")
@@ -59,17 +60,17 @@ class EventKind(StrEnum):
         return self in (EventKind.API_GATEWAY_V1, EventKind.HTTP_API_V2, EventKind.FUNCTION_URL)
 
 
-class EncodedImage(NamedTuple):
+class EncodedImage(Record):
     data: bytes
     is_base64: bool  # True: base64 text still to decode; False: the image's bytes
 
 
-class Limits(NamedTuple):
+class Limits(Record):
     max_images: int
     max_payload_bytes: int
 
 
-class Request(NamedTuple):
+class Request(Record):
     kind: EventKind
     images: tuple[EncodedImage, ...] = ()
     batch: bool = False  # the caller sent a list ("images") or tensors: answer with a list

@@ -24,12 +24,13 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from lambdalite.errors import ModelError
+from lambdalite.records import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +43,7 @@ MODULE_NAME = "lambdalite_model_hooks"
 HOOK_NAMES = ("setup", "preprocess", "postprocess")
 
 
-class HookRequest(NamedTuple):
+class HookRequest(Record):
     """What a hook sees of one request (already checked against the function's limits)."""
 
     images: tuple[Image.Image, ...] = ()           # decoded "image"/"images"/raw body, in order
@@ -53,7 +54,7 @@ class HookRequest(NamedTuple):
     event: str = "direct"                           # EventKind value: direct, apigateway-rest ...
 
 
-class LoadedHooks(NamedTuple):
+class LoadedHooks(Record):
     path: str
     setup: Callable[[Path], None] | None = None
     preprocess: Callable[[HookRequest], Mapping[str, np.ndarray]] | None = None

@@ -4,18 +4,19 @@ probabilities), and ranked rows of any ``classes``/``scores`` output."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 
+from lambdalite.records import Record
 
-class Ranked(NamedTuple):
-    index: int  # type: ignore[assignment]  # shadows tuple.index, as a NamedTuple field may
+
+class Ranked(Record):
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as a record's field may
     probability: float
     label: str | None = None
 
 
-class Prediction(NamedTuple):
+class Prediction(Record):
     index: int  # type: ignore[assignment]  # shadows tuple.index
     label: str | None = None
     top_k: tuple[Ranked, ...] | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import binascii
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from lambdalite.errors import LambdaliteError
 from lambdalite.function.compat import a2b_base64_strict
 from lambdalite.function.errors import BatchTooLarge, InvalidInput, PayloadTooLarge
 from lambdalite.manifest import InputSpec
+from lambdalite.records import Record
 
 NPY_KEY = "npy"
 NPY_MAGIC = b"\x93NUMPY"
@@ -38,13 +39,13 @@ _WHITESPACE = b" \t\n\r\x0b\x0c"
 _MIN_JSON_NUMBER_BYTES = 2
 
 
-class NpyBytes(NamedTuple):
+class NpyBytes(Record):
     """The raw bytes of a ``.npy`` file (an ``application/x-npy`` HTTP body)."""
 
     data: bytes
 
 
-class TensorLimits(NamedTuple):
+class TensorLimits(Record):
     max_batch: int
     max_payload_bytes: int
 

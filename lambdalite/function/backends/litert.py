@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from lambdalite.errors import ModelError
 from lambdalite.function.backends.batching import batching_mode, run_request
 from lambdalite.manifest import TensorSpec, Variant
+from lambdalite.records import Record
 
 try:
     from ai_edge_litert.interpreter import Interpreter
@@ -40,7 +41,7 @@ _INT_TYPES = (np.int8, np.uint8, np.int16)
 DEFAULT_SIGNATURE = "serving_default"
 
 
-class Port(NamedTuple):
+class Port(Record):
     """One logical input or output bound to one tensor of the file."""
 
     logical: str

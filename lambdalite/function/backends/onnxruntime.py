@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -23,6 +23,7 @@ import onnxruntime as ort
 from lambdalite.errors import ModelError
 from lambdalite.function.backends.batching import batching_mode, run_request
 from lambdalite.manifest import TensorSpec, Variant
+from lambdalite.records import Record
 
 # ONNX element types as ONNX Runtime names them -> numpy.
 _DTYPES = {
@@ -33,7 +34,7 @@ _DTYPES = {
 }
 
 
-class OnnxPort(NamedTuple):
+class OnnxPort(Record):
     """One logical input or output bound to one of the graph's tensors."""
 
     logical: str

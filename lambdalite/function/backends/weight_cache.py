@@ -18,9 +18,10 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from lambdalite.function.backends.base import SIDECAR_SUFFIX
+from lambdalite.records import Record
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,7 +34,7 @@ SUFFIX = ".xnnpack_cache"
 _X86_ISA = re.compile(r"^(sse|ssse|avx|fma|f16c|amx)")
 
 
-class CacheFacts(NamedTuple):
+class CacheFacts(Record):
     """What a cache file was built for (the sidecar's content)."""
 
     variant: str

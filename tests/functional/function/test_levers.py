@@ -280,15 +280,16 @@ print(json.dumps(sorted(set(sys.modules) - floor)))
 
 def test_init_and_a_request_import_neither_dataclasses_nor_pathlib(served):
     # Both are the function's own cost over the floor (python3.12: 97 M and 22 M instructions
-    # of INIT, docs/BENCHMARKS.md): its records are NamedTuples and its paths os.path strings.
-    # A model without hooks or a weight cache imports neither module; and the function reads
-    # Lambda's quotas from lambda_quotas, not lambda_facts' tables (3.2 M instructions).
+    # of INIT, docs/BENCHMARKS.md): its records are `Record`s and its paths os.path strings;
+    # `copy` (2 M) only an OptionError's rename needs. A model without hooks or a weight cache
+    # imports neither module; and the function reads Lambda's quotas from lambda_quotas, not
+    # lambda_facts' tables (3.2 M instructions).
     proc = subprocess.run([sys.executable, "-c", EXTRA_AT_INIT, str(served.model_dir)],
                           input=served.samples[0].b64, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     extra = json.loads(proc.stdout.splitlines()[-1])
     assert "lambdalite.function.app" in extra       # the probe measured the function
-    assert [m for m in extra if m in ("dataclasses", "pathlib", "lambdalite.function.hooks",
+    assert [m for m in extra if m in ("dataclasses", "pathlib", "copy", "lambdalite.function.hooks",
                                       "lambdalite.function.backends.weight_cache",
                                       "lambdalite.lambda_facts")] == []
     assert "lambdalite.lambda_quotas" in extra

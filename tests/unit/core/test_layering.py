@@ -11,13 +11,13 @@ import pytest
 import lambdalite
 
 PACKAGE = Path(lambdalite.__file__).parent
-SHARED = ("errors", "lambda_facts", "lambda_quotas", "envvars", "manifest", "progress")
+SHARED = ("errors", "lambda_facts", "lambda_quotas", "envvars", "manifest", "progress", "records")
 # A unit is a top-level module or subpackage of lambdalite; "bundle.api" names one module of
 # a package (and what is under it).
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
     **{module: SHARED for module in SHARED},
     "sam": ("errors", "lambda_facts", "envvars"),
-    "function": ("errors", "manifest", "envvars", "lambda_quotas"),
+    "function": ("errors", "manifest", "envvars", "lambda_quotas", "records"),
     "conversion": (*SHARED, "function"),
     "emulation": SHARED,
     "bundle": (*SHARED, "sam", "function", "emulation"),
