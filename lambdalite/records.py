@@ -14,7 +14,8 @@ methods with ``exec`` (~4.3 M instructions a class), ``typing.NamedTuple`` evalu
 for ``__new__`` and compiles each string annotation into a ``ForwardRef`` (~1.9 M for five
 fields). This class reads the field names from ``__annotations__`` without evaluating them and
 compiles nothing when a record class is made (~0.1 M); its one ``__new__`` is shared by every
-record (docs/BENCHMARKS.md, "records"). Standard library only, Python 3.9 code.
+record (docs/BENCHMARKS.md, "The function's own INIT, in instructions"). Standard library
+only, Python 3.9 code.
 """
 
 from __future__ import annotations
