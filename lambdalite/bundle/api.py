@@ -307,13 +307,14 @@ def execute(p: BuildPlan, *, progress: progress_.Progress | None = None,
     o, target, root = p.options, p.target, p.task_root
     notes: list[str] = []
     steps = progress_.resolve(progress)
+    screens = install.cache_subdir("screens")
     done, picks = versions.fit(
         p.requirements, lambda reqs: _assemble(p, reqs, steps),
         pinned=versions.pinned((*o.extra_requirements, *filter(None, [o.litert_package]))),
-        versions=lambda name: versions.list_versions(name, target),
+        versions=lambda name: versions.list_versions(name, target, cache=screens),
         screen=lambda name, v: versions.screen_wheel(
             name, v, target, o.package_type,
-            constraints=versions.constraints_for(name, o.extra_requirements)),
+            constraints=versions.constraints_for(name, o.extra_requirements), cache=screens),
         target_label=str(target),
     )
     picked = tuple(pick.note() for pick in picks)

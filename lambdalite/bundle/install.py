@@ -108,18 +108,26 @@ def _cache_root() -> Path | None:
     return root
 
 
+def cache_subdir(name: str) -> Path | None:
+    """A folder ``name`` beside the deps cache's entries, or None when that cache is off."""
+    root = _cache_root()
+    if root is None:
+        return None
+    (root / name).mkdir(exist_ok=True)
+    return root / name
+
+
 def compiled_cache_root() -> Path:
     """Where wheels compiled for a target are kept (crosscompile.py): beside the deps cache
     (``compiled/`` in it), or in a folder of this process when that cache is off."""
-    root = _cache_root()
-    if root is None:
+    folder = cache_subdir("compiled")
+    if folder is None:
         global _scratch
         if _scratch is None:
             _scratch = Path(tempfile.mkdtemp(prefix="lambdalite-compiled-"))
             atexit.register(shutil.rmtree, _scratch, True)
         return _scratch
-    (root / "compiled").mkdir(exist_ok=True)
-    return root / "compiled"
+    return folder
 
 
 _scratch: Path | None = None

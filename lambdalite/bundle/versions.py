@@ -12,6 +12,13 @@ target, newest first (``pip index versions`` with the target's platform flags):
 2. build with ``name==version`` added (install.py's deps cache keys it separately) and run
    every check again; a failure there rejects it too.
 
+Both pip steps of the lister and the screen take about a second each, and a python3.12
+arm64 build screens seven releases: their answers are kept for a day beside the deps cache
+(``screens/``, one JSON file each, like install.py's entries), so the next build for the same
+target (another variant, the next bench) asks pip nothing. A screen's verdict is keyed by the
+release, the target, the package type, the user's constraints and the checks' own code; pip
+failures (no wheel, no network) are never kept.
+
 A size failure of the whole package (model + dependencies over 250 MB) never steps anything
 down, before or after a pick: no release is to blame, and it is raised as size.check says it.
 
@@ -24,19 +31,22 @@ Generic: numpy, Pillow or any other distribution goes through the same steps.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from lambdalite.bundle import elfcheck, package
+from lambdalite.bundle import elfcheck, errors, package
 from lambdalite.bundle.errors import CheckFailed, PackageTooLarge
-from lambdalite.bundle.install import Runner, run
+from lambdalite.bundle.install import CACHE_MAX_AGE_S, Runner, run
 from lambdalite.bundle.resolve import canonical
 from lambdalite.bundle.size import IMAGE_FIX, mb
 from lambdalite.bundle.targets import Target
@@ -176,25 +186,51 @@ def _none_fits(name: str, rejected: list[Rejected], newest: CheckFailed, untried
 
 # -- pip-backed lister and screen --------------------------------------------------------------
 
-def list_versions(name: str, target: Target, *, runner: Runner = run) -> list[str]:
-    """Releases of ``name`` that have a wheel for ``target``, newest first ([] if pip fails)."""
+def list_versions(name: str, target: Target, *, runner: Runner = run,
+                  cache: Path | None = None) -> list[str]:
+    """Releases of ``name`` that have a wheel for ``target``, newest first ([] if pip fails).
+
+    ``cache``: a folder where pip's answer is kept for a day (a failure is not kept).
+    """
+    key = ["versions", name, repr(target)]
+    kept = _recall(cache, key)
+    if kept is not None:
+        return [str(v) for v in kept]
     proc = runner([sys.executable, "-m", "pip", "index", "versions", name, "--json",
                    "--disable-pip-version-check", *target.pip_args()])
     if proc.returncode != 0:
         return []
     try:
-        return [str(v) for v in json.loads(proc.stdout)["versions"]]
+        found = [str(v) for v in json.loads(proc.stdout)["versions"]]
     except (ValueError, KeyError, TypeError):
         return []
+    _keep(cache, key, found)
+    return found
 
 
 def screen_wheel(name: str, version: str, target: Target, package_type: str, *,
-                 constraints: Sequence[str] = (), runner: Runner = run) -> CheckFailed | None:
+                 constraints: Sequence[str] = (), runner: Runner = run,
+                 cache: Path | None = None) -> CheckFailed | None:
     """Check one release's wheel alone: its ELF files fit the runtime, and (zip) its size.
 
     ``constraints`` (the user's own requirements on ``name``) go to pip too, so a release
-    they exclude is rejected here, not by a failed install later.
+    they exclude is rejected here, not by a failed install later. ``cache``: a folder where
+    the verdict of a wheel that was found and checked is kept for a day.
     """
+    key = ["screen", name, version, repr(target), package_type, list(constraints),
+           ZIP_UNZIPPED_LIMIT, _checks_fingerprint()]
+    kept = _recall(cache, key)
+    if kept is not None:
+        return _verdict_from(kept["verdict"])
+    verdict, checked = _screen(name, version, target, package_type, constraints, runner)
+    if checked:
+        _keep(cache, key, {"verdict": _verdict_to(verdict)})
+    return verdict
+
+
+def _screen(name: str, version: str, target: Target, package_type: str,
+            constraints: Sequence[str], runner: Runner) -> tuple[CheckFailed | None, bool]:
+    """The verdict, and whether a wheel was found and checked (pip's failures are not)."""
     with tempfile.TemporaryDirectory(prefix="lambdalite-wheel-") as tmp:
         dl = Path(tmp) / "dl"
         proc = runner([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
@@ -204,7 +240,7 @@ def screen_wheel(name: str, version: str, target: Target, package_type: str, *,
         if not wheels:
             meeting = f" that meets {', '.join(constraints)}" if constraints else ""
             return CheckFailed(f"{name} {version}: no wheel for {target}{meeting}",
-                               package=name, reason=f"has no wheel for {target}{meeting}")
+                               package=name, reason=f"has no wheel for {target}{meeting}"), False
         unpacked = Path(tmp) / "x"
         with zipfile.ZipFile(wheels[0]) as zf:
             zf.extractall(unpacked)
@@ -214,11 +250,67 @@ def screen_wheel(name: str, version: str, target: Target, package_type: str, *,
             elfcheck.check_glibc(infos, target, owners)
             elfcheck.check_libstdcxx(infos, target, owners)
         except CheckFailed as err:
-            return err
+            return err, True
         _files, size = package.tree_stats(unpacked)
         if package_type == "zip" and size > ZIP_UNZIPPED_LIMIT:
             return PackageTooLarge(
                 f"{name} {version} alone is {mb(size)} unzipped",
                 reason=f"is {mb(size)} unzipped by itself, over the {mb(ZIP_UNZIPPED_LIMIT)} "
-                       "zip limit", fix=IMAGE_FIX)
+                       "zip limit", fix=IMAGE_FIX), True
+    return None, True
+
+
+# -- the day's answers, kept on disk --------------------------------------------------------
+# A JSON file per key: small, read once per candidate, written atomically (no library needed
+# for that; install.py's deps cache keeps whole trees the same way).
+
+def _checks_fingerprint() -> str:
+    """The checks' code: a verdict made by other checks (an upgrade, an edit) is not reused."""
+    sources = b"".join(Path(m.__file__).read_bytes() for m in (elfcheck, sys.modules[__name__])
+                       if m.__file__)
+    return hashlib.sha256(sources).hexdigest()[:16]
+
+
+def _entry(cache: Path, key: Sequence[object]) -> Path:
+    return cache / (hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24] + ".json")
+
+
+def _recall(cache: Path | None, key: Sequence[object]) -> Any:
+    if cache is None:
+        return None
+    try:
+        data = json.loads(_entry(cache, key).read_text())
+        if data["key"] == key and time.time() - float(data["created"]) < CACHE_MAX_AGE_S:
+            return data["value"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass   # absent, half-written by a crash, or another format: ask pip again
     return None
+
+
+def _keep(cache: Path | None, key: Sequence[object], value: object) -> None:
+    if cache is None:
+        return
+    path = _entry(cache, key)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps({"key": key, "created": time.time(), "value": value}))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)   # a full or read-only disk: the build goes on uncached
+
+
+def _verdict_to(err: CheckFailed | None) -> dict[str, str | None] | None:
+    if err is None:
+        return None
+    return {"class": type(err).__name__, "message": str(err), "package": err.package,
+            "reason": err.reason, "fix": err.fix}
+
+
+def _verdict_from(data: dict[str, str | None] | None) -> CheckFailed | None:
+    if data is None:
+        return None
+    cls = getattr(errors, str(data["class"]), CheckFailed)
+    if not (isinstance(cls, type) and issubclass(cls, CheckFailed)):
+        cls = CheckFailed
+    return cls(str(data["message"]), package=data["package"], reason=str(data["reason"]),
+               fix=str(data["fix"]))

@@ -213,3 +213,78 @@ def test_screen_wheel_rejects_a_missing_wheel_and_an_oversized_one(tmp_path, mon
     big = versions.screen_wheel("x", "1.0", target, "zip", runner=runner)
     assert isinstance(big, PackageTooLarge) and "over the 0.0 MB zip limit" in big.reason
     assert versions.screen_wheel("x", "1.0", target, "image", runner=runner) is None
+
+
+def _wheel_runner(calls: list[list[str]]):
+    """pip download of a wheel with one data file (the checks are set per test)."""
+    def runner(cmd):
+        calls.append(cmd)
+        dl = Path(cmd[cmd.index("-d") + 1])
+        dl.mkdir(parents=True)
+        with zipfile.ZipFile(dl / "x-1.0-py3-none-any.whl", "w") as zf:
+            zf.writestr("x/data.bin", b"\0" * 16)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+    return runner
+
+
+def test_a_screens_verdict_is_kept_for_a_day_per_release_and_target(tmp_path, monkeypatch):
+    calls: list[list[str]] = []
+    runner = _wheel_runner(calls)
+    arm, x86 = Target.of("python3.12", "arm64"), Target.of("python3.12", "x86_64")
+    err = GlibcTooNew("x 1.0 needs GLIBC_2.99", package="x", reason="needs GLIBC_2.99",
+                      fix="use an image")
+
+    def check(infos, target, owners):
+        if target is arm:
+            raise err
+    monkeypatch.setattr(versions.elfcheck, "check_glibc", check)
+    first = versions.screen_wheel("x", "1.0", arm, "zip", runner=runner, cache=tmp_path)
+    again = versions.screen_wheel("x", "1.0", arm, "zip", runner=runner, cache=tmp_path)
+    assert len(calls) == 1                      # the second answer came from the cache
+    assert isinstance(again, GlibcTooNew) and again is not first
+    assert (str(again), again.package, again.reason, again.fix) == (
+        str(err), "x", "needs GLIBC_2.99", "use an image")
+    # another target, release, package type or constraint asks pip again
+    assert versions.screen_wheel("x", "1.0", x86, "zip", runner=runner, cache=tmp_path) is None
+    assert versions.screen_wheel("x", "1.1", arm, "zip", runner=runner, cache=tmp_path)
+    assert versions.screen_wheel("x", "1.0", arm, "image", runner=runner, cache=tmp_path)
+    versions.screen_wheel("x", "1.0", arm, "zip", constraints=("x<2",), runner=runner,
+                          cache=tmp_path)
+    assert len(calls) == 5
+    assert versions.screen_wheel("x", "1.0", x86, "zip", runner=runner, cache=tmp_path) is None
+    assert len(calls) == 5                      # a fitting verdict is kept too
+    # a day later, or with other checks' code, pip is asked again
+    monkeypatch.setattr(versions, "CACHE_MAX_AGE_S", 0)
+    versions.screen_wheel("x", "1.0", x86, "zip", runner=runner, cache=tmp_path)
+    assert len(calls) == 6
+    monkeypatch.setattr(versions, "CACHE_MAX_AGE_S", 3600)
+    monkeypatch.setattr(versions, "_checks_fingerprint", lambda: "other checks")
+    versions.screen_wheel("x", "1.0", x86, "zip", runner=runner, cache=tmp_path)
+    assert len(calls) == 7
+
+
+def test_pip_failures_are_never_kept_and_a_broken_entry_is_ignored(tmp_path):
+    target = Target.of("python3.12", "arm64")
+    calls: list[list[str]] = []
+
+    def fail(cmd):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: network is unreachable")
+    for _ in range(2):
+        missing = versions.screen_wheel("x", "1.0", target, "zip", runner=fail, cache=tmp_path)
+        assert missing is not None and missing.reason.startswith("has no wheel")
+        assert versions.list_versions("x", target, runner=fail, cache=tmp_path) == []
+    assert len(calls) == 4 and list(tmp_path.iterdir()) == []
+
+    listing = json.dumps({"versions": ["2.1.0", "1.4.0"]})
+
+    def index(cmd):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, listing, "")
+    assert versions.list_versions("x", target, runner=index, cache=tmp_path) == ["2.1.0", "1.4.0"]
+    assert versions.list_versions("x", target, runner=index, cache=tmp_path) == ["2.1.0", "1.4.0"]
+    assert len(calls) == 5
+    (entry,) = tmp_path.iterdir()
+    entry.write_text('{"key": ')               # half-written (a crash): pip is asked again
+    assert versions.list_versions("x", target, runner=index, cache=tmp_path) == ["2.1.0", "1.4.0"]
+    assert len(calls) == 6 and json.loads(entry.read_text())["value"] == ["2.1.0", "1.4.0"]
