@@ -212,3 +212,17 @@ def test_the_request_parser_answers_like_the_stdlibs(api: RuntimeAPI) -> None:
     assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\n")
     assert any(isinstance(e, Outcome) and e.body == body
                for e in [api.events.get_nowait() for _ in range(api.events.qsize())])
+
+
+def test_close_stops_accepting_at_once_and_twice_is_harmless() -> None:
+    """close() ends the accept loop (woken through its pipe) before it returns, and the port
+    takes no more connections."""
+    server = RuntimeAPI()
+    host, port = server.address.split(":")
+    assert request(server, "GET", "/2018-06-01/runtime/invocation/nope")[0] == 404
+    loop = server._thread
+    server.close()
+    assert not loop.is_alive()
+    with pytest.raises(ConnectionRefusedError):
+        http.client.HTTPConnection(host, int(port), timeout=5).connect()
+    server.close()
