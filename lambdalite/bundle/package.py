@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import lambdalite
+from lambdalite.bundle import zipwrite
 from lambdalite.function import SHARED_MODULES
 from lambdalite.manifest import Manifest
 
@@ -78,17 +79,28 @@ def tree_stats(root: Path) -> tuple[int, int]:
 
 
 def write_zip(task_root: Path, zip_path: Path) -> int:
-    """Deterministic zip: sorted entries, fixed timestamps, 0o755/0o644 modes. Returns bytes."""
+    """Deterministic zip: sorted entries, fixed timestamps, 0o755/0o644 modes. Returns bytes.
+
+    Entries are deflated on every core (zipwrite.py); a tree that needs ZIP64 goes through
+    ``zipfile``, one entry at a time, with the same headers.
+    """
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    entries = sorted(p for p in task_root.rglob("*") if p.is_file())
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in entries:
-            info = zipfile.ZipInfo(path.relative_to(task_root).as_posix(), ZIP_EPOCH)
-            executable = path.stat().st_mode & stat.S_IXUSR
-            mode = 0o755 if executable else 0o644
-            info.external_attr = (stat.S_IFREG | mode) << 16
+    entries = [zipwrite.Entry(path, path.relative_to(task_root).as_posix(), _mode(path))
+               for path in sorted(p for p in task_root.rglob("*") if p.is_file())]
+    if zipwrite.fits(entries):
+        return zipwrite.write(entries, zip_path, ZIP_EPOCH)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=zipwrite.LEVEL,
+                         allowZip64=True) as zf:
+        for entry in entries:
+            info = zipfile.ZipInfo(entry.name, ZIP_EPOCH)
+            info.external_attr = entry.mode << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so Lambda honours the mode bits
-            with path.open("rb") as src, zf.open(info, "w") as dst:
+            with entry.source.open("rb") as src, zf.open(info, "w", force_zip64=True) as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
     return os.path.getsize(zip_path)
+
+
+def _mode(path: Path) -> int:
+    executable = path.stat().st_mode & stat.S_IXUSR
+    return stat.S_IFREG | (0o755 if executable else 0o644)
