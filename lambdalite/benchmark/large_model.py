@@ -145,7 +145,9 @@ def ensure_large_model(
         return model_dir
     shown = progress_.resolve(progress)
     shown.total(2)
-    work = folder.with_name(folder.name + ".partial")
+    # One scratch folder per process: two runs that build the model at once (two bench runs,
+    # two test workers) must not write into each other's; the first to finish is kept.
+    work = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     keras_path = work / "large.keras"
@@ -159,10 +161,27 @@ def ensure_large_model(
         _convert(keras_path, work / "model", calibration, variants, progress_.nested(shown),
                  onnx=tf2onnx_version is not None)
     keras_path.unlink()   # the conversion kept its own copy for the TF backend (model/large.keras)
-    shutil.rmtree(folder, ignore_errors=True)
-    work.rename(folder)
+    if not keep_built(work, folder, model_dir / MANIFEST_NAME):
+        return model_dir    # another process finished first: its model is the same
     _record_source(model_dir)
     return model_dir
+
+
+def keep_built(work: Path, folder: Path, done_marker: Path) -> bool:
+    """Move ``work`` to ``folder``; False (and ``work`` removed) when another process put a
+    finished one there first. Shared with peer.py's converted variants."""
+    if done_marker.exists():
+        shutil.rmtree(work, ignore_errors=True)
+        return False
+    shutil.rmtree(folder, ignore_errors=True)   # an unfinished one (no marker) goes
+    try:
+        work.rename(folder)
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+        if not done_marker.exists():
+            raise
+        return False
+    return True
 
 
 def _record_source(model_dir: Path) -> None:

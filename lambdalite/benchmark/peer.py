@@ -17,13 +17,14 @@ import base64
 import hashlib
 import io
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from lambdalite import progress as progress_
 from lambdalite.benchmark.config import PEER, PEER_MARK, PEER_PACKAGE, PEER_RUNTIME
-from lambdalite.benchmark.large_model import cache_root
+from lambdalite.benchmark.large_model import cache_root, keep_built
 from lambdalite.benchmark.machine import package_version
 from lambdalite.errors import DependencyError, ModelError
 from lambdalite.manifest import MANIFEST_NAME, Manifest
@@ -72,7 +73,7 @@ def dense_per_tensor_model(model_dir: Path, manifest: Manifest, variants: tuple[
     folder = cache_root() / f"{manifest.model.name}-dense-per-tensor-{key}"
     if (folder / MANIFEST_NAME).exists():
         return folder
-    work = folder.with_name(folder.name + ".partial")
+    work = folder.with_name(f"{folder.name}.partial-{os.getpid()}")   # one per process
     shutil.rmtree(work, ignore_errors=True)
     _convert(model_dir, manifest, ("float32", *variants), calibration, work, progress)
     # `lambdalite evaluate` scores image classifiers only (conversion/evaluate.py's rule): a
@@ -84,8 +85,7 @@ def dense_per_tensor_model(model_dir: Path, manifest: Manifest, variants: tuple[
         from lambdalite.conversion.pipeline import EvaluateOptions, evaluate
 
         evaluate(EvaluateOptions(model_dir=work, data=calibration), progress=progress)
-    shutil.rmtree(folder, ignore_errors=True)
-    work.rename(folder)
+    keep_built(work, folder, folder / MANIFEST_NAME)   # or another process's, finished first
     return folder
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,7 @@ from lambdalite.benchmark.large_model import (
     build_keras_model,
     cache_root,
     import_tensorflow,
+    keep_built,
     model_key,
 )
 from lambdalite.errors import DependencyError
@@ -74,3 +76,22 @@ def test_a_small_large_model_converts_with_bits(tmp_path):
     _convert(tmp_path / "m.keras", tmp_path / "out", tmp_path / "c.npz", ("float32",), SILENT)
     (output,) = Manifest.load(tmp_path / "out").outputs
     assert (output.name, output.kind, output.shape) == ("output_0", "bits", [-1, 100])
+
+
+def test_keep_built_keeps_the_first_finished_folder_and_replaces_an_unfinished_one(tmp_path):
+    folder = tmp_path / "large-x"
+    folder.mkdir()
+    (folder / "stale.txt").write_text("an interrupted run's leftovers, no manifest")
+
+    def scratch(pid: int) -> Path:
+        work = tmp_path / f"large-x.partial-{pid}"
+        (work / "model").mkdir(parents=True)
+        (work / "model" / "manifest.json").write_text(f'{{"by": {pid}}}')
+        return work
+
+    first, second = scratch(1), scratch(2)
+    marker = folder / "model" / "manifest.json"
+    assert keep_built(first, folder, marker) is True
+    assert not first.exists() and not (folder / "stale.txt").exists()
+    assert keep_built(second, folder, marker) is False      # the other finished first
+    assert not second.exists() and marker.read_text() == '{"by": 1}'
