@@ -220,8 +220,11 @@ def screen_wheel(name: str, version: str, target: Target, package_type: str, *,
     key = ["screen", name, version, repr(target), package_type, list(constraints),
            ZIP_UNZIPPED_LIMIT, _checks_fingerprint()]
     kept = _recall(cache, key)
-    if kept is not None:
-        return _verdict_from(kept["verdict"])
+    if isinstance(kept, dict) and "verdict" in kept:
+        try:
+            return _verdict_from(kept["verdict"])
+        except (KeyError, TypeError):
+            pass   # an entry of another shape: screen again
     verdict, checked = _screen(name, version, target, package_type, constraints, runner)
     if checked:
         _keep(cache, key, {"verdict": _verdict_to(verdict)})

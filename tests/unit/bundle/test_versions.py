@@ -288,3 +288,16 @@ def test_pip_failures_are_never_kept_and_a_broken_entry_is_ignored(tmp_path):
     entry.write_text('{"key": ')               # half-written (a crash): pip is asked again
     assert versions.list_versions("x", target, runner=index, cache=tmp_path) == ["2.1.0", "1.4.0"]
     assert len(calls) == 6 and json.loads(entry.read_text())["value"] == ["2.1.0", "1.4.0"]
+
+
+def test_a_kept_verdict_of_another_shape_is_screened_again(tmp_path):
+    target = Target.of("python3.12", "x86_64")
+    calls: list[list[str]] = []
+    runner = _wheel_runner(calls)
+    assert versions.screen_wheel("x", "1.0", target, "zip", runner=runner, cache=tmp_path) is None
+    (entry,) = tmp_path.iterdir()
+    data = json.loads(entry.read_text())
+    data["value"] = {"verdict": {"class": "GlibcTooNew"}}     # no message, reason or fix
+    entry.write_text(json.dumps(data))
+    assert versions.screen_wheel("x", "1.0", target, "zip", runner=runner, cache=tmp_path) is None
+    assert len(calls) == 2
