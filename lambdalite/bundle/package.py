@@ -81,11 +81,12 @@ def tree_stats(root: Path) -> tuple[int, int]:
 def write_zip(task_root: Path, zip_path: Path) -> int:
     """Deterministic zip: sorted entries, fixed timestamps, 0o755/0o644 modes. Returns bytes.
 
-    Entries are deflated on every core (zipwrite.py); a tree that needs ZIP64 goes through
-    ``zipfile``, one entry at a time, with the same headers.
+    Entries are deflated on every core (zipwrite.py); a tree it does not take (one that needs
+    ZIP64, or over 512 MB: ``zipwrite.fits``) goes through ``zipfile``, one entry at a time,
+    with ZIP64 records.
     """
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    entries = [zipwrite.Entry(path, path.relative_to(task_root).as_posix(), _mode(path))
+    entries = [_entry(task_root, path)
                for path in sorted(p for p in task_root.rglob("*") if p.is_file())]
     if zipwrite.fits(entries):
         return zipwrite.write(entries, zip_path, ZIP_EPOCH)
@@ -101,6 +102,8 @@ def write_zip(task_root: Path, zip_path: Path) -> int:
     return os.path.getsize(zip_path)
 
 
-def _mode(path: Path) -> int:
-    executable = path.stat().st_mode & stat.S_IXUSR
-    return stat.S_IFREG | (0o755 if executable else 0o644)
+def _entry(task_root: Path, path: Path) -> zipwrite.Entry:
+    status = path.stat()
+    mode = 0o755 if status.st_mode & stat.S_IXUSR else 0o644
+    return zipwrite.Entry(path, path.relative_to(task_root).as_posix(), stat.S_IFREG | mode,
+                          status.st_size)

@@ -31,6 +31,7 @@ Generic: numpy, Pillow or any other distribution goes through the same steps.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -267,8 +268,10 @@ def _screen(name: str, version: str, target: Target, package_type: str,
 # A JSON file per key: small, read once per candidate, written atomically (no library needed
 # for that; install.py's deps cache keeps whole trees the same way).
 
+@functools.cache
 def _checks_fingerprint() -> str:
-    """The checks' code: a verdict made by other checks (an upgrade, an edit) is not reused."""
+    """The checks' code: a verdict made by other checks (an upgrade, an edit) is not reused.
+    Read once per process (every screen's key holds it)."""
     sources = b"".join(Path(m.__file__).read_bytes() for m in (elfcheck, sys.modules[__name__])
                        if m.__file__)
     return hashlib.sha256(sources).hexdigest()[:16]

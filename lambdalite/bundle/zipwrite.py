@@ -34,11 +34,13 @@ _UTF8 = 0x800                         # general purpose flag 11: the name is UTF
 
 @dataclass(frozen=True)
 class Entry:
-    """One file of the zip: where it comes from, its name in the zip, its mode bits."""
+    """One file of the zip: where it comes from, its name in the zip, its mode bits and its
+    size (from the caller's one ``stat``: ``fits`` and the pool's order read it)."""
 
     source: Path
     name: str
     mode: int            # st_mode, e.g. stat.S_IFREG | 0o644
+    size: int
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class _Deflated:
 def fits(entries: Sequence[Entry]) -> bool:
     """Whether ``write`` takes these: no ZIP64 record needed, and at most ``MAX_BYTES`` (twice
     Lambda's 250 MB unzipped limit: a bigger tree is refused as a zip anyway)."""
-    total = sum(entry.source.stat().st_size for entry in entries)
+    total = sum(entry.size for entry in entries)
     return len(entries) <= MAX_ENTRIES and total <= min(MAX_BYTES, ZIP64_LIMIT / 1.05)
 
 
@@ -86,10 +88,9 @@ def _deflate_all(entries: Sequence[Entry], workers: int | None) -> Iterator[_Def
     is a quarter of a python3.12 package: started last, it would leave the other threads idle
     at the end); the deflated bytes wait in memory until their turn (``fits`` bounds them)."""
     workers = workers or min(8, os.cpu_count() or 1)
-    sizes = [entry.source.stat().st_size for entry in entries]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zip") as pool:
         futures = {i: pool.submit(_deflate, entries[i].source)
-                   for i in sorted(range(len(entries)), key=lambda i: -sizes[i])}
+                   for i in sorted(range(len(entries)), key=lambda i: -entries[i].size)}
         try:
             for i in range(len(entries)):
                 yield futures.pop(i).result()

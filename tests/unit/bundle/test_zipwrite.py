@@ -37,7 +37,7 @@ def _files(root: Path, contents: dict[str, bytes], mode: int = 0o644) -> list[zi
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        entries.append(zipwrite.Entry(path, name, stat.S_IFREG | mode))
+        entries.append(zipwrite.Entry(path, name, stat.S_IFREG | mode, len(data)))
     return entries
 
 
@@ -50,7 +50,7 @@ def test_the_bytes_are_zipfiles_for_every_kind_of_file(tmp_path: Path) -> None:
         "numpy.libs/libopenblas.so": bytes(rng.getrandbits(3) for _ in range(200_000)),
         "caf\u00e9/na\u00efve.txt": b"UTF-8 name",                      # flag 11
     })
-    entries.append(zipwrite.Entry(entries[0].source, "bin/tool", stat.S_IFREG | 0o755))
+    entries.append(zipwrite.Entry(entries[0].source, "bin/tool", stat.S_IFREG | 0o755, 0))
     expected = _by_zipfile(entries, tmp_path / "zipfile.zip")
     for workers in (1, 2, 5):
         size = zipwrite.write(entries, tmp_path / f"{workers}.zip", EPOCH, workers=workers)
@@ -70,8 +70,8 @@ def test_the_bytes_are_zipfiles_for_every_kind_of_file(tmp_path: Path) -> None:
                  st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)))
 def test_any_names_contents_and_date_match_zipfile(tmp_path_factory, files, date_time) -> None:
     root = tmp_path_factory.mktemp("z")
-    entries = [zipwrite.Entry(p, name, stat.S_IFREG | 0o644) for p, (name, _) in zip(
-        [root / f"f{i}" for i in range(len(files))], files, strict=True)]
+    entries = [zipwrite.Entry(root / f"f{i}", name, stat.S_IFREG | 0o644, len(data))
+               for i, (name, data) in enumerate(files)]
     for entry, (_, data) in zip(entries, files, strict=True):
         entry.source.write_bytes(data)
     expected = _by_zipfile(entries, root / "a.zip", date_time)
@@ -82,7 +82,7 @@ def test_any_names_contents_and_date_match_zipfile(tmp_path_factory, files, date
 def test_a_tree_that_needs_zip64_goes_to_zipfile(tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "t"
     _files(root, {"a.bin": b"a" * 5000, "b.txt": b"b"})
-    assert zipwrite.fits([zipwrite.Entry(root / "a.bin", "a.bin", stat.S_IFREG)])
+    assert zipwrite.fits([zipwrite.Entry(root / "a.bin", "a.bin", stat.S_IFREG, 5000)])
     monkeypatch.setattr(zipwrite, "ZIP64_LIMIT", 4000)
     called = []
     monkeypatch.setattr(zipwrite, "write", lambda *a, **k: called.append(a))
