@@ -1,6 +1,6 @@
 """The local engine's warm calls per second with 1 and 2 environments, and where its CPU goes.
 
-    .venv/bin/python tools/bench_engine.py --task-root BUILD/x86_64/task   # --rounds 3 --calls 2000
+    .venv/bin/python tools/bench_engine.py --task-root BUILD/x86_64/task   # --rounds 5 --calls 2000
 
 Runs ``throughput.scaling`` (what ``lambdalite bench --goals`` runs: client threads in this
 process calling ``LocalLambda.invoke``, the settings interleaved 1, 2, 1, 2 ...) on a built
@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from lambdalite.benchmark.machine import cpu_times, steal_percent  # noqa: E402
 from lambdalite.benchmark.models import make_event, resolve_model  # noqa: E402
 from lambdalite.benchmark.throughput import Round, scaling  # noqa: E402
 from lambdalite.local.engine_types import FunctionSpec  # noqa: E402
@@ -56,7 +57,7 @@ def main() -> None:
                         help="the task root of a built MNIST package (BUILD/x86_64/task)")
     parser.add_argument("--runtime", default="python3.12")
     parser.add_argument("--memory", type=int, default=3008)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--environments", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
@@ -69,6 +70,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"settings: MNIST float32 at {args.memory} MB, {args.runtime}, {args.rounds} rounds "
           f"of {args.calls} warm calls, environments {args.environments}; load before: {load()}")
+    before = cpu_times()
     result = scaling(spec, payload, environments=args.environments, rounds=args.rounds,
                      calls=args.calls)
     print("\n| envs | calls/s | engine CPU ms/call | runtime CPU ms/call | errors | "
@@ -78,8 +80,10 @@ def main() -> None:
         print(show(row))
     medians = ", ".join(f"{n}: {result.median(n) or 0:.0f} calls/s" for n in args.environments)
     ratio = result.speedup(max(args.environments))
+    steal = steal_percent(before, cpu_times())
     print(f"\nmedians: {medians}; {max(args.environments)} vs 1: {ratio or 0:.2f}x; "
-          f"load after: {load()}")
+          f"load after: {load()}; CPU steal (the hypervisor's share) during the rounds: "
+          + ("n/a" if steal is None else f"{steal:.1f} %"))
 
 
 if __name__ == "__main__":

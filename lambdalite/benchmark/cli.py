@@ -198,7 +198,7 @@ def _goals(out: Path, runtime: str, cold: int | None, warm: int | None, warmup: 
     given = click.get_current_context().get_parameter_source("runtime")
     options = GoalOptions(out=out, large=not quick,
                           throughput_calls=200 if quick else 2000,
-                          throughput_rounds=1 if quick else 3,
+                          throughput_rounds=1 if quick else 5,
                           cold_starts=cold or (1 if quick else 7),
                           warm=warm if warm is not None else 3 if quick else 20,
                           warmup=warmup if warmup is not None else 1 if quick else 2,

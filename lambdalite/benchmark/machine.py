@@ -12,6 +12,7 @@ import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 VERSIONED = ("ai-edge-litert", "tensorflow", "numpy", "pillow", "awslambdaric")
 
@@ -81,6 +82,38 @@ def _memory_total_mb(meminfo: Path = Path("/proc/meminfo")) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+class CpuTimes(NamedTuple):
+    """The host's CPU time so far, all CPUs, in clock ticks (``/proc/stat``'s ``cpu`` line)."""
+
+    steal: int                 # time the hypervisor ran something else on our vCPUs
+    total: int
+
+
+def cpu_times(stat: Path = Path("/proc/stat")) -> CpuTimes | None:
+    """Now, or None where there is no ``/proc/stat`` (or it has no steal column)."""
+    try:
+        with stat.open() as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    try:
+        # user nice system idle iowait irq softirq steal [guest guest_nice: within user/nice]
+        ticks = [int(v) for v in fields[1:9]]
+    except ValueError:
+        return None
+    return CpuTimes(steal=ticks[7], total=sum(ticks))
+
+
+def steal_percent(before: CpuTimes | None, after: CpuTimes | None) -> float | None:
+    """The share of the CPUs' time between two readings that the hypervisor took (steal): on
+    a VM, the time our vCPUs were runnable but not running. None where it was not read."""
+    if before is None or after is None or after.total <= before.total:
+        return None
+    return 100.0 * (after.steal - before.steal) / (after.total - before.total)
 
 
 def _os_name() -> str:

@@ -73,3 +73,28 @@ def test_goals_flags_choose_the_peer_rows(monkeypatch, tmp_path):  # type: ignor
         with pytest.raises(SystemExit):
             main(["bench", "--goals", "--out", str(tmp_path), *flags])
     assert asked == [True, False, False, True]
+
+
+def test_the_steal_of_each_phase_is_noted():
+    from lambdalite.benchmark.goals import StealLog
+    from lambdalite.benchmark.machine import CpuTimes
+
+    readings = iter([CpuTimes(10, 1000), CpuTimes(60, 2000), CpuTimes(60, 2000), None])
+    steal = StealLog(lambda: next(readings))
+    assert steal.during("MNIST rows", lambda: "rows") == "rows"
+    steal.during("engine calls/s", lambda: None)               # unreadable after: no figure
+    assert steal.percent == {"MNIST rows": 5.0}
+    assert steal.note().endswith("while measuring: MNIST rows 5.0 %")
+
+
+def test_the_report_is_saved_as_json_that_reads_back(result: BenchResult, tmp_path):
+    import json
+
+    report = GoalReport(tuple(size_figures(result)), result.machine,
+                        {"runtime": "python3.12", "cpu_steal_percent": {"MNIST rows": 5.0}},
+                        ("a note",))
+    saved = json.loads(report.save(tmp_path / "out" / "goals.json").read_text())
+    assert saved["figures"][0]["name"] == size_figures(result)[0].name
+    assert saved["figures"][0]["met"] is False
+    assert saved["settings"]["cpu_steal_percent"] == {"MNIST rows": 5.0}
+    assert saved["notes"] == ["a note"] and saved["machine"]["cpu_model"] == "Test CPU"
