@@ -118,8 +118,10 @@ def run_goals(options: GoalOptions, progress: progress_.Progress | None = None) 
     else:
         figures.append(Figure("large float32 cold start", "not measured (large=False)",
                               f"<= {fmt_ms(LARGE_COLD_TODAY_MS / 2)}", None))
-    figures += throughput_figures(steal.during("engine calls/s",
-                                               lambda: measure_scaling(config, options)))
+    scaled = steal.during("engine calls/s", lambda: measure_scaling(config, options))
+    if scaled is not None:   # every round, beside the medians the figure gives
+        (bench.out / "throughput.json").write_text(json.dumps(scaled.to_dict(), indent=2) + "\n")
+    figures += throughput_figures(scaled)
     if steal.percent:
         notes.append(steal.note())
     settings = {"runtime": options.runtime, "arch": "x86_64", "memory_mb": MEMORY_MB,

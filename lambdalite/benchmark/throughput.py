@@ -81,8 +81,13 @@ class Scaling:
         return a / b if a is not None and b else None
 
     def to_dict(self) -> dict[str, object]:
+        """The rounds as measured, and each setting's calls/s round by round and its median."""
         data = asdict(self)
-        data["calls_per_second"] = {str(r.environments): r.calls_per_second for r in self.rounds}
+        settings = sorted({r.environments for r in self.rounds})
+        data["calls_per_second"] = {
+            str(n): [r.calls_per_second for r in self.rounds if r.environments == n]
+            for n in settings}
+        data["median_calls_per_second"] = {str(n): self.median(n) for n in settings}
         return data
 
 

@@ -98,3 +98,12 @@ def test_the_report_is_saved_as_json_that_reads_back(result: BenchResult, tmp_pa
     assert saved["figures"][0]["met"] is False
     assert saved["settings"]["cpu_steal_percent"] == {"MNIST rows": 5.0}
     assert saved["notes"] == ["a note"] and saved["machine"]["cpu_model"] == "Test CPU"
+
+
+def test_the_engine_rounds_are_kept_round_by_round():
+    rounds = (Round(1, 1000, 1.0, 0), Round(2, 1000, 0.5, 0), Round(1, 1000, 1.25, 0),
+              Round(2, 1000, 0.625, 0))
+    data = Scaling(3008, rounds).to_dict()
+    assert data["calls_per_second"] == {"1": [1000.0, 800.0], "2": [2000.0, 1600.0]}
+    assert data["median_calls_per_second"] == {"1": 900.0, "2": 1800.0}
+    assert len(data["rounds"]) == 4 and data["memory_mb"] == 3008
