@@ -28,6 +28,14 @@ def test_cpu_share_follows_memory() -> None:
     assert plan_limits(10240, host_cpus=2).vcpus == 2.0   # never more than the host has
 
 
+def test_cpu_is_throttled_in_lambdas_20_ms_periods() -> None:
+    # At 1024 MB Lambda pauses a busy function every ~20 ms after ~11.6 ms of CPU (base.py):
+    # the same share in the kernel's default 100 ms period would run 57.9 ms, then stall 42 ms.
+    plan = plan_limits(1024, host_cpus=8)
+    assert (plan.cpu_period_us, plan.cpu_quota_us) == (20_000, 11_577)
+    assert plan_limits(3008, host_cpus=8).cpu_quota_us == 34_008   # 1.7 vCPU: over one period
+
+
 def test_notice_names_the_mechanism() -> None:
     assert "cgroup v1" in limits_notice(LimitsMode.CGROUP_V1)
     assert "no CPU cap" in limits_notice(LimitsMode.FALLBACK)

@@ -23,7 +23,7 @@ from lambdalite.local.limits.cgroup_v1 import CgroupV1Sandbox
 from lambdalite.local.limits.cgroup_v2 import CgroupV2Sandbox
 from lambdalite.local.limits.fallback import RLIMIT_AS_HEADROOM, FallbackSandbox
 
-PLAN = LimitsPlan(memory_bytes=128 * MB, cpu_quota_us=7_236)
+PLAN = LimitsPlan(memory_bytes=128 * MB, cpu_quota_us=1_447)   # plan_limits(128)
 RUNTIME = ["/usr/bin/python3", "-m", "awslambdaric", "app.handler"]
 
 
@@ -42,7 +42,7 @@ def test_v2_makes_its_group_under_the_engines_and_sets_the_limits(v2, tmp_path) 
     assert _read(engine / "cgroup.subtree_control") == "+memory +cpu"
     assert _read(v2.group / "memory.max") == str(128 * MB)
     assert _read(v2.group / "memory.swap.max") == "0"
-    assert _read(v2.group / "cpu.max") == "7236 100000"
+    assert _read(v2.group / "cpu.max") == "1447 20000"   # 128 MB: 0.0724 vCPU a 20 ms period
     other = CgroupV2Sandbox("Fn-1", PLAN, tmp_path)
     assert other.group != v2.group   # two engines in one process may both have an "Fn-1"
 
@@ -120,8 +120,8 @@ def test_v1_makes_a_group_per_controller_and_sets_the_limits(tmp_path) -> None:
     assert sandbox.memory.parent == tmp_path / "memory" / f"lambdalite-{os.getpid()}"
     assert _read(sandbox.memory / "memory.limit_in_bytes") == str(128 * MB)
     assert _read(sandbox.memory / "memory.memsw.limit_in_bytes") == str(128 * MB)
-    assert _read(sandbox.cpu / "cpu.cfs_quota_us") == "7236"
-    assert _read(sandbox.cpu / "cpu.cfs_period_us") == "100000"
+    assert _read(sandbox.cpu / "cpu.cfs_quota_us") == "1447"
+    assert _read(sandbox.cpu / "cpu.cfs_period_us") == "20000"
     assert sandbox.command(RUNTIME)[4:7] == [str(g / "cgroup.procs") for g in sandbox.groups]
     sandbox.freeze()
     assert _read(sandbox.freezer / "freezer.state") == "FROZEN"
