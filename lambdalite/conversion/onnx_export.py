@@ -8,7 +8,9 @@ is exported to a SavedModel first (``model.export``) and converted from there. I
 command (``python -m tf2onnx.convert``) in a child process: its public interface, and the
 child's TensorFlow graphs, logs and memory go when it ends.
 
-The dynamic twin quantizes MatMul/Gemm weights only (int8): ``quantize_dynamic``'s default also
+The dynamic twin quantizes MatMul/Gemm weights only (int8, in 7 bits: ``reduce_range``, so
+that x86-64 CPUs without VNNI, whose u8 x s8 products saturate in 16 bits, answer as the build
+machine did; docs/CONVERT.md): ``quantize_dynamic``'s default also
 turns every Conv into ConvInteger, which measured 3x slower than ONNX Runtime's own float32 on
 x86_64, and which onnxruntime 1.16.3 (the newest for Amazon Linux 2) cannot run at all
 (docs/CONVERT.md).
@@ -37,6 +39,8 @@ FILES = {FLOAT32: "model.onnx", DYNAMIC: "model_dynamic.onnx"}
 # 1.16.3 wheel for Amazon Linux 2 included).
 OPSET = 17
 QUANTIZED_OPS = ["MatMul", "Gemm"]
+# What the dynamic twin is, for caches keyed by it (a change here makes them rebuild it).
+DYNAMIC_RECIPE = "int8 weights of MatMul/Gemm, reduce_range"
 TF2ONNX_TIMEOUT_S = 3600
 # From this size on, model.onnx keeps its weights in a side file (model.onnx.data), which ONNX
 # Runtime reads as it is instead of parsing ~200 MB of protobuf: measured on the large benchmark
@@ -140,7 +144,7 @@ def quantize(source: Path, target: Path) -> None:
             prepared = source
         try:
             quantize_dynamic(str(prepared), str(target), weight_type=QuantType.QInt8,
-                             op_types_to_quantize=QUANTIZED_OPS)
+                             op_types_to_quantize=QUANTIZED_OPS, reduce_range=True)
         except Exception as exc:  # onnx and onnxruntime raise ValueError, RuntimeError ...
             raise ConversionError(f"quantize_dynamic failed: {type(exc).__name__}: {exc}"
                                   ) from exc
