@@ -40,6 +40,7 @@ lint: $(STAMP_DEV)
 
 typecheck: $(STAMP_DEV)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tools
 
 # What .ci/run calls: lint and types first (seconds), then the suite in TEST_WORKERS
 # processes (pytest-xdist; a test file stays in one process, so its module fixtures are made

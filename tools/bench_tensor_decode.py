@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import io
 import json
 import os
@@ -94,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tensor    {opts.values} float32: .npy {len(raw):,} bytes, base64 {len(text):,} bytes;"
           f" as a JSON list {len(json.dumps(as_list)):,} bytes")
     print(f"runs      {opts.repeat} after {opts.warmup} warm-up runs (median / p95, ms)")
-    for name, event in (("npy, direct invoke", direct), ("npy, HTTP x-npy body", http),
-                        ("JSON list", as_list)):
-        median, p95 = timed(lambda e=event: run(e), opts.warmup, opts.repeat)
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("npy, direct invoke", direct), ("npy, HTTP x-npy body", http), ("JSON list", as_list)]
+    for name, event in events:
+        median, p95 = timed(functools.partial(run, event), opts.warmup, opts.repeat)
         print(f"{name:<22}{median:8.3f} {p95:8.3f}")
     return 0
 
