@@ -85,11 +85,11 @@ def model_key(tf_version: str, arch: Architecture = ARCHITECTURE, seed: int = SE
     facts: dict[str, Any] = {"arch": asdict(arch), "seed": seed, "tf": tf_version,
                              "output_kinds": OUTPUT_KINDS}
     if tf2onnx_version is not None:  # absent: the key of a model made without ONNX, as before
-        # deferred: the conversion package takes ~0.2 s to import; a key with ONNX converts
-        from lambdalite.conversion.onnx_export import DYNAMIC_RECIPE
+        # deferred: only a key with ONNX needs the conversion package
+        from lambdalite.conversion.plan import ONNX_DYNAMIC_RECIPE
 
         facts["tf2onnx"] = tf2onnx_version
-        facts["onnx_dynamic"] = DYNAMIC_RECIPE   # a twin made in 8 bits before is made again
+        facts["onnx_dynamic"] = ONNX_DYNAMIC_RECIPE   # a twin made in 8 bits before: made again
     spec = json.dumps(facts, sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 

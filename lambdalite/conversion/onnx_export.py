@@ -39,8 +39,6 @@ FILES = {FLOAT32: "model.onnx", DYNAMIC: "model_dynamic.onnx"}
 # 1.16.3 wheel for Amazon Linux 2 included).
 OPSET = 17
 QUANTIZED_OPS = ["MatMul", "Gemm"]
-# What the dynamic twin is, for caches keyed by it (a change here makes them rebuild it).
-DYNAMIC_RECIPE = "int8 weights of MatMul/Gemm, reduce_range"
 TF2ONNX_TIMEOUT_S = 3600
 # From this size on, model.onnx keeps its weights in a side file (model.onnx.data), which ONNX
 # Runtime reads as it is instead of parsing ~200 MB of protobuf: measured on the large benchmark

@@ -32,10 +32,10 @@ def test_cache_key_changes_with_what_makes_the_model():
 
 
 def test_a_new_recipe_for_the_onnx_twin_rebuilds_the_cached_model(monkeypatch):
-    from lambdalite.conversion import onnx_export
+    from lambdalite.conversion import plan
 
     before = model_key("2.21.0", tf2onnx_version="1.17.0")
-    monkeypatch.setattr(onnx_export, "DYNAMIC_RECIPE", "int8 weights of MatMul/Gemm")
+    monkeypatch.setattr(plan, "ONNX_DYNAMIC_RECIPE", "int8 weights of MatMul/Gemm")
     assert model_key("2.21.0", tf2onnx_version="1.17.0") != before
     assert model_key("2.21.0") == model_key("2.21.0")   # no ONNX in the key: unchanged
     assert cache_root({"LAMBDALITE_CACHE_DIR": "/c"}).as_posix() == "/c/models"
