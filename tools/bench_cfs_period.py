@@ -1,15 +1,16 @@
 """Cold starts under the local engine's CPU cap in two CFS periods, A/B in one run.
 
-    .venv/bin/python tools/bench_cfs_period.py --task-root BUILD/x86_64/task   # --runs 15 --spin-ms 200
+    .venv/bin/python tools/bench_cfs_period.py --task-root BUILD/x86_64/task   # --runs 15
 
 The engine enforces MemorySize/1769 vCPU as a CFS quota in Lambda's 20 ms period
-(``limits/base.py``; the kernel's default, which it used before, is 100 ms). This runs, interleaved
-(run i of every arm, then i+1), fresh environments of a built MNIST package at ``--memory``: the
-imports-only floor, the function and a control (one thread burning ``--spin-ms`` of CPU at
-INIT, a quarter of it per call, timing itself), each with both periods (the same share of a
-vCPU), and prints per arm the Init Duration, the first Duration, the cold start (their sum) and the warm
-p50 (medians over the runs), the function's cold start over its period's floor, the machine
-and the CPU steal. Needs the cgroup modes (the fallback has no CPU cap). Not a test.
+(``limits/base.py``; the kernel's default, which it used before, is 100 ms). This runs,
+interleaved (run i of every arm, then i+1), fresh environments of a built MNIST package at
+``--memory``: the imports-only floor, the function and a control (one thread burning
+``--spin-ms`` of CPU at INIT, a quarter of it per call, timing itself), each with both periods
+(the same share of a vCPU), and prints per arm the Init Duration, the first Duration, the cold
+start (their sum) and the warm p50 (medians over the runs), the function's cold start over its
+period's floor, the control's wall times against the nominal share, the machine and the CPU
+steal. Needs a cgroup mode (the fallback has no CPU cap). Not a test.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def main() -> None:
     print(f"settings: {args.runtime}, {args.memory} MB, {args.runs} fresh environments an arm, "
           f"interleaved, {args.warm} warm calls each; periods {PERIODS_US} us")
     arms = [(h, p) for p in PERIODS_US for h in HANDLERS]
-    samples: dict[str, list[dict[str, float | None]]] = {f"{h}, {p // 1000} ms": [] for h, p in arms}
+    samples: dict[str, list[dict[str, float | None]]] = {
+        f"{h}, {p // 1000} ms": [] for h, p in arms}
     spin_root = Path(tempfile.mkdtemp(prefix="lambdalite-spin-"))
     (spin_root / "spin.py").write_text(SPIN.format(ms=args.spin_ms))
     before = cpu_times()

@@ -14,8 +14,9 @@
    function at 3008 MB (``throughput.scaling``, interleaved; goal: 2 serve 1.7x of 1).
 
 Every figure is printed with its goal and whether it is met, then the machine and the
-settings, and the hypervisor's CPU steal during each part (``StealLog``). The figures are this machine's: the goals are for a quiet one (the lead re-runs
-them there); nothing here is a test and nothing fails when a goal is missed.
+settings, and the hypervisor's CPU steal during each part (``StealLog``). The figures are this
+machine's: the goals are for a quiet one (the lead re-runs them there); nothing here is a test
+and nothing fails when a goal is missed.
 """
 
 from __future__ import annotations
