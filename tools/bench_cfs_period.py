@@ -16,13 +16,12 @@ steal. Needs a cgroup mode (the fallback has no CPU cap). Not a test.
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import functools
 import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,7 +29,7 @@ from lambdalite.benchmark.machine import collect, cpu_times, steal_percent  # no
 from lambdalite.local import environment  # noqa: E402
 from lambdalite.local.engine import LocalLambda  # noqa: E402
 from lambdalite.local.engine_types import FunctionSpec  # noqa: E402
-from lambdalite.local.limits import LimitsPlan, plan_limits  # noqa: E402
+from lambdalite.local.limits import plan_limits  # noqa: E402
 
 HANDLERS = {"floor (imports)": "lambdalite.function.floors.imports.handler",
             "function": "lambdalite.function.handler.lambda_handler",
@@ -50,20 +49,10 @@ def handler(event, context):
 """
 
 
-def in_period(period_us: int) -> Any:
-    """``plan_limits`` with the same share of a vCPU in ``period_us``."""
-    def plan(memory_mb: int) -> LimitsPlan:
-        base = plan_limits(memory_mb)
-        if base.cpu_quota_us is None:
-            return base
-        return dataclasses.replace(base, cpu_period_us=period_us,
-                                   cpu_quota_us=max(1_000, round(base.vcpus * period_us)))
-    return plan
-
-
 def one(task_root: Path, handler: str, period_us: int, memory: int, runtime: str,
         payload: bytes, warm: int) -> dict[str, float | None]:
-    environment.plan_limits = in_period(period_us)   # what each new environment is given
+    # what each new environment is given (the engine asks plan_limits with MemorySize alone)
+    environment.plan_limits = functools.partial(plan_limits, period_us=period_us)
     spec = FunctionSpec(name="Period", handler=handler, code_dir=task_root, runtime=runtime,
                         memory_mb=memory, timeout_s=60.0)
     spin: dict[str, float] = {}
@@ -105,16 +94,17 @@ def main() -> None:
     arms = [(h, p) for p in PERIODS_US for h in HANDLERS]
     samples: dict[str, list[dict[str, float | None]]] = {
         f"{h}, {p // 1000} ms": [] for h, p in arms}
-    spin_root = Path(tempfile.mkdtemp(prefix="lambdalite-spin-"))
-    (spin_root / "spin.py").write_text(SPIN.format(ms=args.spin_ms))
     before = cpu_times()
-    for i in range(args.runs):
-        for handler, period in arms:
-            root = spin_root if handler == "spin" else args.task_root.resolve()
-            got = one(root, HANDLERS[handler], period, args.memory, args.runtime, payload,
-                      args.warm)
-            samples[f"{handler}, {period // 1000} ms"].append(got)
-        print(f"run {i + 1}/{args.runs} done", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="lambdalite-spin-") as spin_dir:
+        spin_root = Path(spin_dir)
+        (spin_root / "spin.py").write_text(SPIN.format(ms=args.spin_ms))
+        for i in range(args.runs):
+            for handler, period in arms:
+                root = spin_root if handler == "spin" else args.task_root.resolve()
+                got = one(root, HANDLERS[handler], period, args.memory, args.runtime, payload,
+                          args.warm)
+                samples[f"{handler}, {period // 1000} ms"].append(got)
+            print(f"run {i + 1}/{args.runs} done", file=sys.stderr)
     steal = steal_percent(before, cpu_times())
     print("\n| arm | Init | first Duration | cold start | warm p50 |\n|---|---|---|---|---|")
     cold: dict[str, float] = {}

@@ -46,11 +46,14 @@ class LimitsPlan:
         return (self.cpu_quota_us or 0) / self.cpu_period_us
 
 
-def plan_limits(memory_mb: int, host_cpus: int | None = None) -> LimitsPlan:
+def plan_limits(memory_mb: int, host_cpus: int | None = None,
+                period_us: int = CFS_PERIOD_US) -> LimitsPlan:
+    """MemorySize -> memory and CPU share; ``period_us`` other than Lambda's only for A/B runs
+    (``tools/bench_cfs_period.py``)."""
     cpus = host_cpus or os.cpu_count() or 1
     vcpus = min(vcpus_for_memory(memory_mb), float(cpus))
-    quota = max(MIN_CFS_QUOTA_US, round(vcpus * CFS_PERIOD_US))
-    return LimitsPlan(memory_mb * MB, quota)
+    quota = max(MIN_CFS_QUOTA_US, round(vcpus * period_us))
+    return LimitsPlan(memory_mb * MB, quota, period_us)
 
 
 class Sandbox(ABC):

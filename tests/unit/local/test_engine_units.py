@@ -34,6 +34,9 @@ def test_cpu_is_throttled_in_lambdas_20_ms_periods() -> None:
     plan = plan_limits(1024, host_cpus=8)
     assert (plan.cpu_period_us, plan.cpu_quota_us) == (20_000, 11_577)
     assert plan_limits(3008, host_cpus=8).cpu_quota_us == 34_008   # 1.7 vCPU: over one period
+    other = plan_limits(1024, host_cpus=8, period_us=100_000)   # an A/B run's other arm
+    assert (other.cpu_period_us, other.cpu_quota_us) == (100_000, 57_886)
+    assert other.vcpus == pytest.approx(plan.vcpus, rel=1e-4)
 
 
 def test_notice_names_the_mechanism() -> None:
