@@ -25,9 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cold_ab import Sample, add_arguments, fresh, print_medians  # noqa: E402  (in tools/)
+
 from lambdalite.benchmark.machine import collect, cpu_times, steal_percent  # noqa: E402
 from lambdalite.local import environment  # noqa: E402
-from lambdalite.local.engine import LocalLambda  # noqa: E402
 from lambdalite.local.engine_types import FunctionSpec  # noqa: E402
 from lambdalite.local.limits import plan_limits  # noqa: E402
 
@@ -50,41 +51,22 @@ def handler(event, context):
 
 
 def one(task_root: Path, handler: str, period_us: int, memory: int, runtime: str,
-        payload: bytes, warm: int) -> dict[str, float | None]:
+        payload: bytes, warm: int) -> Sample:
     # what each new environment is given (the engine asks plan_limits with MemorySize alone)
     environment.plan_limits = functools.partial(plan_limits, period_us=period_us)
     spec = FunctionSpec(name="Period", handler=handler, code_dir=task_root, runtime=runtime,
                         memory_mb=memory, timeout_s=60.0)
-    spin: dict[str, float] = {}
-    engine = LocalLambda({"Period": spec}, concurrency=1)
-    try:
-        first = engine.invoke("Period", payload)
-        if first.function_error:
-            raise SystemExit(f"{handler}: {first.payload[:300]!r}")
-        durations = [engine.invoke("Period", payload).report.duration_ms for _ in range(warm)]
-        if handler == HANDLERS["spin"]:
-            spin = json.loads(first.payload)
-    finally:
-        engine.close()
-    init = first.report.init_duration_ms or 0.0
-    return {"init": init, "first": first.report.duration_ms,
-            "cold": init + first.report.duration_ms,
-            "warm": statistics.median(durations) if durations else None,
-            "spin_init_wall": spin.get("init_wall_ms"), "spin_call_wall": spin.get("call_wall_ms")}
+    figures, answer = fresh(spec, payload, warm)
+    spin = json.loads(answer) if handler == HANDLERS["spin"] else {}
+    return {**figures, "spin_init_wall": spin.get("init_wall_ms"),
+            "spin_call_wall": spin.get("call_wall_ms")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task-root", type=Path, required=True,
-                        help="a built MNIST package's task root (lambdalite build ... --out B: "
-                             "B/x86_64/task)")
-    parser.add_argument("--runtime", default="python3.12")
-    parser.add_argument("--memory", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--warm", type=int, default=5)
+    add_arguments(parser)
     parser.add_argument("--spin-ms", type=int, default=200,
                         help="the control arm's CPU ms at INIT (a quarter of it per call)")
-    parser.add_argument("--json", type=Path, help="also write every sample here")
     args = parser.parse_args()
     payload = json.dumps(_event(args.task_root)).encode()
     machine = collect()
@@ -92,7 +74,7 @@ def main() -> None:
     print(f"settings: {args.runtime}, {args.memory} MB, {args.runs} fresh environments an arm, "
           f"interleaved, {args.warm} warm calls each; periods {PERIODS_US} us")
     arms = [(h, p) for p in PERIODS_US for h in HANDLERS]
-    samples: dict[str, list[dict[str, float | None]]] = {
+    samples: dict[str, list[Sample]] = {
         f"{h}, {p // 1000} ms": [] for h, p in arms}
     before = cpu_times()
     with tempfile.TemporaryDirectory(prefix="lambdalite-spin-") as spin_dir:
@@ -106,14 +88,7 @@ def main() -> None:
                 samples[f"{handler}, {period // 1000} ms"].append(got)
             print(f"run {i + 1}/{args.runs} done", file=sys.stderr)
     steal = steal_percent(before, cpu_times())
-    print("\n| arm | Init | first Duration | cold start | warm p50 |\n|---|---|---|---|---|")
-    cold: dict[str, float] = {}
-    for name, rows in samples.items():
-        med = {k: statistics.median([v for r in rows if (v := r[k]) is not None])
-               for k in ("init", "first", "cold", "warm")}
-        cold[name] = med["cold"]
-        print(f"| {name} | {med['init']:.1f} ms | {med['first']:.2f} ms | {med['cold']:.1f} ms "
-              f"| {med['warm']:.2f} ms |")
+    cold = print_medians(samples)
     share = plan_limits(args.memory).vcpus
     for period in PERIODS_US:
         arm = f"{period // 1000} ms"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# First, for its effect: numpy's BLAS on one thread before anything imports numpy (blas.py)
+import lambdalite.function.blas  # noqa: F401  # isort: skip
 from lambdalite.function.app import create_app
 from lambdalite.function.config import FunctionConfig
 

@@ -9,6 +9,8 @@ imports ``ai_edge_litert.interpreter``, ``tf`` imports TensorFlow the way the tf
 import os
 from typing import Any
 
+# First, as in the function's handler: numpy's BLAS on one thread (lambdalite/function/blas.py)
+import lambdalite.function.blas  # noqa: F401  # isort: skip
 import numpy  # noqa: F401 - the point is the import
 from PIL import Image  # noqa: F401
 
