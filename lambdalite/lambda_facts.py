@@ -135,6 +135,17 @@ def vcpus_for_memory(memory_mb: int) -> float:
     return max(0.0, min(MAX_VCPUS, memory_mb / MB_PER_VCPU))
 
 
+# The vCPUs an environment sees (nproc) up to each MemorySize, as a third party measured them on
+# Lambda (rwnx/lambda-cpuinfo; AWS documents the share, not the count): 2 from 128 MB, then one
+# more past 3008 MB and past each multiple of 1769 MB. The share is still memory/1769 of one.
+VISIBLE_VCPUS = ((3008, 2), (5307, 3), (7076, 4), (8845, 5))
+
+
+def visible_vcpus(memory_mb: int) -> int:
+    """How many vCPUs an environment of this memory size sees (its threads can run on)."""
+    return next((count for upto, count in VISIBLE_VCPUS if memory_mb <= upto), int(MAX_VCPUS))
+
+
 def base_image(runtime: str, arch: str, digest: str | None = None) -> str:
     rt = RUNTIMES[runtime]
     ref = f"{BASE_IMAGE_REPO}:{rt.python}{ARCHS[arch].image_tag_suffix}"

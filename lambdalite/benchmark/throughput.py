@@ -91,9 +91,12 @@ class Scaling:
         return data
 
 
-def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: int) -> Round:
-    """``calls`` warm calls from ``environments`` threads into as many environments."""
-    engine = LocalLambda({spec.name: spec}, concurrency=environments)
+def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: int, *,
+                  cpu_placement: bool = True) -> Round:
+    """``calls`` warm calls from ``environments`` threads into as many environments;
+    ``cpu_placement``: the engine's (``LocalLambda``), off only for A/B runs."""
+    engine = LocalLambda({spec.name: spec}, concurrency=environments,
+                         cpu_placement=cpu_placement)
     try:
         _start_environments(engine, spec.name, payload, environments)
         left = [calls]
@@ -147,9 +150,10 @@ def measure_round(spec: FunctionSpec, payload: bytes, environments: int, calls: 
 
 
 def scaling(spec: FunctionSpec, payload: bytes, *, environments: Sequence[int] = (1, 2),
-            rounds: int = 3, calls: int = 2000) -> Scaling:
+            rounds: int = 3, calls: int = 2000, cpu_placement: bool = True) -> Scaling:
     """Each setting of ``environments`` measured ``rounds`` times, interleaved."""
-    done = [measure_round(spec, payload, n, calls) for _ in range(rounds) for n in environments]
+    done = [measure_round(spec, payload, n, calls, cpu_placement=cpu_placement)
+            for _ in range(rounds) for n in environments]
     return Scaling(spec.memory_mb, tuple(done))
 
 

@@ -40,6 +40,7 @@ from lambdalite.local.environment import Environment, Execution
 from lambdalite.local.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
 from lambdalite.local.interpreters import Interpreter, check_debugpy, choose_interpreter
 from lambdalite.local.limits import LimitsMode, detect_mode, limits_notice
+from lambdalite.local.limits.placement import shared_placement
 from lambdalite.local.logs import InvocationRecord, LogSink, invocation_log, make_sink
 from lambdalite.local.pool import FunctionPool
 from lambdalite.local.runtime_api import Invocation, protection_notice
@@ -81,6 +82,7 @@ class LocalLambda:
         limits: LimitsMode | None = None,
         on_event_result: ResultCallback | None = None,
         debug: Debugger | None = None,
+        cpu_placement: bool = True,
     ) -> None:
         if concurrency < 1:
             raise UsageError("concurrency must be at least 1")
@@ -95,6 +97,8 @@ class LocalLambda:
         self.init_timeout_s = init_timeout_s
         self._python = python
         self.limits_mode = limits or detect_mode()
+        # Each environment on host CPUs of its own where there are enough (limits.placement)
+        self.placement = shared_placement() if cpu_placement else None
         self.limits_notice = limits_notice(self.limits_mode)
         self.runtime_api_notice = protection_notice()
         self._sink = make_sink(log_sink)
@@ -229,7 +233,8 @@ class LocalLambda:
         return Environment(spec, interpreter, self.limits_mode, env_id=env_id,
                            region=self.region,
                            init_timeout_s=self.init_timeout_s * interpreter.init_scale,
-                           debug_port=self.debug.port if debugged and self.debug else None)
+                           debug_port=self.debug.port if debugged and self.debug else None,
+                           placement=self.placement)
 
     def _invocation(self, spec: FunctionSpec, payload: bytes, client_context: str | None,
                     cognito_identity: str | None) -> Invocation:

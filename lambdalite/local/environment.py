@@ -45,11 +45,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from lambdalite.lambda_facts import INIT_TIMEOUT_S
+from lambdalite.lambda_facts import INIT_TIMEOUT_S, visible_vcpus
 from lambdalite.local import log_lines
 from lambdalite.local.engine_types import EnvState, FunctionSpec
 from lambdalite.local.interpreters import Interpreter
 from lambdalite.local.limits import LimitsMode, open_sandbox, plan_limits
+from lambdalite.local.limits.placement import CpuPlacement, spawning_on
 from lambdalite.local.log_lines import LATEST
 from lambdalite.local.logs import OutputCollector
 from lambdalite.local.runtime_api import (
@@ -170,10 +171,13 @@ class Environment:
 
     def __init__(self, spec: FunctionSpec, interpreter: Interpreter, mode: LimitsMode, *,
                  env_id: str, region: str = "us-east-1",
-                 init_timeout_s: float = INIT_TIMEOUT_S, debug_port: int | None = None) -> None:
+                 init_timeout_s: float = INIT_TIMEOUT_S, debug_port: int | None = None,
+                 placement: CpuPlacement | None = None) -> None:
         """``debug_port``: run the runtime under debugpy, listening there and waiting for a
         client; the INIT limit and Timeout are then not enforced (a debugger stops the code),
-        and the environment is not frozen between calls (the debugger stays responsive)."""
+        and the environment is not frozen between calls (the debugger stays responsive).
+        ``placement``: where the runtime gets host CPUs of its own (``limits.placement``);
+        None: it runs on any CPU."""
         self.spec = spec
         self.interpreter = interpreter
         self.id = env_id
@@ -184,6 +188,8 @@ class Environment:
         self.last_used = time.monotonic()
         self.invocations = 0
         self.sandbox = open_sandbox(mode, env_id, plan_limits(spec.memory_mb))
+        self.placement = placement
+        self.cpus: frozenset[int] | None = None   # the host CPUs it runs on; None: any
         self.api = self._new_api()
         self.proc: subprocess.Popen[bytes] | None = None
         self._output: OutputCollector | None = None
@@ -471,11 +477,15 @@ class Environment:
             self._output.close()
         read_fd, write_fd = os.pipe()
         self._peak_reset = False
+        if self.placement is not None and self.cpus is None:   # a re-run INIT keeps its CPUs
+            self.cpus = self.placement.acquire(visible_vcpus(self.spec.memory_mb))
         self._spawned_at = time.monotonic()
         try:
-            self.proc = subprocess.Popen(
-                self._command(), cwd=self.spec.code_dir, env=env, stdin=subprocess.DEVNULL,
-                stdout=write_fd, stderr=write_fd, start_new_session=True, close_fds=True)
+            with spawning_on(self.cpus):
+                self.proc = subprocess.Popen(
+                    self._command(), cwd=self.spec.code_dir, env=env,
+                    stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+                    start_new_session=True, close_fds=True)
         except OSError:
             os.close(read_fd)
             raise
@@ -583,6 +593,8 @@ class Environment:
         self.api.abandon()
         self.api.close()
         self.sandbox.close()
+        if self.placement is not None:
+            self.placement.release(self.cpus)
         if self._output is not None:
             # Keep what was printed up to the end for the caller's take().
             tail = self._output.take()

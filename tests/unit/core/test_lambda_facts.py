@@ -35,6 +35,15 @@ def test_cpu_share_follows_memory(memory: int, vcpus: float) -> None:
     assert lambda_facts.vcpus_for_memory(memory) == pytest.approx(vcpus)
 
 
+@pytest.mark.parametrize(
+    ("memory", "count"),
+    [(128, 2), (1024, 2), (1769, 2), (3008, 2), (3009, 3), (5307, 3), (5308, 4), (7076, 4),
+     (7077, 5), (8845, 5), (8846, 6), (10240, 6)],
+)
+def test_the_vcpus_an_environment_sees_step_at_the_measured_sizes(memory: int, count: int) -> None:
+    assert lambda_facts.visible_vcpus(memory) == count
+
+
 def test_base_image_tags() -> None:
     assert lambda_facts.base_image("python3.12", "arm64") == "public.ecr.aws/lambda/python:3.12-arm64"
     pinned = lambda_facts.base_image("python3.11", "x86_64", digest="sha256:abc")
