@@ -1,5 +1,6 @@
 """The imports-only floor: INIT imports what the function's INIT imports before it loads a
-model (numpy, PIL.Image and the backend's runtime) and nothing else; each call returns 1.
+model (numpy, PIL.Image and the backend's runtime), the way the function imports them (numpy's
+BLAS on one thread: ``function/blas.py``), and nothing else; each call returns 1.
 
 The backend comes from LAMBDALITE_BACKEND, as the function reads it: ``litert`` (default)
 imports ``ai_edge_litert.interpreter``, ``tf`` imports TensorFlow the way the tf backend does,
