@@ -82,9 +82,9 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--warmup", type=int, help="Warm-up calls not recorded [default: 2; quick: 1].")
 @click.option("--quick", is_flag=True, help="Few samples, one memory size, no tf row (tests, demo).")
 @click.option("--event", "event_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="The Lambda event (JSON) every invocation sends [default: the example's "
-                   "event, a noise PNG for an image classifier, else seeded tensors of the "
-                   "manifest's input shapes].")
+              help="The Lambda event (JSON) every invocation sends, with --remote the "
+                   "deployed function's too [default: the example's event, a noise PNG for an "
+                   "image classifier, else seeded tensors of the manifest's input shapes].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("bench-results"), show_default=True,
               help="Folder for packages, JSON, Markdown and PNG.")
@@ -161,7 +161,8 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
             raise UsageError("--remote measures a deployed function: --pick and --from-json "
                              "apply to a local run only")
         _remote(remote, region, profile, endpoint_url, not no_local, model or "mnist",
-                variants, memory, (cold, warm, warmup), quick, runtime, cold_fraction, out)
+                variants, memory, (cold, warm, warmup), quick, runtime, cold_fraction, out,
+                event_file)
         return
     if region or profile or endpoint_url or no_local:
         raise UsageError("--region, --profile, --endpoint-url and --no-local go with --remote")
@@ -257,7 +258,7 @@ def _pick(result: BenchResult, objective: str, max_drop: float | None, max_size:
 def _remote(function: str, region: str | None, profile: str | None, endpoint_url: str | None,
             compare_local: bool, model: str, variants: str | None, memory: str | None,
             counts: tuple[int | None, int | None, int | None], quick: bool, runtime: str,
-            cold_fraction: float, out: Path) -> None:
+            cold_fraction: float, out: Path, event: Path | None) -> None:
     """``bench --remote``: flags -> ``RemoteOptions`` -> ``bench_remote``; table and JSON."""
     from lambdalite.benchmark.remote import RemoteOptions, bench_remote
     from lambdalite.benchmark.remote_table import render_remote
@@ -272,7 +273,7 @@ def _remote(function: str, region: str | None, profile: str | None, endpoint_url
         function=function, region=region, profile=profile, endpoint_url=endpoint_url,
         model=model, variant=rows[0] if rows else None, memory_sizes=parse_memory(memory),
         cold_starts=cold, warm=warm, warmup=warmup, quick=quick, compare_local=compare_local,
-        runtime=runtime, cold_fraction=cold_fraction, out=out)
+        runtime=runtime, cold_fraction=cold_fraction, out=out, event=event)
     with RichProgress() as progress:
         result = bench_remote(options, progress=progress)
     stem = out / f"bench-remote-{result.function}"

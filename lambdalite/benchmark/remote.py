@@ -73,6 +73,10 @@ class RemoteOptions:
     profile: str | None = None
     endpoint_url: str | None = None
     model: str | Path = "mnist"                   # the event's source and the local run's model
+    # The Lambda event (JSON file) every invocation sends, the deployed function's and the local
+    # row's; None: the model's own (benchmark/models.py: an example's event, a noise PNG, or
+    # seeded tensors)
+    event: Path | None = None
     # The local row: None takes the function's LAMBDALITE_BACKEND/LAMBDALITE_VARIANT, else the
     # manifest's default variant.
     variant: str | None = None
@@ -237,7 +241,7 @@ def bench_remote(options: RemoteOptions, *,
     client = lambda_client(options.region, options.profile, options.endpoint_url)
     model_dir = resolve_model(options.model, progress_.nested(say))
     manifest = Manifest.load(model_dir)
-    event = make_event(model_dir, manifest)
+    event = make_event(model_dir, manifest, options.event)
     started = _now()
     remote = Remote(client, options.function)
     original = remote.configuration()
@@ -481,7 +485,8 @@ def _local_config(options: RemoteOptions, model_dir: Path, row: str, sweep: tupl
         model=model_dir, variants=(row,), memory_sizes=sweep, cold_starts=cold_starts,
         warm=warm, warmup=warmup, quick=options.quick, runtime=options.runtime,
         arm64_sizes=False, emulate_arm64=False, cold_fraction=options.cold_fraction,
-        out=options.out / "local", floors=False, peer_rows=False))   # the one row next to the remote one
+        out=options.out / "local", floors=False, peer_rows=False,   # the one row beside it
+        event=options.event))
 
 
 class _Forward:

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from lambdalite import envvars
-from lambdalite.benchmark.remote import RemoteError, RemoteOptions, bench_remote
+from lambdalite.benchmark.remote import RemoteError, RemoteOptions, _local_config, bench_remote
 from lambdalite.benchmark.remote_table import render_remote
 from lambdalite.local.engine import LocalLambda
 from lambdalite.local.engine_types import FunctionSpec
@@ -119,6 +119,20 @@ def test_a_failing_function_is_recorded_and_the_configuration_put_back(
     assert configuration(endpoint) == {"MemorySize": 1024,
                                        "Environment": {"Variables": broken}}
     assert "Remote errors" in render_remote(result)
+
+
+def test_the_event_file_is_what_the_function_and_the_local_row_get(
+        endpoint: str, tmp_path: Path) -> None:
+    event = tmp_path / "bad-image.json"
+    event.write_text(json.dumps({"image": "%%%"}))   # a direct invoke the function refuses
+    result = bench_remote(options(endpoint, tmp_path, compare_local=False, event=event))
+    assert str(event) in result.event
+    for cell in result.cells:
+        assert cell.error is not None and "not valid base64" in cell.error
+    assert configuration(endpoint) == ORIGINAL
+    local = _local_config(options(endpoint, tmp_path, event=event), Path("model"), "int8",
+                          (1024,), (1, 0, 1))
+    assert local.event == str(event)
 
 
 def test_unknown_function_is_a_remote_error_naming_it(endpoint: str, tmp_path: Path) -> None:
