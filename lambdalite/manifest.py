@@ -198,6 +198,7 @@ class Manifest(Record):
     default_variant: str = "float32"
     hooks: Hooks | None = None
     evaluation_set: str | None = None  # an .npz in the model folder (docs/CONVERT.md)
+    api_path: str | None = None       # the API event's path `build` defaults to (None: its own)
     lambdalite_version: str = ""
     created: str = ""                 # ISO 8601 UTC
 
@@ -213,6 +214,7 @@ class Manifest(Record):
             "outputs": [o.to_dict() for o in self.outputs],
             "hooks": plain(self.hooks) if self.hooks is not None else None,
             "evaluation_set": self.evaluation_set,
+            **({"api_path": self.api_path} if self.api_path is not None else {}),
             "variants": {k: v.to_dict() for k, v in self.variants.items()},
         }
 
@@ -424,6 +426,7 @@ def _from_v2(data: dict[str, Any]) -> Manifest:
         default_variant=data.get("default_variant", "float32"),
         hooks=Hooks(hooks["module"], tuple(hooks.get("requirements", ()))) if hooks else None,
         evaluation_set=data.get("evaluation_set"),
+        api_path=data.get("api_path"),
         lambdalite_version=data.get("lambdalite_version", ""),
         created=data.get("created", ""),
     )

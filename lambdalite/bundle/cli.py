@@ -70,8 +70,9 @@ def function_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--name", "function_name", default=defaults.FUNCTION_NAME,
                      show_default=True, callback=_LOGICAL_ID, help="Logical id of the function "
                      "in template.yaml (letters and digits)."),
-        click.option("--api-path", default=defaults.API_PATH, show_default=True,
-                     callback=_API_PATH),
+        click.option("--api-path", default=defaults.API_PATH,
+                     show_default=f"the manifest's api_path, else {defaults.API_PATH}",
+                     callback=_API_PATH, help="Path of the function's API event."),
         click.option("--function-url", is_flag=True, help="Add a Function URL (AWS_IAM auth)."),
         click.option("--warmup", "warmup_schedule", default=None, metavar="RATE",
                      callback=_SCHEDULE,

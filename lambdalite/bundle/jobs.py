@@ -32,8 +32,9 @@ from lambdalite import envvars
 from lambdalite.bundle import options as defaults
 from lambdalite.bundle.api import HANDLER, PackageOptions
 from lambdalite.bundle.options import Backend, BuildOptions
-from lambdalite.errors import OptionError
+from lambdalite.errors import ModelError, OptionError
 from lambdalite.lambda_facts import ARCHS, BUILDABLE_RUNTIMES, DEFAULT_RUNTIME
+from lambdalite.manifest import Manifest
 from lambdalite.sam import snapstart as snapstart_
 from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.model import MODEL_DIR_METADATA, AuthType, SamEvent, SamFunction
@@ -150,6 +151,15 @@ def _work_tree(folder: Path) -> Path | None:
     return None
 
 
+def model_api_path(model_dir: Path) -> str | None:
+    """The API path the model's manifest asks for (``api_path``), None when it names none or
+    cannot be read (the package's build then says what is wrong with it)."""
+    try:
+        return Manifest.load(model_dir).api_path
+    except ModelError:
+        return None
+
+
 def _given(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
@@ -170,7 +180,7 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
     """One function, a job per arch; the first keeps the function's name and API path, each
     other arch's function gets its own (one template declares them all)."""
     name = _given(o.function_name, defaults.FUNCTION_NAME)
-    api_path = _given(o.api_path, defaults.API_PATH)
+    api_path = _given(o.api_path, model_api_path(model_dir) or defaults.API_PATH)
     todo = []
     for i, arch in enumerate(_archs(o)):
         package = PackageOptions(

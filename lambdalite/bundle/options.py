@@ -60,7 +60,7 @@ class BuildOptions:
     memory_mb: int | None = None                    # MEMORY_MB
     timeout_s: int | None = None                    # TIMEOUT_S
     function_name: str | None = None                # FUNCTION_NAME (the logical id)
-    api_path: str | None = None                     # API_PATH
+    api_path: str | None = None                     # the manifest's api_path, else API_PATH
     function_url: bool = False                      # True: a Function URL (AWS_IAM auth)
     warmup_schedule: str | None = None              # none; "rate(5 minutes)"
     provisioned_concurrency: int | None = None      # none; alias `live` with this many

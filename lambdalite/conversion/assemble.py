@@ -102,6 +102,7 @@ def assemble(plan: ConversionPlan, variants: dict[str, Variant],
         default_variant=REFERENCE if REFERENCE in named else next(iter(named)),
         hooks=hooks,
         evaluation_set=evaluation_set,
+        api_path=plan.api_path,
         lambdalite_version=__version__,
         created=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     )

@@ -174,6 +174,11 @@ def read_labels(path: Path | None) -> tuple[str, ...] | None:
     help="An .npz of inputs/<name> and outputs/<name> arrays, copied next to the model.",
 )
 @click.option(
+    "--api-path", metavar="PATH",
+    help="The API path `lambdalite build` gives the function unless its --api-path says "
+    "otherwise, kept in the manifest (e.g. /decode) [default: /classify_digit].",
+)
+@click.option(
     "--onnx", is_flag=True,
     help="Also write model.onnx (tf2onnx) and its dynamic-quantized twin, for "
     "LAMBDALITE_BACKEND=onnxruntime (variants onnx_float32, onnx_dynamic).",
@@ -204,6 +209,7 @@ def convert(
     hooks: Path | None,
     hook_requirement: tuple[str, ...],
     evaluation_set: Path | None,
+    api_path: str | None,
     onnx: bool,
     dry_run: bool,
 ) -> None:
@@ -239,6 +245,7 @@ def convert(
         hooks=hooks,
         hook_requirements=hook_requirement,
         evaluation_set=evaluation_set,
+        api_path=api_path,
         onnx=onnx,
     )
     with RichProgress(transient=True) as progress:

@@ -13,6 +13,7 @@ anything else: ``tensor``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ ACTIVATIONS = ("softmax", "sigmoid", "none")
 HOOKS_SUFFIX = ".py"
 # How convert --onnx makes its dynamic twin (onnx_export.quantize's settings), for caches keyed
 # by it (the benchmark's large model): a change here makes them make the twin again.
+API_PATH = re.compile(r"/\S*")   # as the manifest schema's api_path and `build --api-path`
 ONNX_DYNAMIC_RECIPE = "int8 weights of MatMul/Gemm, reduce_range"
 
 
@@ -80,6 +82,7 @@ class ConvertOptions:
     hook_requirements: tuple[str, ...] = ()  # pip requirements the hooks import
     evaluation_set: Path | None = None  # an .npz copied into out (inputs/<name>, outputs/<name>)
     onnx: bool = False  # also write model.onnx and its dynamic twin (tf2onnx, onnxruntime)
+    api_path: str | None = None  # the manifest's api_path: the API path `build` defaults to
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class ConversionPlan:
     hook_requirements: tuple[str, ...] = ()
     evaluation_set: Path | None = None
     onnx: bool = False
+    api_path: str | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -194,6 +198,8 @@ class ConversionPlan:
             lines.append(f"hooks       {self.hooks} ({reqs})")
         if self.evaluation_set is not None:
             lines.append(f"eval set    {self.evaluation_set}")
+        if self.api_path is not None:
+            lines.append(f"api path    {self.api_path}")
         kept = "copied to the output (--keep-tf-model)" if self.keep_tf_model else "not kept"
         lines.append(f"tf model    {kept}")
         lines += [f"note        {n}" for n in self.notes]
@@ -215,6 +221,9 @@ def check_options(opts: ConvertOptions, fmt: ModelFormat | None = None
         raise OptionError(f"{{evaluation_set}} {opts.evaluation_set} is not an .npz file; "
                           "save it with numpy.savez(path, **{'inputs/<name>': x, "
                           "'outputs/<name>': y})")
+    if opts.api_path is not None and not API_PATH.fullmatch(opts.api_path):
+        raise OptionError(f"{{api_path}} {opts.api_path!r}: an API path starts with / and has "
+                          "no spaces, e.g. /decode")
     if fmt is ModelFormat.TFLITE:
         _check_tflite_options(opts)
         return opts.variants or (), ()
@@ -304,6 +313,7 @@ def make_plan(opts: ConvertOptions, facts: ModelFacts) -> ConversionPlan:
         hook_requirements=tuple(opts.hook_requirements),
         evaluation_set=opts.evaluation_set,
         onnx=opts.onnx,
+        api_path=opts.api_path,
         notes=tuple(notes),
     )
 

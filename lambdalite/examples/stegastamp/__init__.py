@@ -31,6 +31,7 @@ from lambdalite.examples import stegastamp_example
 
 HOOKS_MODULE = "lambdalite_stegastamp_hooks"   # not the function's name: both may be loaded
 EVENT = "events/event.json"
+API_PATH = "/decode"   # its API event's path, in the manifest (`build` writes it)
 EVENT_SECRET = "Stega!!"
 
 

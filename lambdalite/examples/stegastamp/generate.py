@@ -32,7 +32,7 @@ from lambdalite.conversion.execute import ConvertResult
 from lambdalite.conversion.pipeline import convert
 from lambdalite.conversion.plan import ConvertOptions
 from lambdalite.examples import stegastamp_example
-from lambdalite.examples.stegastamp import EVENT, EVENT_SECRET, encode_image, hooks
+from lambdalite.examples.stegastamp import API_PATH, EVENT, EVENT_SECRET, encode_image, hooks
 from lambdalite.function.backends.tf import import_tensorflow
 
 STEEPNESS = 64.0          # sigmoid(+-32) is 1.0 / 0.0 in float32 for a clean black/white cell
@@ -125,7 +125,7 @@ def generate(out: Path | None = None, *, progress: progress_.Progress | None = N
                 model=work / "saved_model", out=work, calibration=calibration, name=NAME,
                 output_kinds={"decoded": "bits"}, hooks=hooks_copy,
                 hook_requirements=(HOOK_REQUIREMENT,), evaluation_set=evaluation,
-                keep_tf_model=True,
+                keep_tf_model=True, api_path=API_PATH,
             ), progress=progress_.nested(shown))
         target = out / "model"
         shutil.rmtree(target, ignore_errors=True)
@@ -154,4 +154,4 @@ def write_event(out: Path) -> None:
     encode_image(EVENT_SECRET).save(buf, "PNG")
     event = out / EVENT
     event.parent.mkdir(parents=True, exist_ok=True)
-    event.write_text(json.dumps(api_gateway_event(buf.getvalue(), "/decode"), indent=2) + "\n")
+    event.write_text(json.dumps(api_gateway_event(buf.getvalue(), API_PATH), indent=2) + "\n")

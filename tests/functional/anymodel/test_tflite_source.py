@@ -45,6 +45,15 @@ def test_the_variant_is_told_from_the_tensor_types(tflite_files: TfliteFiles, va
     np.testing.assert_allclose(got, tflite_files.dense(x), atol=tolerance)
 
 
+def test_the_api_path_asked_for_is_in_the_manifest(tflite_files: TfliteFiles,
+                                                  tmp_path: Path) -> None:
+    convert(ConvertOptions(model=tflite_files.files["float32"], out=tmp_path,
+                           api_path="/score"))
+    assert Manifest.load(tmp_path).api_path == "/score"
+    assert json.loads((tmp_path / "manifest.json").read_text())["api_path"] == "/score"
+    assert schema_errors(json.loads((tmp_path / "manifest.json").read_text())) == []
+
+
 def test_quantized_variants_need_the_original_model(tflite_files: TfliteFiles,
                                                      tmp_path: Path) -> None:
     path = tflite_files.files["float32"]

@@ -21,7 +21,14 @@ from lambdalite.conversion.data import check_evaluation_set
 from lambdalite.conversion.schema import schema_errors
 from lambdalite.errors import UsageError
 from lambdalite.examples import stegastamp_example
-from lambdalite.examples.stegastamp import EVENT, EVENT_SECRET, encode_image, hooks, write_code
+from lambdalite.examples.stegastamp import (
+    API_PATH,
+    EVENT,
+    EVENT_SECRET,
+    encode_image,
+    hooks,
+    write_code,
+)
 from lambdalite.examples.stegastamp.cli import run
 from lambdalite.function.app import App, create_app
 from lambdalite.function.config import FunctionConfig
@@ -170,6 +177,7 @@ def test_the_generator_reproduces_the_committed_folder(tmp_path: Path) -> None:
     made, committed = Manifest.load(tmp_path / "model"), Manifest.load(MODEL)
     assert (made.inputs, made.outputs, made.hooks) == (committed.inputs, committed.outputs,
                                                       committed.hooks)
+    assert made.api_path == committed.api_path == API_PATH == "/decode"   # its event's path
     for name in ("hooks.py", "eval.npz"):
         assert (tmp_path / "model" / name).read_bytes() == (MODEL / name).read_bytes(), name
     assert (tmp_path / EVENT).read_text() == (stegastamp_example() / EVENT).read_text()

@@ -3,6 +3,7 @@ fallback decisions, the partial-failure error and the template of what built."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from lambdalite.bundle.errors import GlibcTooNew, InstallFailed, PackageTooLarge
 from lambdalite.bundle.jobs import jobs_for
 from lambdalite.bundle.options import BuildOptions
 from lambdalite.errors import OptionError
+from lambdalite.examples import stegastamp_example
+from lambdalite.examples.stegastamp import API_PATH
+from lambdalite.manifest import Manifest
 
 X86, ARM = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 
@@ -64,6 +68,21 @@ def test_digest_mistakes_are_option_errors(options: BuildOptions, change: dict, 
     with pytest.raises(OptionError) as err:
         build(replace(options, dry_run=True, **change))
     assert message in err.value.message
+
+
+def test_the_api_path_is_the_flags_else_the_manifests_else_lambdalites(
+        options: BuildOptions, tmp_path: Path):
+    def path(o: BuildOptions) -> str | None:
+        return jobs_for(replace(o, archs=("x86_64",)))[0].function.events[0].path
+
+    assert path(options) == "/classify_digit"            # the MNIST manifest names none
+    decoder = tmp_path / "decoder"
+    shutil.copytree(options.model_dir, decoder)          # type: ignore[arg-type]
+    manifest = Manifest.load(decoder)
+    manifest._replace(api_path="/decode").save(decoder)
+    assert path(replace(options, model_dir=decoder)) == "/decode"
+    assert path(replace(options, model_dir=decoder, api_path="/v2/decode")) == "/v2/decode"
+    assert path(replace(options, model_dir=stegastamp_example() / "model")) == API_PATH
 
 
 def test_the_template_names_the_second_arch_and_shows_what_was_built(options: BuildOptions):

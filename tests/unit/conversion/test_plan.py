@@ -204,6 +204,15 @@ def test_hooks_must_be_a_python_module_with_pip_requirements(tmp_path: Path) -> 
         make_plan(replace(OPTS, hooks=hooks, hook_requirements=("bchlib>=",)), MULTI)
 
 
+def test_an_api_path_is_planned_and_a_bad_one_named() -> None:
+    planned = make_plan(replace(OPTS, api_path="/decode"), MNIST)
+    assert planned.api_path == "/decode" and "api path    /decode" in planned.describe()
+    assert make_plan(OPTS, MNIST).api_path is None
+    for bad in ("decode", "/de code"):
+        with pytest.raises(UsageError, match="api_path.*an API path starts with /"):
+            make_plan(replace(OPTS, api_path=bad), MNIST)
+
+
 TFLITE = replace(MNIST, format=ModelFormat.TFLITE, tf_version=None, variant="int8",
                  activations=("softmax",), inputs=SIGNAL.inputs, outputs=SIGNAL.outputs)
 

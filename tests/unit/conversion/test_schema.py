@@ -62,6 +62,8 @@ def _broken(good: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("outputs.0.threshold", 0.5, "$.outputs[0]"),  # only a bits output has one
         ("hooks", {"module": "../evil.py", "requirements": []}, "$.hooks"),
         ("evaluation_set", "eval.csv", "$.evaluation_set"),
+        ("api_path", "decode", "$.api_path"),       # an API path starts with /
+        ("api_path", "/de code", "$.api_path"),
         ("model.source.format", "onnx", "$.model.source.format"),
         ("model.name", KeyError, "$.model"),
         ("default_variant", "bfloat16", "$.default_variant"),

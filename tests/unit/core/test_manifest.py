@@ -60,6 +60,13 @@ def test_round_trip_through_disk(tmp_path: Path) -> None:
     assert loaded.variant().tensor_for("probs", outputs=True) == m.variant().outputs[0]
 
 
+def test_an_api_path_is_kept_and_none_is_not_written(tmp_path: Path) -> None:
+    m = _manifest()
+    assert m.api_path is None and "api_path" not in m.to_dict()
+    m._replace(api_path="/decode").save(tmp_path)
+    assert Manifest.load(tmp_path).api_path == "/decode"
+
+
 def test_only_the_fields_of_a_kind_are_written() -> None:
     data = _manifest().to_dict()
     assert data["schema_version"] == 2
