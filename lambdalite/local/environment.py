@@ -437,13 +437,19 @@ class Environment:
         of memory): Lambda logs ``INIT_REPORT ... Phase: invoke`` with the exit's error type."""
         self._wait_exit(1.0)
         output = self._take_output()
-        line = log_lines.init_report(init_ms, "invoke", "error", self._init_error_type(exited))
+        # Read once: the sandbox counts OOM kills since its last reading, so a second reading
+        # for the invocation's own error would find none and say Runtime.ExitError.
+        error_type = self._init_error_type(exited)
+        line = log_lines.init_report(init_ms, "invoke", "error", error_type)
         return self._crashed(replace(call, init_output=call.init_output + output + line + "\n"),
-                             exited, init_ms)
+                             exited, init_ms, error_type)
 
-    def _crashed(self, call: _Call, exited: Exited, elapsed_ms: float) -> Execution:
+    def _crashed(self, call: _Call, exited: Exited, elapsed_ms: float,
+                 error_type: str | None = None) -> Execution:
+        """The runtime exited during the call; ``error_type`` when already known (else read
+        from the sandbox: out of memory or any other exit)."""
         message = log_lines.runtime_exited(log_lines.exit_reason(exited.returncode))
-        return self._fail(call, self._exit_error_type(), message, elapsed_ms)
+        return self._fail(call, error_type or self._exit_error_type(), message, elapsed_ms)
 
     def _fail(self, call: _Call, error_type: str, message: str, duration_ms: float,
               log: str | None = None) -> Execution:

@@ -37,6 +37,7 @@ FUNCTIONS = [
     # Under the cap (128 MB: 1/14 of a vCPU) touching 128 MB can take seconds on a busy
     # machine; the timeout must not be what ends it.
     fn("Hog", "hog.handler", timeout_s=30.0),
+    fn("InitHog", "init_hog.handler", timeout_s=30.0, environment={"INIT_HOG_MB": "300"}),
     fn("ImportError", "import_error.handler"),
     fn("Raises", "raises.handler"),
     fn("Big", "big_response.handler", memory_mb=256),
@@ -210,6 +211,16 @@ def test_init_crash_is_rerun_and_reported_as_an_exit_error() -> None:
     assert rerun.endswith("\tPhase: invoke\tStatus: error\tError Type: Runtime.ExitError")
     assert result.logs.count("init fails") == 2
     assert result.report.init_duration_ms is None
+
+
+def test_out_of_memory_in_init_and_in_its_rerun_is_reported_as_out_of_memory(
+        engine: LocalLambda) -> None:
+    result = call(engine, "InitHog")
+    assert result.error_type == "Runtime.OutOfMemory", result.logs   # was Runtime.ExitError
+    assert json.loads(result.payload)["errorType"] == "Runtime.OutOfMemory"
+    assert "Phase: init\tStatus: error\tError Type: Runtime.OutOfMemory" in result.logs
+    assert "Phase: invoke\tStatus: error\tError Type: Runtime.OutOfMemory" in result.logs
+    assert result.report.max_memory_used_mb == 128
 
 
 def test_oversized_response_is_refused(engine: LocalLambda) -> None:
