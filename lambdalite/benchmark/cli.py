@@ -19,6 +19,7 @@ from lambdalite.cli import ApiCommand
 from lambdalite.errors import UsageError
 
 if TYPE_CHECKING:
+    from lambdalite.benchmark.remote import RemoteResult
     from lambdalite.benchmark.results import BenchResult
 
 
@@ -108,7 +109,8 @@ def parse_memory(value: str | None) -> tuple[int, ...] | None:
 @click.option("--cold-fraction", type=float, default=DEFAULT_COLD_FRACTION, show_default=True,
               help="Share of requests that are cold starts, for the cost columns.")
 @click.option("--from-json", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Do not measure: re-render (and --pick from) an earlier bench JSON.")
+              help="Do not measure: re-render (and --pick from) an earlier bench JSON; a "
+                   "`bench --remote` one: its table again.")
 @click.option("--pick", "do_pick", is_flag=True, help="Name the best variant for the constraints.")
 @click.option("--objective", type=click.Choice(OBJECTIVES), default="latency", show_default=True)
 @click.option("--max-accuracy-drop", type=click.FloatRange(min=0),
@@ -166,6 +168,12 @@ def bench(model: str | None, variants: str | None, memory: str | None, cold: int
         return
     if region or profile or endpoint_url or no_local:
         raise UsageError("--region, --profile, --endpoint-url and --no-local go with --remote")
+    if from_json and _is_remote_result(from_json):
+        if do_pick:
+            raise UsageError(f"--from-json {from_json} is a `bench --remote` result: --pick "
+                             "picks among a local run's rows")
+        _show_remote(from_json, out)
+        return
     if from_json:
         result = BenchResult.load(from_json)
     else:
@@ -261,7 +269,6 @@ def _remote(function: str, region: str | None, profile: str | None, endpoint_url
             cold_fraction: float, out: Path, event: Path | None) -> None:
     """``bench --remote``: flags -> ``RemoteOptions`` -> ``bench_remote``; table and JSON."""
     from lambdalite.benchmark.remote import RemoteOptions, bench_remote
-    from lambdalite.benchmark.remote_table import render_remote
     from lambdalite.cli_progress import RichProgress
 
     rows = parse_variants(variants)
@@ -277,9 +284,32 @@ def _remote(function: str, region: str | None, profile: str | None, endpoint_url
     with RichProgress() as progress:
         result = bench_remote(options, progress=progress)
     stem = out / f"bench-remote-{result.function}"
+    md = _write_remote_table(result, stem)
+    click.echo(f"results: {result.save(stem.with_suffix('.json'))}\ntable:   {md}")
+
+
+def _is_remote_result(path: Path) -> bool:
+    from lambdalite.benchmark.remote import RemoteResult
+
+    return RemoteResult.is_one(path)
+
+
+def _show_remote(path: Path, out: Path) -> None:
+    """``bench --from-json`` of a saved ``bench --remote`` result: its table again."""
+    from lambdalite.benchmark.remote import RemoteResult
+
+    result = RemoteResult.load(path)
+    md = _write_remote_table(result, out / f"bench-remote-{result.function}")
+    click.echo(f"results: {path} (read)\ntable:   {md}")
+
+
+def _write_remote_table(result: RemoteResult, stem: Path) -> Path:
+    """The Markdown table of ``result``, printed and written next to ``stem``."""
+    from lambdalite.benchmark.remote_table import render_remote
+
     table = render_remote(result)
     md = stem.with_suffix(".md")
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(table)
     click.echo(table)
-    click.echo(f"results: {result.save(stem.with_suffix('.json'))}\ntable:   {md}")
+    return md

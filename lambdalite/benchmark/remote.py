@@ -174,6 +174,33 @@ class RemoteResult:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
         return path
 
+    @classmethod
+    def load(cls, path: Path) -> RemoteResult:
+        """What ``save`` wrote (its summaries and comparison are computed again, not read)."""
+        from lambdalite.benchmark.results import BenchResult
+
+        data = json.loads(path.read_text())
+        for computed in ("summaries", "comparison"):
+            data.pop(computed, None)
+
+        def samples(items: list[dict[str, Any]]) -> tuple[RemoteSample, ...]:
+            return tuple(RemoteSample(**{**s, "report": Report(**s["report"])}) for s in items)
+
+        cells = tuple(RemoteCell(**{**c, "cold": samples(c["cold"]), "warm": samples(c["warm"])})
+                      for c in data.pop("cells"))
+        local = data.pop("local")
+        return cls(cells=cells, notes=tuple(data.pop("notes")),
+                   local=BenchResult.from_dict(local) if local is not None else None, **data)
+
+    @staticmethod
+    def is_one(path: Path) -> bool:
+        """Whether the JSON file at ``path`` is a saved remote result (not a local bench's)."""
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and "function_arn" in data
+
 
 def _dict(summary: Summary | None) -> dict[str, float | int] | None:
     return summary.to_dict() if summary else None

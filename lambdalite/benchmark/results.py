@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lambdalite.benchmark.cost import CostInputs, cost_per_million
 from lambdalite.benchmark.stats import Summary, summarize
@@ -199,7 +200,12 @@ class BenchResult:
 
     @classmethod
     def load(cls, path: Path) -> BenchResult:
-        data = json.loads(path.read_text())
+        return cls.from_dict(json.loads(path.read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BenchResult:
+        """What ``to_dict`` wrote (its ``summaries`` are computed again, not read)."""
+        data = dict(data)
         data.pop("summaries", None)
         rows = tuple(RowResult(**{**r, "sizes": tuple(
             PackageSize(**{**s, "warnings": tuple(s["warnings"]),

@@ -15,7 +15,13 @@ import boto3
 import pytest
 
 from lambdalite import envvars
-from lambdalite.benchmark.remote import RemoteError, RemoteOptions, _local_config, bench_remote
+from lambdalite.benchmark.remote import (
+    RemoteError,
+    RemoteOptions,
+    RemoteResult,
+    _local_config,
+    bench_remote,
+)
 from lambdalite.benchmark.remote_table import render_remote
 from lambdalite.local.engine import LocalLambda
 from lambdalite.local.engine_types import FunctionSpec
@@ -91,6 +97,10 @@ def test_sweep_forces_cold_starts_and_compares_with_the_local_run(endpoint: str,
     for c in compared:                                               # type: ignore[union-attr]
         assert c["warm_p50_ms"]["ratio"] > 0 and c["cold_start_ms"]["ratio"] > 0
     table = render_remote(result)
+    kept = result.save(tmp_path / "remote.json")
+    loaded = RemoteResult.load(kept)
+    assert loaded == result and render_remote(loaded) == table   # the local run's result too
+    assert RemoteResult.is_one(kept) and not RemoteResult.is_one(tmp_path / "missing.json")
     assert "| 512 MB |" in table and "remote/local" in table
     saved = json.loads(result.save(tmp_path / "r.json").read_text())
     assert saved["local"]["rows"][0]["row"] == "int8"
@@ -150,8 +160,17 @@ def test_the_cli_as_a_user_runs_it(endpoint: str, tmp_path: Path) -> None:
         env={**os.environ, **CREDENTIALS, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"# bench --remote {FUNCTION}" in proc.stdout and "| 1024 MB |" in proc.stdout
-    data = json.loads((tmp_path / f"bench-remote-{FUNCTION}.json").read_text())
+    saved = tmp_path / f"bench-remote-{FUNCTION}.json"
+    data = json.loads(saved.read_text())
     assert data["local"] is None and data["cells"][0]["cold"][0]["cold"] is True
+    table = (tmp_path / f"bench-remote-{FUNCTION}.md").read_text()
+    again = subprocess.run(   # the saved result's table again, nothing measured
+        [sys.executable, "-m", "lambdalite", "bench", "--from-json", str(saved), "--out",
+         str(tmp_path / "again")], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "COLUMNS": "200"})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "again" / f"bench-remote-{FUNCTION}.md").read_text() == table
+    assert table in again.stdout and f"results: {saved} (read)" in again.stdout
     bad = subprocess.run([sys.executable, "-m", "lambdalite", "bench", "--region", "x"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "go with --remote" in bad.stderr
