@@ -36,12 +36,13 @@ SUPPORTED = hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity"
 class CpuPlacement:
     """Hands out sets of CPUs, counting how many environments hold each CPU."""
 
-    def __init__(self, cpus: Iterable[int]) -> None:
+    def __init__(self, cpus: Iterable[int], start: int = 0) -> None:
+        """``start``: the index among ``cpus`` of the first CPU handed out."""
         self.cpus = tuple(sorted(set(cpus)))
         if not self.cpus:
             raise ValueError("a placement needs at least one CPU")
         self._holders = dict.fromkeys(self.cpus, 0)
-        self._next = 0   # where the search for a tie starts, so that ties spread in turn
+        self._next = start % len(self.cpus)   # where a tie's search starts: ties go round
         self._lock = threading.Lock()
 
     def acquire(self, wanted: int) -> frozenset[int] | None:
@@ -79,13 +80,15 @@ _shared_lock = threading.Lock()
 
 def shared_placement() -> CpuPlacement | None:
     """The one placement of this process (every engine in it shares the host's CPUs): the CPUs
-    this process may run on, or None where CPU affinity cannot be set."""
+    this process may run on, or None where CPU affinity cannot be set. Engines in other
+    processes (xdist workers, a bench beside `local start-api`) keep their own counts: each
+    process starts at another CPU (by its pid), so that they do not all crowd the first ones."""
     global _shared
     if not SUPPORTED:
         return None
     with _shared_lock:
         if _shared is None:
-            _shared = CpuPlacement(os.sched_getaffinity(0))
+            _shared = CpuPlacement(os.sched_getaffinity(0), start=os.getpid())
         return _shared
 
 

@@ -53,6 +53,12 @@ def test_released_cpus_are_handed_out_again_and_ties_go_round() -> None:
     assert min(cpus.holders().values()) == 0
 
 
+def test_the_first_cpu_handed_out_is_the_start_one() -> None:
+    assert CpuPlacement(range(4), start=2).acquire(1) == {2}
+    assert CpuPlacement(range(4), start=7).acquire(2) == {3, 0}   # start wraps, then goes round
+    assert CpuPlacement([10, 20, 30]).acquire(1) == {10}
+
+
 def test_a_placement_needs_cpus() -> None:
     with pytest.raises(ValueError, match="at least one CPU"):
         CpuPlacement([])
