@@ -45,6 +45,7 @@ BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp",
                       "application/octet-stream", "application/x-npy")
 WARMUP_INPUT = json.dumps({"warmup": True})
 _DOCKER_TAG = re.compile(r"^(python3\.\d+)-")
+_API_PATH = re.compile(r"/\S*")   # as `build --api-path` and the manifest schema's api_path
 _T = TypeVar("_T")
 
 
@@ -151,13 +152,18 @@ def _work_tree(folder: Path) -> Path | None:
     return None
 
 
-def model_api_path(model_dir: Path) -> str | None:
+def _model_api_path(model_dir: Path) -> str | None:
     """The API path the model's manifest asks for (``api_path``), None when it names none or
     cannot be read (the package's build then says what is wrong with it)."""
     try:
-        return Manifest.load(model_dir).api_path
+        path = Manifest.load(model_dir).api_path
     except ModelError:
         return None
+    if path is not None and not _API_PATH.fullmatch(path):
+        raise ModelError(f"{model_dir / 'manifest.json'}: api_path {path!r} is not an API path "
+                         "(it starts with / and has no spaces): fix it, or pass api_path "
+                         "(--api-path)")
+    return path
 
 
 def _given(value: _T | None, default: _T) -> _T:
@@ -180,7 +186,8 @@ def _option_jobs(o: BuildOptions, model_dir: Path, recorded_model_dir: str | Non
     """One function, a job per arch; the first keeps the function's name and API path, each
     other arch's function gets its own (one template declares them all)."""
     name = _given(o.function_name, defaults.FUNCTION_NAME)
-    api_path = _given(o.api_path, model_api_path(model_dir) or defaults.API_PATH)
+    api_path = o.api_path if o.api_path is not None else (
+        _model_api_path(model_dir) or defaults.API_PATH)
     todo = []
     for i, arch in enumerate(_archs(o)):
         package = PackageOptions(

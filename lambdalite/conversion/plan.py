@@ -42,9 +42,9 @@ DEFAULT_SCALE = 1.0 / 255.0
 DEFAULT_CALIBRATION_SAMPLES = 200
 ACTIVATIONS = ("softmax", "sigmoid", "none")
 HOOKS_SUFFIX = ".py"
+API_PATH = re.compile(r"/\S*")   # as the manifest schema's api_path and `build --api-path`
 # How convert --onnx makes its dynamic twin (onnx_export.quantize's settings), for caches keyed
 # by it (the benchmark's large model): a change here makes them make the twin again.
-API_PATH = re.compile(r"/\S*")   # as the manifest schema's api_path and `build --api-path`
 ONNX_DYNAMIC_RECIPE = "int8 weights of MatMul/Gemm, reduce_range"
 
 

@@ -14,7 +14,7 @@ from lambdalite.bundle.builds import BuildOutcome, PackageOutcome, build
 from lambdalite.bundle.errors import GlibcTooNew, InstallFailed, PackageTooLarge
 from lambdalite.bundle.jobs import jobs_for
 from lambdalite.bundle.options import BuildOptions
-from lambdalite.errors import OptionError
+from lambdalite.errors import ModelError, OptionError
 from lambdalite.examples import stegastamp_example
 from lambdalite.examples.stegastamp import API_PATH
 from lambdalite.manifest import Manifest
@@ -83,6 +83,10 @@ def test_the_api_path_is_the_flags_else_the_manifests_else_lambdalites(
     assert path(replace(options, model_dir=decoder)) == "/decode"
     assert path(replace(options, model_dir=decoder, api_path="/v2/decode")) == "/v2/decode"
     assert path(replace(options, model_dir=stegastamp_example() / "model")) == API_PATH
+    manifest._replace(api_path="decode").save(decoder)   # a hand edit the schema would refuse
+    with pytest.raises(ModelError, match="api_path 'decode' is not an API path"):
+        path(replace(options, model_dir=decoder))
+    assert path(replace(options, model_dir=decoder, api_path="/given")) == "/given"
 
 
 def test_the_template_names_the_second_arch_and_shows_what_was_built(options: BuildOptions):
