@@ -52,6 +52,11 @@ OutputKind = Literal["classes", "scores", "bits", "tensor"]
 V1_INPUT_NAME = "image"
 V1_OUTPUT_NAME = "output_0"
 
+# What an ``api_path`` must match (re.fullmatch): the schema's pattern, `build --api-path`'s and
+# `convert --api-path`'s check. A string, not a compiled pattern: the function imports this
+# module at INIT and never checks it.
+API_PATH_PATTERN = r"/\S*"
+
 
 class Quantization(Record):
     scale: float = 0.0       # 0.0 means "not quantized", as TFLite reports it

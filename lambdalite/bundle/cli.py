@@ -27,6 +27,7 @@ from lambdalite.lambda_facts import (
     MEMORY_MIN_MB,
     TIMEOUT_MAX_S,
 )
+from lambdalite.manifest import API_PATH_PATTERN
 
 ARCH_CHOICES = [*ARCHS, "all"]
 
@@ -44,7 +45,7 @@ def _matching(pattern: str, what: str) -> Callable[[click.Context, click.Paramet
 # an API Gateway path starts with /, a schedule expression is rate(...) or cron(...).
 _LOGICAL_ID = _matching(r"[A-Za-z0-9]+", "a logical id has letters and digits only, "
                                          "e.g. InferenceFunction")
-_API_PATH = _matching(r"/\S*", "an API path starts with /, e.g. /classify_digit")
+_API_PATH = _matching(API_PATH_PATTERN, "an API path starts with /, e.g. /classify_digit")
 _SCHEDULE = _matching(r"(rate|cron)\(.+\)", 'a schedule is "rate(5 minutes)" or '
                                               '"cron(0/5 * * * ? *)"')
 

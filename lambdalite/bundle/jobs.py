@@ -34,7 +34,7 @@ from lambdalite.bundle.api import HANDLER, PackageOptions
 from lambdalite.bundle.options import Backend, BuildOptions
 from lambdalite.errors import ModelError, OptionError
 from lambdalite.lambda_facts import ARCHS, BUILDABLE_RUNTIMES, DEFAULT_RUNTIME
-from lambdalite.manifest import Manifest
+from lambdalite.manifest import API_PATH_PATTERN, Manifest
 from lambdalite.sam import snapstart as snapstart_
 from lambdalite.sam.errors import TemplateError
 from lambdalite.sam.model import MODEL_DIR_METADATA, AuthType, SamEvent, SamFunction
@@ -45,7 +45,6 @@ BINARY_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp",
                       "application/octet-stream", "application/x-npy")
 WARMUP_INPUT = json.dumps({"warmup": True})
 _DOCKER_TAG = re.compile(r"^(python3\.\d+)-")
-_API_PATH = re.compile(r"/\S*")   # as `build --api-path` and the manifest schema's api_path
 _T = TypeVar("_T")
 
 
@@ -159,7 +158,7 @@ def _model_api_path(model_dir: Path) -> str | None:
         path = Manifest.load(model_dir).api_path
     except ModelError:
         return None
-    if path is not None and not _API_PATH.fullmatch(path):
+    if path is not None and not re.fullmatch(API_PATH_PATTERN, path):
         raise ModelError(f"{model_dir / 'manifest.json'}: api_path {path!r} is not an API path "
                          "(it starts with / and has no spaces): fix it, or pass api_path "
                          "(--api-path)")

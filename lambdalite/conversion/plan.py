@@ -23,6 +23,7 @@ from lambdalite.conversion.errors import CalibrationRequired, OptionError, Usage
 from lambdalite.conversion.formats import ModelFacts, ModelFormat, TensorFacts
 from lambdalite.conversion.variants import INT8_IO, SPECS
 from lambdalite.manifest import (
+    API_PATH_PATTERN,
     INPUT_KINDS,
     ONNX_VARIANTS,
     OUTPUT_KINDS,
@@ -42,7 +43,6 @@ DEFAULT_SCALE = 1.0 / 255.0
 DEFAULT_CALIBRATION_SAMPLES = 200
 ACTIVATIONS = ("softmax", "sigmoid", "none")
 HOOKS_SUFFIX = ".py"
-API_PATH = re.compile(r"/\S*")   # as the manifest schema's api_path and `build --api-path`
 # How convert --onnx makes its dynamic twin (onnx_export.quantize's settings), for caches keyed
 # by it (the benchmark's large model): a change here makes them make the twin again.
 ONNX_DYNAMIC_RECIPE = "int8 weights of MatMul/Gemm, reduce_range"
@@ -221,7 +221,7 @@ def check_options(opts: ConvertOptions, fmt: ModelFormat | None = None
         raise OptionError(f"{{evaluation_set}} {opts.evaluation_set} is not an .npz file; "
                           "save it with numpy.savez(path, **{'inputs/<name>': x, "
                           "'outputs/<name>': y})")
-    if opts.api_path is not None and not API_PATH.fullmatch(opts.api_path):
+    if opts.api_path is not None and not re.fullmatch(API_PATH_PATTERN, opts.api_path):
         raise OptionError(f"{{api_path}} {opts.api_path!r}: an API path starts with / and has "
                           "no spaces, e.g. /decode")
     if fmt is ModelFormat.TFLITE:
